@@ -1,0 +1,159 @@
+// Handlers through the router, without a socket, on a real SQLite store in a temp folder.
+#include "api/app.h"
+
+#include <nlohmann/json.hpp>
+
+#include "base/id.h"
+#include "instruments/catalog.h"
+#include "testing/testing.h"
+
+namespace rapport::api {
+namespace {
+
+using Json = nlohmann::json;
+
+class AppTest : public ::testing::Test {
+ protected:
+  AppTest() : random_(3) {
+    auto catalog = instruments::Catalog::LoadDirectory(testing::SourceDir() / "data/instruments");
+    EXPECT_TRUE(catalog.ok()) << catalog.status().ToString();
+    catalog_ = std::move(catalog).value();
+    auto store = storage::OpenStore("sqlite:" + (dir_.path() / "app.db").string());
+    EXPECT_TRUE(store.ok()) << store.status().ToString();
+    store_ = std::move(store).value();
+    app_ = std::make_unique<App>(*store_, catalog_, clock_, random_, AppOptions{});
+    const Timestamp now = clock_.Now();
+    EXPECT_OK(store_->Write([&](storage::WriteTransaction& txn) -> Status {
+      RAPPORT_RETURN_IF_ERROR(txn.PutOrganization({"org", "Org", now}));
+      RAPPORT_RETURN_IF_ERROR(txn.PutClient({"client", "org", "C-1", "en", false, now}));
+      domain::Episode episode{"episode",  "org", "", domain::Modality::kIndividual,
+                              {"client"}, {},    now};
+      RAPPORT_RETURN_IF_ERROR(txn.PutEpisode(episode));
+      domain::Session session;
+      session.id = "session";
+      session.org_id = "org";
+      session.episode_id = "episode";
+      session.number = 1;
+      session.scheduled_at = now;
+      RAPPORT_RETURN_IF_ERROR(txn.PutSession(session));
+      domain::Checkin checkin;
+      checkin.id = "checkin";
+      checkin.org_id = "org";
+      checkin.session_id = "session";
+      checkin.respondent_id = "client";
+      checkin.instrument_ids = {"rapport-alliance-client"};
+      checkin.token_digest = Sha256Hex(token_);
+      checkin.language = "en";
+      checkin.created_at = now;
+      checkin.expires_at = now + std::chrono::hours(1);
+      return txn.PutCheckin(checkin);
+    }));
+  }
+
+  Response Send(std::string method, std::string path, std::string body = {},
+                std::string content_type = "application/json") {
+    Request request;
+    request.method = std::move(method);
+    request.path = std::move(path);
+    request.body = std::move(body);
+    request.headers["content-type"] = std::move(content_type);
+    return app_->router().Handle(request);
+  }
+
+  testing::TempDir dir_;
+  testing::FakeClock clock_;
+  SeededRandom random_;
+  instruments::Catalog catalog_;
+  std::unique_ptr<storage::Store> store_;
+  std::unique_ptr<App> app_;
+  const std::string token_ = NewToken(DefaultRandom());
+};
+
+TEST_F(AppTest, HealthAndStartPage) {
+  EXPECT_EQ(Send("GET", "/healthz").status, 200);
+  const Response start = Send("GET", "/");
+  EXPECT_EQ(start.status, 200);
+  EXPECT_NE(start.body.find("Rapport"), std::string::npos);
+  EXPECT_EQ(Send("GET", "/assets/rapport.css").status, 200);
+}
+
+TEST_F(AppTest, FormShowsEveryItemWithLabelledOptions) {
+  const Response page = Send("GET", "/c/" + token_);
+  ASSERT_EQ(page.status, 200) << page.body;
+  EXPECT_NE(page.body.find("I felt heard and respected today."), std::string::npos);
+  EXPECT_NE(page.body.find("name=\"i.rapport-alliance-client.open-1\""), std::string::npos);
+  EXPECT_NE(page.body.find("<legend"), std::string::npos);
+  EXPECT_EQ(page.body.find("<script"), std::string::npos);
+}
+
+TEST_F(AppTest, FormSubmissionScoresAndShowsTheResult) {
+  std::string body;
+  for (const char* item :
+       {"bond-1", "bond-2", "goals-1", "goals-2", "tasks-1", "tasks-2", "open-1"}) {
+    body += std::string("i.rapport-alliance-client.") + item + "=4&";
+  }
+  const Response created = Send("POST", "/c/" + token_, body, "application/x-www-form-urlencoded");
+  EXPECT_EQ(created.status, 201) << created.body;
+  EXPECT_NE(created.body.find("Your answers have been saved"), std::string::npos);
+  // Same answers again: the stored result, not a duplicate.
+  const Response again = Send("POST", "/c/" + token_, body, "application/x-www-form-urlencoded");
+  EXPECT_EQ(again.status, 200);
+  ASSERT_OK(store_->Read([](storage::ReadTransaction& txn) -> Status {
+    EXPECT_EQ(*txn.CountResponses("org"), 1);
+    return Status::Ok();
+  }));
+  // The link now shows what was saved.
+  EXPECT_NE(Send("GET", "/c/" + token_).body.find("already been answered"), std::string::npos);
+}
+
+TEST_F(AppTest, FormWithAMissingAnswerIsShownAgainNamingTheQuestion) {
+  const Response response = Send("POST", "/c/" + token_, "i.rapport-alliance-client.bond-1=3",
+                                 "application/x-www-form-urlencoded");
+  EXPECT_EQ(response.status, 400);
+  EXPECT_NE(response.body.find("role=\"alert\""), std::string::npos);
+  EXPECT_NE(response.body.find("value=\"3\" checked"), std::string::npos);
+}
+
+TEST_F(AppTest, JsonSubmissionAndItsErrors) {
+  const std::string path = "/api/v1/checkins/" + token_;
+  const Response bad_item =
+      Send("POST", path,
+           R"({"responses":[{"instrument":"rapport-alliance-client","answers":[4,4,4,4,4,4,9]}]})");
+  EXPECT_EQ(bad_item.status, 400);
+  EXPECT_EQ(Json::parse(bad_item.body)["field"], "rapport-alliance-client.item open-1");
+  EXPECT_EQ(Send("POST", path, "{").status, 400);
+  EXPECT_EQ(Send("POST", path, std::string(100, '[') + std::string(100, ']')).status, 400);
+  EXPECT_EQ(Send("POST", path, R"({"responses":[{"instrument":"phq-9","answers":[]}]})").status,
+            400);
+  EXPECT_EQ(Send("POST", path, "{}", "text/plain").status, 415);
+
+  const std::string good =
+      R"({"responses":[{"instrument":"rapport-alliance-client","answers":[4,3,4,3,4,3,2]}]})";
+  const Response created = Send("POST", path, good);
+  ASSERT_EQ(created.status, 201) << created.body;
+  const Json result = Json::parse(created.body);
+  EXPECT_NEAR(result["responses"][0]["score"]["total"].get<double>(), 23.0 / 7, 1e-9);
+  EXPECT_EQ(Send("POST", path, good).status, 200);
+  const Response different =
+      Send("POST", path,
+           R"({"responses":[{"instrument":"rapport-alliance-client","answers":[0,0,0,0,0,0,0]}]})");
+  EXPECT_EQ(different.status, 409);
+  EXPECT_EQ(different.content_type, "application/problem+json");
+}
+
+TEST_F(AppTest, UnknownAndExpiredLinks) {
+  EXPECT_EQ(Send("GET", "/c/not-a-token").status, 404);
+  EXPECT_EQ(Send("GET", "/c/" + NewToken(DefaultRandom())).status, 404);
+  clock_.Advance(std::chrono::hours(2));
+  const Response expired = Send("GET", "/c/" + token_);
+  EXPECT_EQ(expired.status, 410);
+  EXPECT_NE(expired.body.find("expired"), std::string::npos);
+}
+
+TEST(JsonDepth, CountsNestingOutsideStrings) {
+  EXPECT_TRUE(JsonDepthWithin(R"({"a":[1,{"b":"[[[[["}]})", 3));
+  EXPECT_FALSE(JsonDepthWithin("[[[[1]]]]", 3));
+}
+
+}  // namespace
+}  // namespace rapport::api

@@ -1,0 +1,149 @@
+#include "api/checkin_service.h"
+
+#include <algorithm>
+
+#include <nlohmann/json.hpp>
+
+#include "base/id.h"
+#include "instruments/scoring.h"
+
+namespace rapport::api {
+namespace {
+
+Result<domain::Checkin> LookUp(storage::ReadTransaction& txn, std::string_view token) {
+  if (!IsWellFormedId(token)) return NotFound("this check-in link is not valid");
+  auto checkin = txn.GetCheckinByTokenDigest(Sha256Hex(token));
+  if (!checkin.ok() && checkin.status().code() == StatusCode::kNotFound) {
+    return NotFound("this check-in link is not valid");
+  }
+  return checkin;
+}
+
+}  // namespace
+
+CheckinService::CheckinService(storage::Store& store, const instruments::Catalog& catalog,
+                               const Clock& clock, Random& random)
+    : store_(store), catalog_(catalog), clock_(clock), random_(random) {}
+
+Result<CheckinContext> CheckinService::Open(std::string_view token) const {
+  CheckinContext context;
+  RAPPORT_RETURN_IF_ERROR(store_.Read([&](storage::ReadTransaction& txn) -> Status {
+    RAPPORT_ASSIGN_OR_RETURN(context.checkin, LookUp(txn, token));
+    if (context.checkin.submitted_at) {
+      RAPPORT_ASSIGN_OR_RETURN(context.responses, txn.ListResponsesForCheckin(
+                                                      context.checkin.org_id, context.checkin.id));
+    }
+    return Status::Ok();
+  }));
+  if (clock_.Now() >= context.checkin.expires_at) return Gone("this check-in link has expired");
+  for (const std::string& id : context.checkin.instrument_ids) {
+    const instruments::Definition* definition = catalog_.Find(id);
+    if (definition == nullptr) return Unavailable("instrument '" + id + "' is not installed");
+    context.instruments.push_back(definition);
+  }
+  return context;
+}
+
+Result<SubmitOutcome> CheckinService::Submit(std::string_view token,
+                                             const std::vector<Submission>& submissions) {
+  RAPPORT_ASSIGN_OR_RETURN(const CheckinContext context, Open(token));
+
+  // Every instrument of the check-in exactly once, nothing else.
+  std::vector<const Submission*> ordered(context.instruments.size(), nullptr);
+  for (size_t s = 0; s < submissions.size(); ++s) {
+    const std::string field = "responses[" + std::to_string(s) + "].instrument";
+    size_t index = context.instruments.size();
+    for (size_t i = 0; i < context.instruments.size(); ++i) {
+      if (context.instruments[i]->id == submissions[s].instrument_id) index = i;
+    }
+    if (index == context.instruments.size()) {
+      return InvalidArgument(
+          "instrument '" + submissions[s].instrument_id + "' is not part of this check-in", field);
+    }
+    if (ordered[index] != nullptr) {
+      return InvalidArgument("instrument '" + submissions[s].instrument_id + "' is answered twice",
+                             field);
+    }
+    ordered[index] = &submissions[s];
+  }
+  for (size_t i = 0; i < ordered.size(); ++i) {
+    if (ordered[i] == nullptr) {
+      return InvalidArgument("instrument '" + context.instruments[i]->id + "' was not answered",
+                             "responses");
+    }
+  }
+
+  // Score everything before touching the database; the canonical form of the answers (in
+  // check-in and item order) identifies the submission.
+  const Timestamp now = clock_.Now();
+  std::vector<domain::Response> responses;
+  nlohmann::json canonical = nlohmann::json::array();
+  for (size_t i = 0; i < ordered.size(); ++i) {
+    const instruments::Definition& definition = *context.instruments[i];
+    auto score = instruments::Score(definition, ordered[i]->answers);
+    if (!score.ok()) {
+      return Status(score.status().code(), definition.id + ": " + score.status().message(),
+                    definition.id + "." + score.status().field());
+    }
+    if (!score->total) {
+      // Too many questions left blank to score: ask for the first unanswered one.
+      for (const instruments::Item& item : definition.items) {
+        const auto answered = std::find_if(
+            ordered[i]->answers.begin(), ordered[i]->answers.end(),
+            [&](const domain::ItemAnswer& a) { return a.item_id == item.id && a.value; });
+        if (answered == ordered[i]->answers.end()) {
+          return InvalidArgument(definition.id + ": item " + item.id +
+                                     ": too many questions were left unanswered to score",
+                                 definition.id + ".item " + item.id);
+        }
+      }
+    }
+    domain::Response response;
+    response.id = NewId(random_);
+    response.org_id = context.checkin.org_id;
+    response.checkin_id = context.checkin.id;
+    response.session_id = context.checkin.session_id;
+    response.respondent_id = context.checkin.respondent_id;
+    response.perspective = context.checkin.perspective;
+    response.instrument_id = definition.id;
+    response.submitted_at = now;
+    response.score = std::move(score).value();
+    nlohmann::json values = nlohmann::json::array();
+    for (const instruments::Item& item : definition.items) {
+      std::optional<double> value;
+      for (const domain::ItemAnswer& answer : ordered[i]->answers) {
+        if (answer.item_id == item.id) value = answer.value;
+      }
+      response.answers.push_back({item.id, value});
+      values.push_back(value ? nlohmann::json(*value) : nlohmann::json(nullptr));
+    }
+    canonical.push_back({{"instrument", definition.id}, {"answers", std::move(values)}});
+    responses.push_back(std::move(response));
+  }
+  const std::string digest = Sha256Hex(canonical.dump());
+
+  SubmitOutcome outcome;
+  RAPPORT_RETURN_IF_ERROR(store_.Write([&](storage::WriteTransaction& txn) -> Status {
+    // Re-read inside the serialised write: the authoritative state of the check-in.
+    RAPPORT_ASSIGN_OR_RETURN(const domain::Checkin checkin, LookUp(txn, token));
+    if (checkin.submitted_at) {
+      if (checkin.submission_digest != digest) {
+        return Conflict("this check-in has already been answered with different answers");
+      }
+      outcome.created = false;
+      RAPPORT_ASSIGN_OR_RETURN(outcome.responses,
+                               txn.ListResponsesForCheckin(checkin.org_id, checkin.id));
+      return Status::Ok();
+    }
+    for (const domain::Response& response : responses) {
+      RAPPORT_RETURN_IF_ERROR(txn.PutResponse(response));
+    }
+    RAPPORT_RETURN_IF_ERROR(txn.MarkCheckinSubmitted(checkin.org_id, checkin.id, now, digest));
+    outcome.created = true;
+    outcome.responses = responses;
+    return Status::Ok();
+  }));
+  return outcome;
+}
+
+}  // namespace rapport::api

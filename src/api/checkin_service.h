@@ -1,0 +1,60 @@
+// Answering a check-in: look up the token, validate and score the answers with the one
+// scoring engine, and store the responses durably in one transaction. Submitting is
+// idempotent: the same answers again return the stored result; different answers to a used
+// check-in are refused with kConflict (DESIGN.md §3).
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/clock.h"
+#include "base/random.h"
+#include "base/status.h"
+#include "domain/types.h"
+#include "instruments/catalog.h"
+#include "storage/store.h"
+
+namespace rapport::api {
+
+struct CheckinContext {
+  domain::Checkin checkin;
+  std::vector<const instruments::Definition*> instruments;  // in the check-in's order
+  std::vector<domain::Response> responses;                  // stored ones, when submitted
+};
+
+struct Submission {
+  std::string instrument_id;
+  std::vector<domain::ItemAnswer> answers;
+};
+
+struct SubmitOutcome {
+  bool created = false;  // false: an identical earlier submission was returned
+  std::vector<domain::Response> responses;
+};
+
+// Thread safety: safe to use from many threads at once.
+class CheckinService {
+ public:
+  // REQUIRES: every argument outlives the service.
+  CheckinService(storage::Store& store, const instruments::Catalog& catalog, const Clock& clock,
+                 Random& random);
+
+  // The check-in for `token` with its instruments (and stored responses when answered).
+  // Errors: unknown or malformed token → kNotFound; expired → kGone; an instrument that is
+  // no longer installed → kUnavailable.
+  Result<CheckinContext> Open(std::string_view token) const;
+
+  // Validates, scores and stores. Every instrument of the check-in must be answered exactly
+  // once. Errors: kInvalidArgument naming the instrument and item; kNotFound; kGone;
+  // kConflict when the check-in was already answered differently.
+  Result<SubmitOutcome> Submit(std::string_view token, const std::vector<Submission>& submissions);
+
+ private:
+  storage::Store& store_;
+  const instruments::Catalog& catalog_;
+  const Clock& clock_;
+  Random& random_;
+};
+
+}  // namespace rapport::api

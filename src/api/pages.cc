@@ -1,0 +1,202 @@
+#include "api/pages.h"
+
+#include <cmath>
+#include <sstream>
+
+namespace rapport::api {
+namespace {
+
+std::string Page(const std::string& title, const std::string& body) {
+  std::string out =
+      "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+      "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>";
+  out += HtmlEscape(title);
+  out +=
+      " · Rapport</title>\n<link rel=\"stylesheet\" "
+      "href=\"/assets/rapport.css\">\n</head>\n<body>\n";
+  out += "<main>\n" + body + "</main>\n</body>\n</html>\n";
+  return out;
+}
+
+std::string FormatScore(double value) {
+  std::ostringstream out;
+  out.precision(3);
+  out << (std::fabs(value - std::round(value)) < 1e-9 ? std::round(value) : value);
+  return out.str();
+}
+
+std::string FormatValue(double value) {
+  std::ostringstream out;
+  out << value;
+  return out.str();
+}
+
+}  // namespace
+
+std::string FormFieldName(const std::string& instrument_id, const std::string& item_id) {
+  return "i." + instrument_id + "." + item_id;
+}
+
+std::string RenderStartPage(const std::vector<std::string>& demo_checkin_links) {
+  std::string body =
+      "<h1>Rapport</h1>\n"
+      "<p class=\"lead\">Measurement-based care of the therapeutic relationship. Clients rate "
+      "each session in under a minute; clinicians see the alliance and progress across "
+      "sessions, ruptures and repairs, and early signs that therapy is not on track, with "
+      "guidance to act on.</p>\n"
+      "<p>This server is running. Clients answer check-ins through the one-time links their "
+      "clinic gives them.</p>\n";
+  if (!demo_checkin_links.empty()) {
+    body +=
+        "<h2>Demo check-ins</h2>\n<p>These are open check-in links from the demo "
+        "organisation. Each can be answered once.</p>\n<ul class=\"links\">\n";
+    for (size_t i = 0; i < demo_checkin_links.size(); ++i) {
+      body += "<li><a href=\"" + HtmlEscape(demo_checkin_links[i]) + "\">Check-in " +
+              std::to_string(i + 1) + "</a></li>\n";
+    }
+    body += "</ul>\n";
+  }
+  return Page("Rapport", body);
+}
+
+std::string RenderCheckinForm(const CheckinContext& context, const std::string& action,
+                              const std::map<std::string, std::string>& values,
+                              const std::string& error, const std::string& error_field) {
+  std::string body = "<h1>Your check-in</h1>\n";
+  body +=
+      "<p class=\"lead\">There are no right or wrong answers. Your clinician will look at "
+      "them with you, so please answer as honestly as you can.</p>\n";
+  if (!error.empty()) {
+    body +=
+        "<div class=\"error\" role=\"alert\" id=\"form-error\"><strong>Please check your "
+        "answers.</strong> " +
+        HtmlEscape(error) + "</div>\n";
+  }
+  body += "<form method=\"post\" action=\"" + HtmlEscape(action) + "\" novalidate>\n";
+  for (const instruments::Definition* definition : context.instruments) {
+    body += "<section class=\"instrument\">\n<h2>" + HtmlEscape(definition->title) + "</h2>\n";
+    for (size_t n = 0; n < definition->items.size(); ++n) {
+      const instruments::Item& item = definition->items[n];
+      const std::string name = FormFieldName(definition->id, item.id);
+      const auto entered = values.find(name);
+      const bool has_error = error_field == definition->id + ".item " + item.id;
+      const std::string legend_id = "q-" + definition->id + "-" + item.id;
+      body += "<fieldset class=\"item" + std::string(has_error ? " invalid" : "") +
+              "\" aria-describedby=\"" + (has_error ? "form-error" : "") + "\">\n<legend id=\"" +
+              HtmlEscape(legend_id) + "\"><span class=\"number\">" + std::to_string(n + 1) +
+              ".</span> " + HtmlEscape(item.text) + "</legend>\n<div class=\"options" +
+              (item.type == instruments::ItemType::kChoice ? "" : " scale") + "\">\n";
+      std::vector<std::pair<double, std::string>> choices;
+      if (item.type == instruments::ItemType::kChoice) {
+        for (const instruments::Option& option : item.options) {
+          choices.emplace_back(option.value, option.display);
+        }
+      } else {
+        const double step = item.step > 0 ? item.step : 1;
+        for (double v = item.min; v <= item.max + 1e-9; v += step)
+          choices.emplace_back(v, FormatValue(v));
+      }
+      for (const auto& [value, label] : choices) {
+        const std::string text = FormatValue(value);
+        const std::string id = legend_id + "-" + text;
+        const bool checked = entered != values.end() && entered->second == text;
+        body += "<label for=\"" + HtmlEscape(id) + "\"><input type=\"radio\" id=\"" +
+                HtmlEscape(id) + "\" name=\"" + HtmlEscape(name) + "\" value=\"" + text + "\"" +
+                (checked ? " checked" : "") + (item.required ? " required" : "") + "> <span>" +
+                HtmlEscape(label) + "</span></label>\n";
+      }
+      body += "</div>\n";
+      if (!item.min_label.empty() || !item.max_label.empty()) {
+        body += "<p class=\"anchors\"><span>" + FormatValue(item.min) + " = " +
+                HtmlEscape(item.min_label) + "</span><span>" + FormatValue(item.max) + " = " +
+                HtmlEscape(item.max_label) + "</span></p>\n";
+      }
+      body += "</fieldset>\n";
+    }
+    body += "</section>\n";
+  }
+  body += "<button type=\"submit\">Send my answers</button>\n</form>\n";
+  return Page("Your check-in", body);
+}
+
+std::string RenderCheckinResult(const CheckinContext& context,
+                                const std::vector<domain::Response>& responses,
+                                bool just_submitted) {
+  std::string body = "<h1>Thank you</h1>\n";
+  body += just_submitted ? "<p class=\"lead\" role=\"status\">Your answers have been saved. "
+                           "Your clinician will see them before you next talk.</p>\n"
+                         : "<p class=\"lead\" role=\"status\">This check-in has already been "
+                           "answered. Here is what was saved.</p>\n";
+  for (const domain::Response& response : responses) {
+    const instruments::Definition* definition = nullptr;
+    for (const auto* candidate : context.instruments) {
+      if (candidate->id == response.instrument_id) definition = candidate;
+    }
+    const std::string title = definition != nullptr ? definition->title : response.instrument_id;
+    body += "<section class=\"result\" data-instrument=\"" + HtmlEscape(response.instrument_id) +
+            "\">\n<h2>" + HtmlEscape(title) + "</h2>\n<dl>\n";
+    body +=
+        "<dt>Overall</dt><dd class=\"total\">" +
+        (response.score.total ? FormatScore(*response.score.total) : std::string("not scored")) +
+        "</dd>\n";
+    for (const auto& [id, value] : response.score.subscales) {
+      body += "<dt>" + HtmlEscape(id) + "</dt><dd data-subscale=\"" + HtmlEscape(id) + "\">" +
+              (value ? FormatScore(*value) : std::string("not scored")) + "</dd>\n";
+    }
+    if (!response.score.band.empty()) {
+      body += "<dt>Band</dt><dd class=\"band\">" + HtmlEscape(response.score.band) + "</dd>\n";
+    }
+    body += "</dl>\n</section>\n";
+  }
+  body += "<p>You can close this page now.</p>\n";
+  return Page("Thank you", body);
+}
+
+std::string RenderMessagePage(const std::string& title, const std::string& message) {
+  return Page(title, "<h1>" + HtmlEscape(title) + "</h1>\n<p class=\"lead\">" +
+                         HtmlEscape(message) + "</p>\n");
+}
+
+const std::string& Stylesheet() {
+  static const std::string kCss = R"css(:root {
+  --ink: #1d2733; --muted: #52606d; --accent: #1f6f8b; --accent-ink: #ffffff;
+  --paper: #fbfaf7; --line: #d4d9de; --error: #a4262c; --focus: #ffbf47;
+}
+* { box-sizing: border-box; }
+body { margin: 0; background: var(--paper); color: var(--ink);
+  font: 18px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; }
+main { max-width: 40rem; margin: 0 auto; padding: 1.5rem 1rem 4rem; }
+h1 { font-size: 1.75rem; margin: 0.5rem 0 0.75rem; }
+h2 { font-size: 1.25rem; margin: 2rem 0 0.75rem; }
+.lead { color: var(--muted); }
+a { color: var(--accent); }
+fieldset { border: 1px solid var(--line); border-radius: 0.75rem; margin: 0 0 1rem;
+  padding: 0.75rem 1rem 1rem; background: #fff; }
+fieldset.invalid { border: 2px solid var(--error); }
+legend { font-weight: 600; padding: 0 0.25rem; }
+.number { color: var(--muted); font-weight: 400; }
+.options { display: flex; flex-direction: column; gap: 0.5rem; margin-top: 0.5rem; }
+.options.scale { flex-direction: row; flex-wrap: wrap; }
+.options label { display: flex; align-items: center; gap: 0.6rem; min-height: 2.75rem;
+  padding: 0.4rem 0.75rem; border: 1px solid var(--line); border-radius: 0.5rem; cursor: pointer; }
+.options.scale label { min-width: 2.9rem; justify-content: center; }
+.options input { width: 1.25rem; height: 1.25rem; margin: 0; }
+.options label:has(input:checked) { border-color: var(--accent); background: #e7f2f6; }
+input:focus-visible, button:focus-visible, a:focus-visible { outline: 3px solid var(--focus);
+  outline-offset: 2px; }
+.anchors { display: flex; justify-content: space-between; color: var(--muted); font-size: 0.9rem;
+  margin: 0.5rem 0 0; }
+button { font: inherit; font-weight: 600; color: var(--accent-ink); background: var(--accent);
+  border: 0; border-radius: 0.6rem; padding: 0.9rem 1.5rem; min-height: 3rem; width: 100%;
+  cursor: pointer; margin-top: 1rem; }
+.error { border-left: 4px solid var(--error); background: #fdf1f1; padding: 0.75rem 1rem;
+  margin: 1rem 0; }
+dl { display: grid; grid-template-columns: auto 1fr; gap: 0.25rem 1rem; }
+dt { color: var(--muted); text-transform: capitalize; }
+dd { margin: 0; font-weight: 600; }
+.links li { margin: 0.4rem 0; }
+)css";
+  return kCss;
+}
+
+}  // namespace rapport::api

@@ -1,0 +1,260 @@
+#include "cli/cli.h"
+
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <iostream>
+#include <map>
+
+#include <nlohmann/json.hpp>
+
+#include "api/app.h"
+#include "api/server.h"
+#include "base/config.h"
+#include "base/log.h"
+#include "base/random.h"
+#include "cli/demo.h"
+#include "instruments/catalog.h"
+#include "instruments/scoring.h"
+#include "storage/store.h"
+
+extern char** environ;
+
+namespace rapport::cli {
+namespace {
+
+// Prints a failed Status and returns its exit code.
+int Fail(const Status& status) {
+  std::cerr << "rapport: " << status.message() << "\n";
+  return ExitCode(status.code());
+}
+
+Result<instruments::Catalog> LoadCatalog(const std::string& data_dir) {
+  const std::filesystem::path dir = data_dir.empty()
+                                        ? instruments::DefaultInstrumentDir()
+                                        : std::filesystem::path(data_dir) / "instruments";
+  return instruments::Catalog::LoadDirectory(dir);
+}
+
+struct ScoreArgs {
+  std::string instrument;
+  std::string answers;
+  std::string data_dir;
+};
+
+int RunScore(const ScoreArgs& args) {
+  auto catalog = LoadCatalog(args.data_dir);
+  if (!catalog.ok()) return Fail(catalog.status());
+  const instruments::Definition* definition = catalog->Find(args.instrument);
+  if (definition == nullptr) {
+    std::string known;
+    for (const auto* d : catalog->All()) known += (known.empty() ? "" : ", ") + d->id;
+    return Fail(InvalidArgument("unknown instrument '" + args.instrument + "'; known: " + known));
+  }
+  const nlohmann::json values = nlohmann::json::parse(args.answers, nullptr, false);
+  if (values.is_discarded()) {
+    return Fail(InvalidArgument("--answers is not valid JSON; expected an array such as [0,1,2]"));
+  }
+  auto answers = instruments::AnswersFromArray(*definition, values);
+  if (!answers.ok()) return Fail(answers.status());
+  auto score = instruments::Score(*definition, *answers);
+  if (!score.ok()) return Fail(score.status());
+  std::cout << instruments::ScoreToJson(*score).dump() << "\n";
+  return 0;
+}
+
+struct ServeArgs {
+  std::string db;
+  std::string config_file;
+  std::string address;
+  int port = -1;
+  int threads = -1;
+  std::string data_dir;
+  std::string log_level;
+};
+
+// Resolves server settings: defaults < config file < RAPPORT_* environment < flags.
+Result<api::ServerOptions> ServerOptionsFrom(const ServeArgs& args, Config* out_config) {
+  std::map<std::string, std::string> flags;
+  if (!args.db.empty()) flags["db"] = args.db;
+  if (!args.address.empty()) flags["address"] = args.address;
+  if (args.port >= 0) flags["port"] = std::to_string(args.port);
+  if (args.threads >= 0) flags["handler_threads"] = std::to_string(args.threads);
+  if (!args.log_level.empty()) flags["log_level"] = args.log_level;
+  RAPPORT_ASSIGN_OR_RETURN(
+      Config config,
+      Config::Load({{"address", "127.0.0.1"}, {"port", "8080"}, {"log_level", "info"}},
+                   args.config_file, environ, flags));
+  api::ServerOptions options;
+  options.address = config.GetOr("address", "127.0.0.1");
+  RAPPORT_ASSIGN_OR_RETURN(const int64_t port, config.GetInt("port", 8080, 0, 65535));
+  options.port = static_cast<uint16_t>(port);
+  RAPPORT_ASSIGN_OR_RETURN(const int64_t threads, config.GetInt("handler_threads", 64, 1, 1024));
+  options.handler_threads = static_cast<int>(threads);
+  RAPPORT_ASSIGN_OR_RETURN(const int64_t io, config.GetInt("io_threads", 2, 1, 64));
+  options.io_threads = static_cast<int>(io);
+  RAPPORT_ASSIGN_OR_RETURN(const int64_t body,
+                           config.GetInt("max_body_bytes", 256 * 1024, 1024, 64 << 20));
+  options.max_body_bytes = static_cast<size_t>(body);
+  log::Level level = log::Level::kInfo;
+  if (!log::ParseLevel(config.GetOr("log_level", "info"), level)) {
+    return InvalidArgument("log_level must be debug, info, warning or error", "log_level");
+  }
+  log::SetLevel(level);
+  if (out_config != nullptr) *out_config = std::move(config);
+  return options;
+}
+
+// Opens the store, builds the app and serves until SIGTERM/SIGINT.
+// The start page lists the demo's open check-ins as relative links.
+int Serve(storage::Store& store, const instruments::Catalog& catalog, api::ServerOptions options,
+          const std::function<void(uint16_t)>& on_listening, const DemoData& demo = {}) {
+  api::AppOptions app_options;
+  for (const std::string& token : demo.checkin_tokens)
+    app_options.demo_checkin_links.push_back("/c/" + token);
+  api::App app(store, catalog, DefaultClock(), DefaultRandom(), std::move(app_options));
+  api::Server server(options, app.router());
+  if (Status status = server.Listen(); !status.ok()) return Fail(status);
+  log::Info("listening", {{"address", options.address}, {"port", int64_t{server.port()}}});
+  on_listening(server.port());
+  server.Run(/*handle_signals=*/true);
+  store.Close();
+  log::Info("stopped");
+  return 0;
+}
+
+int RunServe(const ServeArgs& args) {
+  Config config;
+  auto options = ServerOptionsFrom(args, &config);
+  if (!options.ok()) return Fail(options.status());
+  const auto db = config.Get("db");
+  if (!db) return Fail(InvalidArgument("--db is required, e.g. --db sqlite:rapport.db", "db"));
+  auto catalog = LoadCatalog(args.data_dir);
+  if (!catalog.ok()) return Fail(catalog.status());
+  auto store = storage::OpenStore(*db, /*migrate=*/false);
+  if (!store.ok()) return Fail(store.status());
+  return Serve(**store, *catalog, *options, [&](uint16_t port) {
+    std::cout << "Rapport is serving on http://" << options->address << ":" << port << "/"
+              << std::endl;
+  });
+}
+
+int RunMigrate(const std::string& db) {
+  auto store = storage::OpenStore(db, /*migrate=*/true);
+  if (!store.ok()) return Fail(store.status());
+  auto version = (*store)->SchemaVersion();
+  if (!version.ok()) return Fail(version.status());
+  std::cout << "database is at schema version " << *version << "\n";
+  return 0;
+}
+
+struct DemoArgs {
+  ServeArgs serve;
+  std::string dir = "demo-data";
+  uint64_t seed = 20261122;
+};
+
+int RunDemo(DemoArgs args) {
+  if (args.serve.port < 0) args.serve.port = 8080;
+  auto options = ServerOptionsFrom(args.serve, nullptr);
+  if (!options.ok()) return Fail(options.status());
+  auto catalog = LoadCatalog(args.serve.data_dir);
+  if (!catalog.ok()) return Fail(catalog.status());
+  std::error_code error;
+  std::filesystem::create_directories(args.dir, error);
+  if (error)
+    return Fail(InvalidArgument("cannot create --data-dir '" + args.dir + "': " + error.message()));
+  const std::filesystem::path db_path = std::filesystem::path(args.dir) / "rapport.db";
+  const std::filesystem::path accounts = std::filesystem::path(args.dir) / "demo-accounts.json";
+  const bool fresh = !std::filesystem::exists(db_path);
+  auto store = storage::OpenStore("sqlite:" + db_path.string(), /*migrate=*/true);
+  if (!store.ok()) return Fail(store.status());
+  DemoData data;
+  if (fresh) {
+    std::cout << "Creating the demo organisation in " << args.dir << " ..." << std::endl;
+    auto created = CreateDemo(**store, *catalog, args.seed);
+    if (!created.ok()) return Fail(created.status());
+    data = std::move(created).value();
+  } else {
+    auto read = ReadDemoAccounts(accounts);
+    if (!read.ok()) {
+      return Fail(Status(read.status().code(), read.status().message() + "; remove " + args.dir +
+                                                   " to start a fresh demo"));
+    }
+    data = std::move(read).value();
+  }
+  return Serve(
+      **store, *catalog, *options,
+      [&](uint16_t port) {
+        const std::string base = "http://" + options->address + ":" + std::to_string(port);
+        if (Status status = WriteDemoAccounts(accounts, base, data); !status.ok()) {
+          log::Error("cannot write demo accounts", {{"error", status.message()}});
+        }
+        std::cout << "\nRapport demo is running. Open " << base << "/\n"
+                  << "Demo logins and open check-in links: " << accounts.string() << "\n"
+                  << "Stop with Ctrl-C.\n"
+                  << std::endl;
+      },
+      data);
+}
+
+}  // namespace
+
+int Main(int argc, char** argv) {
+  CLI::App app{"Rapport: measurement-based care of the therapeutic relationship.", "rapport"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "rapport 0.1.0");
+
+  ScoreArgs score_args;
+  CLI::App* score = app.add_subcommand("score", "Score one set of answers and print JSON.");
+  score->add_option("--instrument", score_args.instrument, "Instrument id, e.g. phq-9")->required();
+  score
+      ->add_option("--answers", score_args.answers,
+                   "JSON array of item values in item order; null for unanswered")
+      ->required();
+  score->add_option("--data-dir", score_args.data_dir,
+                    "Folder holding instruments/ (default: data)");
+
+  ServeArgs serve_args;
+  const auto add_server_options = [](CLI::App* command, ServeArgs& a) {
+    command->add_option("--port", a.port, "TCP port (0 picks a free one)");
+    command->add_option("--address", a.address, "Listen address (default 127.0.0.1)");
+    command->add_option("--threads", a.threads, "Handler threads (default 64)");
+    command->add_option("--config", a.config_file, "JSON configuration file");
+    command->add_option("--instrument-dir", a.data_dir,
+                        "Folder holding instruments/ (default: data)");
+    command->add_option("--log-level", a.log_level, "debug, info, warning or error");
+  };
+  CLI::App* serve = app.add_subcommand("serve", "Serve the web application and API.");
+  serve->add_option("--db", serve_args.db, "Database URL, e.g. sqlite:rapport.db");
+  add_server_options(serve, serve_args);
+
+  std::string migrate_db;
+  CLI::App* migrate = app.add_subcommand("migrate", "Create or upgrade the database schema.");
+  migrate->add_option("--db", migrate_db, "Database URL, e.g. sqlite:rapport.db")->required();
+
+  DemoArgs demo_args;
+  CLI::App* demo = app.add_subcommand(
+      "demo", "Create (if absent) and serve a demo organisation with simulated history.");
+  demo->add_option("--data-dir", demo_args.dir,
+                   "Folder for the demo database (default ./demo-data)");
+  demo->add_option("--seed", demo_args.seed, "Seed of the simulated history");
+  add_server_options(demo, demo_args.serve);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::Success& e) {
+    return app.exit(e);  // --help, --version
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);
+    return 2;
+  }
+  if (score->parsed()) return RunScore(score_args);
+  if (serve->parsed()) return RunServe(serve_args);
+  if (migrate->parsed()) return RunMigrate(migrate_db);
+  if (demo->parsed()) return RunDemo(demo_args);
+  return 2;
+}
+
+}  // namespace rapport::cli

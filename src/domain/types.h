@@ -1,0 +1,179 @@
+// The domain model of DESIGN.md §3 as plain values. No I/O, no behaviour beyond naming.
+//
+// Every stored type carries `org_id`: all rows belong to exactly one Organization and every
+// query is scoped by it. Ids are opaque random strings (base/id.h).
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/clock.h"
+#include "base/status.h"
+
+namespace rapport::domain {
+
+enum class Role { kAdmin, kSupervisor, kClinician, kResearcher };
+enum class Modality { kIndividual, kCouple, kFamily, kGroup };
+enum class EndReason { kCompleted, kDroppedOut, kReferred, kOther };
+enum class Attendance { kScheduled, kAttended, kNoShow, kCancelled };
+// The role a person plays in one session.
+enum class ParticipantRole {
+  kClient,
+  kPartner,
+  kFamilyMember,
+  kGroupMember,
+  kCollateral,
+  kClinician
+};
+// Whose view a response gives.
+enum class Perspective { kClient, kClinician, kCollateral, kObserver };
+// In couples, families and groups: whom an alliance rating is about (SCIENCE.md §7).
+enum class Target { kClinician, kMembers, kGroup };
+
+struct Organization {
+  std::string id;
+  std::string name;
+  Timestamp created_at;
+};
+
+struct Clinic {
+  std::string id;
+  std::string org_id;
+  std::string name;
+};
+
+struct User {
+  std::string id;
+  std::string org_id;
+  std::string clinic_id;  // empty: organisation-wide
+  std::string email;
+  std::string display_name;
+  Role role = Role::kClinician;
+  std::string password_hash;  // Argon2id encoded string
+  bool disabled = false;
+  Timestamp created_at;
+};
+
+struct Client {
+  std::string id;
+  std::string org_id;
+  std::string code;      // pseudonymous code shown to staff
+  std::string language;  // BCP 47, e.g. "en"
+  bool consent_research = false;
+  Timestamp created_at;
+};
+
+// A significant other who rates their view of progress and support for treatment.
+struct Collateral {
+  std::string id;
+  std::string org_id;
+  std::string client_id;
+  std::string relationship;  // "partner", "parent", ...
+};
+
+struct Episode {
+  std::string id;
+  std::string org_id;
+  std::string clinic_id;
+  Modality modality = Modality::kIndividual;
+  std::vector<std::string> client_ids;
+  std::vector<std::string> clinician_ids;
+  Timestamp started_at;
+  std::optional<Timestamp> ended_at;
+  std::optional<EndReason> end_reason;
+};
+
+struct Goal {
+  std::string id;
+  std::string org_id;
+  std::string episode_id;
+  std::string client_id;
+  std::string description;
+  Timestamp created_at;
+};
+
+struct Participant {
+  std::string person_id;  // a Client, User or Collateral id
+  ParticipantRole role = ParticipantRole::kClient;
+};
+
+struct Session {
+  std::string id;
+  std::string org_id;
+  std::string episode_id;
+  int number = 0;  // 1-based within the episode
+  Timestamp scheduled_at;
+  Attendance attendance = Attendance::kScheduled;
+  std::vector<Participant> participants;
+};
+
+// A single-use, expiring invitation for one respondent to answer instruments for one session.
+// The token itself is never stored, only its SHA-256 digest.
+struct Checkin {
+  std::string id;
+  std::string org_id;
+  std::string session_id;
+  std::string respondent_id;
+  Perspective perspective = Perspective::kClient;
+  std::vector<std::string> instrument_ids;
+  std::string token_digest;
+  std::string language;  // the respondent's preferred language; may be changed at the start
+  Timestamp created_at;
+  Timestamp expires_at;
+  std::optional<Timestamp> submitted_at;
+  std::string submission_digest;  // digest of the canonical submitted answers
+};
+
+// One item answer. A missing answer has no value.
+struct ItemAnswer {
+  std::string item_id;
+  std::optional<double> value;
+  friend bool operator==(const ItemAnswer&, const ItemAnswer&) = default;
+};
+
+// Derived scores of one response, stored with the scoring version that produced them.
+struct Score {
+  std::string instrument_id;
+  std::string instrument_version;
+  std::optional<double> total;  // empty when too many items are missing
+  std::map<std::string, std::optional<double>> subscales;
+  std::string band;  // empty when the instrument has no bands or the total is missing
+  std::vector<std::string> flags;
+  friend bool operator==(const Score&, const Score&) = default;
+};
+
+struct Response {
+  std::string id;
+  std::string org_id;
+  std::string checkin_id;  // empty when entered by staff or imported
+  std::string session_id;
+  std::string respondent_id;
+  Perspective perspective = Perspective::kClient;
+  std::optional<Target> target;
+  std::string instrument_id;
+  std::vector<ItemAnswer> answers;
+  Score score;
+  Timestamp submitted_at;
+};
+
+// Names used in storage, JSON and URLs ("admin", "couple", "no-show", ...), and their parsers.
+std::string_view Name(Role v);
+std::string_view Name(Modality v);
+std::string_view Name(EndReason v);
+std::string_view Name(Attendance v);
+std::string_view Name(ParticipantRole v);
+std::string_view Name(Perspective v);
+std::string_view Name(Target v);
+
+Result<Role> ParseRole(std::string_view text);
+Result<Modality> ParseModality(std::string_view text);
+Result<EndReason> ParseEndReason(std::string_view text);
+Result<Attendance> ParseAttendance(std::string_view text);
+Result<ParticipantRole> ParseParticipantRole(std::string_view text);
+Result<Perspective> ParsePerspective(std::string_view text);
+Result<Target> ParseTarget(std::string_view text);
+
+}  // namespace rapport::domain

@@ -1,0 +1,91 @@
+#include "sim/cohort.h"
+
+#include <set>
+
+#include "testing/testing.h"
+
+namespace rapport::sim {
+namespace {
+
+class CohortTest : public ::testing::Test {
+ protected:
+  CohortTest() {
+    auto loaded = instruments::Catalog::LoadDirectory(testing::SourceDir() / "data/instruments");
+    EXPECT_TRUE(loaded.ok()) << loaded.status().ToString();
+    if (loaded.ok()) catalog_ = std::move(loaded).value();
+    options_.seed = 7;
+    options_.org_id = "org";
+    options_.clinic_id = "clinic";
+    options_.clinician_ids = {"u1", "u2", "u3"};
+    options_.clients_per_clinician = 20;
+    options_.end = FromUnixMillis(1'795'000'000'000);
+  }
+  instruments::Catalog catalog_;
+  CohortOptions options_;
+};
+
+TEST_F(CohortTest, SameSeedSameCohort) {
+  const auto a = GenerateCohort(options_, catalog_);
+  const auto b = GenerateCohort(options_, catalog_);
+  ASSERT_OK(a);
+  ASSERT_OK(b);
+  ASSERT_EQ(a->responses.size(), b->responses.size());
+  for (size_t i = 0; i < a->responses.size(); ++i) {
+    EXPECT_EQ(a->responses[i].id, b->responses[i].id);
+    EXPECT_EQ(a->responses[i].answers, b->responses[i].answers);
+  }
+  options_.seed = 8;
+  const auto c = GenerateCohort(options_, catalog_);
+  ASSERT_OK(c);
+  EXPECT_NE(a->clients[0].id, c->clients[0].id);
+}
+
+TEST_F(CohortTest, HasPlausibleStructure) {
+  const auto cohort = GenerateCohort(options_, catalog_);
+  ASSERT_OK(cohort);
+  EXPECT_EQ(cohort->clients.size(), 60u);
+  EXPECT_EQ(cohort->episodes.size(), 60u);
+  int ruptures = 0, dropouts = 0;
+  for (const ClientTruth& truth : cohort->truth) {
+    ruptures += truth.ruptured;
+    dropouts += truth.dropped_out;
+  }
+  EXPECT_GT(ruptures, 5);
+  EXPECT_GT(dropouts, 2);
+  std::set<std::string> session_ids;
+  for (const auto& session : cohort->sessions) {
+    EXPECT_LE(session.scheduled_at, options_.end);
+    EXPECT_TRUE(session_ids.insert(session.id).second);
+  }
+  for (const auto& response : cohort->responses) {
+    EXPECT_TRUE(session_ids.contains(response.session_id));
+    EXPECT_EQ(response.score.instrument_id, response.instrument_id);
+  }
+}
+
+TEST_F(CohortTest, CliniciansRateTheAllianceHigherOnAverage) {
+  const auto cohort = GenerateCohort(options_, catalog_);
+  ASSERT_OK(cohort);
+  double client_sum = 0, clinician_sum = 0;
+  int client_n = 0, clinician_n = 0;
+  for (const auto& response : cohort->responses) {
+    if (!response.score.total) continue;
+    if (response.instrument_id == "rapport-alliance-client") {
+      client_sum += *response.score.total;
+      ++client_n;
+    } else if (response.instrument_id == "rapport-alliance-clinician") {
+      clinician_sum += *response.score.total;
+      ++clinician_n;
+    }
+  }
+  ASSERT_GT(client_n, 100);
+  EXPECT_GT(clinician_sum / clinician_n, client_sum / client_n);
+}
+
+TEST_F(CohortTest, NeedsClinicians) {
+  options_.clinician_ids.clear();
+  EXPECT_EQ(GenerateCohort(options_, catalog_).status().code(), StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace rapport::sim

@@ -1,0 +1,209 @@
+#include "storage/sqlite/migrations.h"
+
+#include <array>
+#include <string>
+
+namespace rapport::storage::sqlite {
+namespace {
+
+// Every table's key starts with org_id so data can be partitioned by tenant (DESIGN.md §7).
+// Times are milliseconds since the Unix epoch (UTC).
+constexpr std::string_view kInitial = R"sql(
+CREATE TABLE organizations (
+  id TEXT PRIMARY KEY,
+  name TEXT NOT NULL,
+  created_at INTEGER NOT NULL
+);
+CREATE TABLE clinics (
+  org_id TEXT NOT NULL REFERENCES organizations(id),
+  id TEXT NOT NULL,
+  name TEXT NOT NULL,
+  PRIMARY KEY (org_id, id)
+);
+CREATE TABLE users (
+  org_id TEXT NOT NULL REFERENCES organizations(id),
+  id TEXT NOT NULL,
+  clinic_id TEXT NOT NULL,
+  email TEXT NOT NULL,
+  display_name TEXT NOT NULL,
+  role TEXT NOT NULL CHECK (role IN ('admin', 'supervisor', 'clinician', 'researcher')),
+  password_hash TEXT NOT NULL,
+  disabled INTEGER NOT NULL DEFAULT 0,
+  created_at INTEGER NOT NULL,
+  PRIMARY KEY (org_id, id)
+);
+CREATE UNIQUE INDEX users_email ON users (email);
+CREATE TABLE clients (
+  org_id TEXT NOT NULL REFERENCES organizations(id),
+  id TEXT NOT NULL,
+  code TEXT NOT NULL,
+  language TEXT NOT NULL,
+  consent_research INTEGER NOT NULL DEFAULT 0,
+  created_at INTEGER NOT NULL,
+  PRIMARY KEY (org_id, id),
+  UNIQUE (org_id, code)
+);
+CREATE TABLE collaterals (
+  org_id TEXT NOT NULL,
+  id TEXT NOT NULL,
+  client_id TEXT NOT NULL,
+  relationship TEXT NOT NULL,
+  PRIMARY KEY (org_id, id),
+  FOREIGN KEY (org_id, client_id) REFERENCES clients (org_id, id)
+);
+CREATE TABLE episodes (
+  org_id TEXT NOT NULL REFERENCES organizations(id),
+  id TEXT NOT NULL,
+  clinic_id TEXT NOT NULL,
+  modality TEXT NOT NULL,
+  started_at INTEGER NOT NULL,
+  ended_at INTEGER,
+  end_reason TEXT,
+  PRIMARY KEY (org_id, id)
+);
+CREATE TABLE episode_clients (
+  org_id TEXT NOT NULL,
+  episode_id TEXT NOT NULL,
+  client_id TEXT NOT NULL,
+  position INTEGER NOT NULL,
+  PRIMARY KEY (org_id, episode_id, client_id),
+  FOREIGN KEY (org_id, episode_id) REFERENCES episodes (org_id, id),
+  FOREIGN KEY (org_id, client_id) REFERENCES clients (org_id, id)
+);
+CREATE INDEX episode_clients_client ON episode_clients (org_id, client_id);
+CREATE TABLE episode_clinicians (
+  org_id TEXT NOT NULL,
+  episode_id TEXT NOT NULL,
+  user_id TEXT NOT NULL,
+  position INTEGER NOT NULL,
+  PRIMARY KEY (org_id, episode_id, user_id),
+  FOREIGN KEY (org_id, episode_id) REFERENCES episodes (org_id, id),
+  FOREIGN KEY (org_id, user_id) REFERENCES users (org_id, id)
+);
+CREATE INDEX episode_clinicians_user ON episode_clinicians (org_id, user_id);
+CREATE TABLE goals (
+  org_id TEXT NOT NULL,
+  id TEXT NOT NULL,
+  episode_id TEXT NOT NULL,
+  client_id TEXT NOT NULL,
+  description TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  PRIMARY KEY (org_id, id),
+  FOREIGN KEY (org_id, episode_id) REFERENCES episodes (org_id, id)
+);
+CREATE TABLE sessions (
+  org_id TEXT NOT NULL,
+  id TEXT NOT NULL,
+  episode_id TEXT NOT NULL,
+  number INTEGER NOT NULL,
+  scheduled_at INTEGER NOT NULL,
+  attendance TEXT NOT NULL,
+  PRIMARY KEY (org_id, id),
+  UNIQUE (org_id, episode_id, number),
+  FOREIGN KEY (org_id, episode_id) REFERENCES episodes (org_id, id)
+);
+CREATE TABLE session_participants (
+  org_id TEXT NOT NULL,
+  session_id TEXT NOT NULL,
+  person_id TEXT NOT NULL,
+  role TEXT NOT NULL,
+  PRIMARY KEY (org_id, session_id, person_id),
+  FOREIGN KEY (org_id, session_id) REFERENCES sessions (org_id, id)
+);
+CREATE TABLE checkins (
+  org_id TEXT NOT NULL,
+  id TEXT NOT NULL,
+  session_id TEXT NOT NULL,
+  respondent_id TEXT NOT NULL,
+  perspective TEXT NOT NULL,
+  instruments TEXT NOT NULL,
+  token_digest TEXT NOT NULL,
+  language TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  submitted_at INTEGER,
+  submission_digest TEXT NOT NULL DEFAULT '',
+  PRIMARY KEY (org_id, id),
+  FOREIGN KEY (org_id, session_id) REFERENCES sessions (org_id, id)
+);
+CREATE UNIQUE INDEX checkins_token ON checkins (token_digest);
+CREATE TABLE responses (
+  org_id TEXT NOT NULL,
+  id TEXT NOT NULL,
+  checkin_id TEXT NOT NULL,
+  session_id TEXT NOT NULL,
+  respondent_id TEXT NOT NULL,
+  perspective TEXT NOT NULL,
+  target TEXT,
+  instrument_id TEXT NOT NULL,
+  submitted_at INTEGER NOT NULL,
+  PRIMARY KEY (org_id, id),
+  FOREIGN KEY (org_id, session_id) REFERENCES sessions (org_id, id)
+);
+CREATE INDEX responses_session ON responses (org_id, session_id);
+CREATE INDEX responses_checkin ON responses (org_id, checkin_id);
+CREATE TABLE answers (
+  org_id TEXT NOT NULL,
+  response_id TEXT NOT NULL,
+  position INTEGER NOT NULL,
+  item_id TEXT NOT NULL,
+  value REAL,
+  PRIMARY KEY (org_id, response_id, item_id),
+  FOREIGN KEY (org_id, response_id) REFERENCES responses (org_id, id)
+) WITHOUT ROWID;
+CREATE TABLE scores (
+  org_id TEXT NOT NULL,
+  response_id TEXT NOT NULL,
+  instrument_id TEXT NOT NULL,
+  scoring_version TEXT NOT NULL,
+  total REAL,
+  band TEXT NOT NULL,
+  subscales TEXT NOT NULL,
+  flags TEXT NOT NULL,
+  PRIMARY KEY (org_id, response_id, scoring_version),
+  FOREIGN KEY (org_id, response_id) REFERENCES responses (org_id, id)
+) WITHOUT ROWID;
+)sql";
+
+constexpr std::array<Migration, 1> kMigrations{{
+    {1, "initial schema", kInitial},
+}};
+
+}  // namespace
+
+std::span<const Migration> Migrations() { return kMigrations; }
+
+Result<int> CurrentVersion(Connection& db) {
+  RAPPORT_RETURN_IF_ERROR(db.Execute(
+      "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT "
+      "NULL, applied_at INTEGER NOT NULL)"));
+  RAPPORT_ASSIGN_OR_RETURN(Statement stmt,
+                           db.Prepare("SELECT COALESCE(MAX(version), 0) FROM schema_migrations"));
+  RAPPORT_ASSIGN_OR_RETURN(const bool row, stmt.Step());
+  return row ? static_cast<int>(stmt.Int(0)) : 0;
+}
+
+Status Migrate(Connection& db) {
+  RAPPORT_ASSIGN_OR_RETURN(const int current, CurrentVersion(db));
+  for (const Migration& migration : Migrations()) {
+    if (migration.version <= current) continue;
+    RAPPORT_RETURN_IF_ERROR(db.Execute("BEGIN IMMEDIATE"));
+    Status status = db.Execute(migration.sql);
+    if (status.ok()) {
+      auto insert = db.Prepare(
+          "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, "
+          "CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER))");
+      status = insert.ok() ? insert->Bind(1, migration.version).Bind(2, migration.name).Run()
+                           : insert.status();
+    }
+    if (!status.ok()) {
+      (void)db.Execute("ROLLBACK");
+      return status.WithContext("migration " + std::to_string(migration.version) + " (" +
+                                std::string(migration.name) + ")");
+    }
+    RAPPORT_RETURN_IF_ERROR(db.Execute("COMMIT"));
+  }
+  return Status::Ok();
+}
+
+}  // namespace rapport::storage::sqlite

@@ -1,0 +1,727 @@
+#include "storage/sqlite/sqlite_store.h"
+
+#include <condition_variable>
+#include <deque>
+#include <exception>
+#include <future>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "base/log.h"
+#include "storage/sqlite/db.h"
+#include "storage/sqlite/migrations.h"
+
+namespace rapport::storage::sqlite {
+namespace {
+
+using Json = nlohmann::json;
+using domain::Checkin;
+using domain::Response;
+
+std::optional<int64_t> OptionalMillis(const std::optional<Timestamp>& t) {
+  if (!t) return std::nullopt;
+  return ToUnixMillis(*t);
+}
+
+// Runs `stmt` expecting exactly one row; kNotFound naming `what` when there is none.
+Status StepOne(Statement& stmt, std::string_view what) {
+  RAPPORT_ASSIGN_OR_RETURN(const bool row, stmt.Step());
+  if (!row) return NotFound(std::string(what) + " not found");
+  return Status::Ok();
+}
+
+template <typename E>
+Result<E> ParseEnum(Result<E> (*parse)(std::string_view), const std::string& text) {
+  auto parsed = parse(text);
+  if (!parsed.ok()) return Internal("stored value is invalid: " + parsed.status().message());
+  return parsed;
+}
+
+// Both transaction kinds over one connection. Writes are refused on read connections by
+// SQLite itself (they are opened read-only).
+class SqliteTransaction final : public WriteTransaction {
+ public:
+  explicit SqliteTransaction(Connection& db) : db_(db) {}
+
+  Result<domain::Organization> GetOrganization(std::string_view org_id) override {
+    RAPPORT_ASSIGN_OR_RETURN(
+        Statement * stmt,
+        db_.Cached("SELECT id, name, created_at FROM organizations WHERE id = ?"));
+    stmt->Bind(1, org_id);
+    RAPPORT_RETURN_IF_ERROR(StepOne(*stmt, "organization"));
+    return domain::Organization{stmt->Text(0), stmt->Text(1), FromUnixMillis(stmt->Int(2))};
+  }
+
+  Result<std::vector<domain::Organization>> ListOrganizations() override {
+    RAPPORT_ASSIGN_OR_RETURN(
+        Statement * stmt,
+        db_.Cached("SELECT id, name, created_at FROM organizations ORDER BY name"));
+    std::vector<domain::Organization> out;
+    while (true) {
+      RAPPORT_ASSIGN_OR_RETURN(const bool row, stmt->Step());
+      if (!row) break;
+      out.push_back({stmt->Text(0), stmt->Text(1), FromUnixMillis(stmt->Int(2))});
+    }
+    return out;
+  }
+
+  static constexpr std::string_view kUserColumns =
+      "SELECT org_id, id, clinic_id, email, display_name, role, password_hash, disabled, "
+      "created_at FROM users ";
+
+  Result<domain::User> ReadUser(Statement& stmt) {
+    domain::User user;
+    user.org_id = stmt.Text(0);
+    user.id = stmt.Text(1);
+    user.clinic_id = stmt.Text(2);
+    user.email = stmt.Text(3);
+    user.display_name = stmt.Text(4);
+    RAPPORT_ASSIGN_OR_RETURN(user.role, ParseEnum(domain::ParseRole, stmt.Text(5)));
+    user.password_hash = stmt.Text(6);
+    user.disabled = stmt.Int(7) != 0;
+    user.created_at = FromUnixMillis(stmt.Int(8));
+    return user;
+  }
+
+  Result<domain::User> GetUserByEmail(std::string_view email) override {
+    RAPPORT_ASSIGN_OR_RETURN(Statement * stmt,
+                             db_.Cached(std::string(kUserColumns) + "WHERE email = ?"));
+    stmt->Bind(1, email);
+    RAPPORT_RETURN_IF_ERROR(StepOne(*stmt, "user"));
+    return ReadUser(*stmt);
+  }
+
+  Result<std::vector<domain::User>> ListUsers(std::string_view org_id) override {
+    RAPPORT_ASSIGN_OR_RETURN(Statement * stmt, db_.Cached(std::string(kUserColumns) +
+                                                          "WHERE org_id = ? ORDER BY email"));
+    stmt->Bind(1, org_id);
+    std::vector<domain::User> out;
+    while (true) {
+      RAPPORT_ASSIGN_OR_RETURN(const bool row, stmt->Step());
+      if (!row) break;
+      RAPPORT_ASSIGN_OR_RETURN(domain::User user, ReadUser(*stmt));
+      out.push_back(std::move(user));
+    }
+    return out;
+  }
+
+  static constexpr std::string_view kClientColumns =
+      "SELECT org_id, id, code, language, consent_research, created_at FROM clients ";
+
+  static domain::Client ReadClient(Statement& stmt) {
+    return {stmt.Text(1), stmt.Text(0),     stmt.Text(2),
+            stmt.Text(3), stmt.Int(4) != 0, FromUnixMillis(stmt.Int(5))};
+  }
+
+  Result<domain::Client> GetClient(std::string_view org_id, std::string_view client_id) override {
+    RAPPORT_ASSIGN_OR_RETURN(
+        Statement * stmt, db_.Cached(std::string(kClientColumns) + "WHERE org_id = ? AND id = ?"));
+    stmt->Bind(1, org_id).Bind(2, client_id);
+    RAPPORT_RETURN_IF_ERROR(StepOne(*stmt, "client"));
+    return ReadClient(*stmt);
+  }
+
+  Result<std::vector<domain::Client>> ListClients(std::string_view org_id) override {
+    RAPPORT_ASSIGN_OR_RETURN(Statement * stmt, db_.Cached(std::string(kClientColumns) +
+                                                          "WHERE org_id = ? ORDER BY code"));
+    stmt->Bind(1, org_id);
+    std::vector<domain::Client> out;
+    while (true) {
+      RAPPORT_ASSIGN_OR_RETURN(const bool row, stmt->Step());
+      if (!row) break;
+      out.push_back(ReadClient(*stmt));
+    }
+    return out;
+  }
+
+  Result<std::vector<std::string>> EpisodeMembers(std::string_view table, std::string_view column,
+                                                  std::string_view org_id,
+                                                  std::string_view episode_id) {
+    RAPPORT_ASSIGN_OR_RETURN(
+        Statement * stmt,
+        db_.Cached("SELECT " + std::string(column) + " FROM " + std::string(table) +
+                   " WHERE org_id = ? AND episode_id = ? ORDER BY position"));
+    stmt->Bind(1, org_id).Bind(2, episode_id);
+    std::vector<std::string> out;
+    while (true) {
+      RAPPORT_ASSIGN_OR_RETURN(const bool row, stmt->Step());
+      if (!row) break;
+      out.push_back(stmt->Text(0));
+    }
+    return out;
+  }
+
+  Result<domain::Episode> GetEpisode(std::string_view org_id,
+                                     std::string_view episode_id) override {
+    RAPPORT_ASSIGN_OR_RETURN(
+        Statement * stmt, db_.Cached("SELECT clinic_id, modality, started_at, ended_at, end_reason "
+                                     "FROM episodes WHERE org_id = ? AND id = ?"));
+    stmt->Bind(1, org_id).Bind(2, episode_id);
+    RAPPORT_RETURN_IF_ERROR(StepOne(*stmt, "episode"));
+    domain::Episode episode;
+    episode.id = std::string(episode_id);
+    episode.org_id = std::string(org_id);
+    episode.clinic_id = stmt->Text(0);
+    RAPPORT_ASSIGN_OR_RETURN(episode.modality, ParseEnum(domain::ParseModality, stmt->Text(1)));
+    episode.started_at = FromUnixMillis(stmt->Int(2));
+    if (!stmt->IsNull(3)) episode.ended_at = FromUnixMillis(stmt->Int(3));
+    if (!stmt->IsNull(4)) {
+      RAPPORT_ASSIGN_OR_RETURN(episode.end_reason,
+                               ParseEnum(domain::ParseEndReason, stmt->Text(4)));
+    }
+    RAPPORT_ASSIGN_OR_RETURN(episode.client_ids,
+                             EpisodeMembers("episode_clients", "client_id", org_id, episode_id));
+    RAPPORT_ASSIGN_OR_RETURN(episode.clinician_ids,
+                             EpisodeMembers("episode_clinicians", "user_id", org_id, episode_id));
+    return episode;
+  }
+
+  Result<domain::Session> GetSession(std::string_view org_id,
+                                     std::string_view session_id) override {
+    RAPPORT_ASSIGN_OR_RETURN(Statement * stmt,
+                             db_.Cached("SELECT episode_id, number, scheduled_at, attendance FROM "
+                                        "sessions WHERE org_id = ? AND id = ?"));
+    stmt->Bind(1, org_id).Bind(2, session_id);
+    RAPPORT_RETURN_IF_ERROR(StepOne(*stmt, "session"));
+    domain::Session session;
+    session.id = std::string(session_id);
+    session.org_id = std::string(org_id);
+    session.episode_id = stmt->Text(0);
+    session.number = static_cast<int>(stmt->Int(1));
+    session.scheduled_at = FromUnixMillis(stmt->Int(2));
+    RAPPORT_ASSIGN_OR_RETURN(session.attendance, ParseEnum(domain::ParseAttendance, stmt->Text(3)));
+    RAPPORT_ASSIGN_OR_RETURN(Statement * people,
+                             db_.Cached("SELECT person_id, role FROM session_participants WHERE "
+                                        "org_id = ? AND session_id = ? ORDER BY rowid"));
+    people->Bind(1, org_id).Bind(2, session_id);
+    while (true) {
+      RAPPORT_ASSIGN_OR_RETURN(const bool row, people->Step());
+      if (!row) break;
+      domain::Participant participant;
+      participant.person_id = people->Text(0);
+      RAPPORT_ASSIGN_OR_RETURN(participant.role,
+                               ParseEnum(domain::ParseParticipantRole, people->Text(1)));
+      session.participants.push_back(std::move(participant));
+    }
+    return session;
+  }
+
+  Result<Checkin> GetCheckinByTokenDigest(std::string_view token_digest) override {
+    RAPPORT_ASSIGN_OR_RETURN(
+        Statement * stmt,
+        db_.Cached("SELECT org_id, id, session_id, respondent_id, perspective, instruments, "
+                   "language, created_at, expires_at, submitted_at, submission_digest FROM "
+                   "checkins WHERE token_digest = ?"));
+    stmt->Bind(1, token_digest);
+    RAPPORT_RETURN_IF_ERROR(StepOne(*stmt, "check-in"));
+    Checkin checkin;
+    checkin.org_id = stmt->Text(0);
+    checkin.id = stmt->Text(1);
+    checkin.session_id = stmt->Text(2);
+    checkin.respondent_id = stmt->Text(3);
+    RAPPORT_ASSIGN_OR_RETURN(checkin.perspective,
+                             ParseEnum(domain::ParsePerspective, stmt->Text(4)));
+    const Json instruments = Json::parse(stmt->Text(5), nullptr, false);
+    if (!instruments.is_array()) return Internal("stored check-in instruments are invalid");
+    for (const Json& id : instruments) {
+      if (id.is_string()) checkin.instrument_ids.push_back(id.get<std::string>());
+    }
+    checkin.token_digest = std::string(token_digest);
+    checkin.language = stmt->Text(6);
+    checkin.created_at = FromUnixMillis(stmt->Int(7));
+    checkin.expires_at = FromUnixMillis(stmt->Int(8));
+    if (!stmt->IsNull(9)) checkin.submitted_at = FromUnixMillis(stmt->Int(9));
+    checkin.submission_digest = stmt->Text(10);
+    return checkin;
+  }
+
+  Result<std::vector<Response>> ReadResponses(Statement& stmt) {
+    std::vector<Response> out;
+    while (true) {
+      RAPPORT_ASSIGN_OR_RETURN(const bool row, stmt.Step());
+      if (!row) break;
+      Response response;
+      response.org_id = stmt.Text(0);
+      response.id = stmt.Text(1);
+      response.checkin_id = stmt.Text(2);
+      response.session_id = stmt.Text(3);
+      response.respondent_id = stmt.Text(4);
+      RAPPORT_ASSIGN_OR_RETURN(response.perspective,
+                               ParseEnum(domain::ParsePerspective, stmt.Text(5)));
+      if (!stmt.IsNull(6)) {
+        RAPPORT_ASSIGN_OR_RETURN(response.target, ParseEnum(domain::ParseTarget, stmt.Text(6)));
+      }
+      response.instrument_id = stmt.Text(7);
+      response.submitted_at = FromUnixMillis(stmt.Int(8));
+      out.push_back(std::move(response));
+    }
+    for (Response& response : out) RAPPORT_RETURN_IF_ERROR(ReadAnswersAndScore(response));
+    return out;
+  }
+
+  Status ReadAnswersAndScore(Response& response) {
+    RAPPORT_ASSIGN_OR_RETURN(Statement * answers,
+                             db_.Cached("SELECT item_id, value FROM answers WHERE org_id = ? AND "
+                                        "response_id = ? ORDER BY position"));
+    answers->Bind(1, response.org_id).Bind(2, response.id);
+    while (true) {
+      RAPPORT_ASSIGN_OR_RETURN(const bool row, answers->Step());
+      if (!row) break;
+      response.answers.push_back({answers->Text(0), answers->OptionalDouble(1)});
+    }
+    RAPPORT_ASSIGN_OR_RETURN(Statement * score,
+                             db_.Cached("SELECT instrument_id, scoring_version, total, band, "
+                                        "subscales, flags FROM scores WHERE org_id = ? AND "
+                                        "response_id = ? ORDER BY scoring_version DESC LIMIT 1"));
+    score->Bind(1, response.org_id).Bind(2, response.id);
+    RAPPORT_ASSIGN_OR_RETURN(const bool row, score->Step());
+    if (!row) return Status::Ok();
+    response.score.instrument_id = score->Text(0);
+    response.score.instrument_version = score->Text(1);
+    response.score.total = score->OptionalDouble(2);
+    response.score.band = score->Text(3);
+    const Json subscales = Json::parse(score->Text(4), nullptr, false);
+    const Json flags = Json::parse(score->Text(5), nullptr, false);
+    if (!subscales.is_object() || !flags.is_array()) return Internal("stored score is invalid");
+    for (const auto& [id, value] : subscales.items()) {
+      response.score.subscales[id] =
+          value.is_number() ? std::optional<double>(value.get<double>()) : std::nullopt;
+    }
+    for (const Json& flag : flags) {
+      if (flag.is_string()) response.score.flags.push_back(flag.get<std::string>());
+    }
+    return Status::Ok();
+  }
+
+  static constexpr std::string_view kResponseColumns =
+      "SELECT r.org_id, r.id, r.checkin_id, r.session_id, r.respondent_id, r.perspective, "
+      "r.target, r.instrument_id, r.submitted_at FROM responses r ";
+
+  Result<std::vector<Response>> ListResponsesForCheckin(std::string_view org_id,
+                                                        std::string_view checkin_id) override {
+    RAPPORT_ASSIGN_OR_RETURN(
+        Statement * stmt,
+        db_.Cached(std::string(kResponseColumns) +
+                   "WHERE r.org_id = ? AND r.checkin_id = ? ORDER BY r.submitted_at, r.rowid"));
+    stmt->Bind(1, org_id).Bind(2, checkin_id);
+    return ReadResponses(*stmt);
+  }
+
+  Result<std::vector<Response>> ListResponsesForEpisode(std::string_view org_id,
+                                                        std::string_view episode_id) override {
+    RAPPORT_ASSIGN_OR_RETURN(
+        Statement * stmt,
+        db_.Cached(std::string(kResponseColumns) +
+                   "JOIN sessions s ON s.org_id = r.org_id AND s.id = r.session_id "
+                   "WHERE r.org_id = ? AND s.episode_id = ? ORDER BY s.number, r.submitted_at, "
+                   "r.rowid"));
+    stmt->Bind(1, org_id).Bind(2, episode_id);
+    return ReadResponses(*stmt);
+  }
+
+  Result<int64_t> CountResponses(std::string_view org_id) override {
+    RAPPORT_ASSIGN_OR_RETURN(Statement * stmt,
+                             db_.Cached("SELECT COUNT(*) FROM responses WHERE org_id = ?"));
+    stmt->Bind(1, org_id);
+    RAPPORT_RETURN_IF_ERROR(StepOne(*stmt, "count"));
+    return stmt->Int(0);
+  }
+
+  // Writes.
+
+  Status PutOrganization(const domain::Organization& v) override {
+    RAPPORT_ASSIGN_OR_RETURN(
+        Statement * stmt,
+        db_.Cached("INSERT INTO organizations (id, name, created_at) VALUES (?, ?, ?)"));
+    return stmt->Bind(1, v.id).Bind(2, v.name).Bind(3, ToUnixMillis(v.created_at)).Run();
+  }
+
+  Status PutClinic(const domain::Clinic& v) override {
+    RAPPORT_ASSIGN_OR_RETURN(Statement * stmt,
+                             db_.Cached("INSERT INTO clinics (org_id, id, name) VALUES (?, ?, ?)"));
+    return stmt->Bind(1, v.org_id).Bind(2, v.id).Bind(3, v.name).Run();
+  }
+
+  Status PutUser(const domain::User& v) override {
+    RAPPORT_ASSIGN_OR_RETURN(
+        Statement * stmt,
+        db_.Cached("INSERT INTO users (org_id, id, clinic_id, email, display_name, role, "
+                   "password_hash, disabled, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+    return stmt->Bind(1, v.org_id)
+        .Bind(2, v.id)
+        .Bind(3, v.clinic_id)
+        .Bind(4, v.email)
+        .Bind(5, v.display_name)
+        .Bind(6, domain::Name(v.role))
+        .Bind(7, v.password_hash)
+        .Bind(8, v.disabled)
+        .Bind(9, ToUnixMillis(v.created_at))
+        .Run();
+  }
+
+  Status PutClient(const domain::Client& v) override {
+    RAPPORT_ASSIGN_OR_RETURN(
+        Statement * stmt,
+        db_.Cached("INSERT INTO clients (org_id, id, code, language, consent_research, "
+                   "created_at) VALUES (?, ?, ?, ?, ?, ?)"));
+    return stmt->Bind(1, v.org_id)
+        .Bind(2, v.id)
+        .Bind(3, v.code)
+        .Bind(4, v.language)
+        .Bind(5, v.consent_research)
+        .Bind(6, ToUnixMillis(v.created_at))
+        .Run();
+  }
+
+  Status PutCollateral(const domain::Collateral& v) override {
+    RAPPORT_ASSIGN_OR_RETURN(
+        Statement * stmt,
+        db_.Cached(
+            "INSERT INTO collaterals (org_id, id, client_id, relationship) VALUES (?, ?, ?, ?)"));
+    return stmt->Bind(1, v.org_id).Bind(2, v.id).Bind(3, v.client_id).Bind(4, v.relationship).Run();
+  }
+
+  Status PutEpisode(const domain::Episode& v) override {
+    RAPPORT_ASSIGN_OR_RETURN(
+        Statement * stmt,
+        db_.Cached("INSERT INTO episodes (org_id, id, clinic_id, modality, started_at, ended_at, "
+                   "end_reason) VALUES (?, ?, ?, ?, ?, ?, ?)"));
+    stmt->Bind(1, v.org_id).Bind(2, v.id).Bind(3, v.clinic_id).Bind(4, domain::Name(v.modality));
+    stmt->Bind(5, ToUnixMillis(v.started_at));
+    if (v.ended_at) {
+      stmt->Bind(6, ToUnixMillis(*v.ended_at));
+    } else {
+      stmt->BindNull(6);
+    }
+    if (v.end_reason) {
+      stmt->Bind(7, domain::Name(*v.end_reason));
+    } else {
+      stmt->BindNull(7);
+    }
+    RAPPORT_RETURN_IF_ERROR(stmt->Run());
+    for (size_t i = 0; i < v.client_ids.size(); ++i) {
+      RAPPORT_ASSIGN_OR_RETURN(Statement * member,
+                               db_.Cached("INSERT INTO episode_clients (org_id, episode_id, "
+                                          "client_id, position) VALUES (?, ?, ?, ?)"));
+      RAPPORT_RETURN_IF_ERROR(member->Bind(1, v.org_id)
+                                  .Bind(2, v.id)
+                                  .Bind(3, v.client_ids[i])
+                                  .Bind(4, static_cast<int64_t>(i))
+                                  .Run());
+    }
+    for (size_t i = 0; i < v.clinician_ids.size(); ++i) {
+      RAPPORT_ASSIGN_OR_RETURN(Statement * member,
+                               db_.Cached("INSERT INTO episode_clinicians (org_id, episode_id, "
+                                          "user_id, position) VALUES (?, ?, ?, ?)"));
+      RAPPORT_RETURN_IF_ERROR(member->Bind(1, v.org_id)
+                                  .Bind(2, v.id)
+                                  .Bind(3, v.clinician_ids[i])
+                                  .Bind(4, static_cast<int64_t>(i))
+                                  .Run());
+    }
+    return Status::Ok();
+  }
+
+  Status PutGoal(const domain::Goal& v) override {
+    RAPPORT_ASSIGN_OR_RETURN(
+        Statement * stmt,
+        db_.Cached("INSERT INTO goals (org_id, id, episode_id, client_id, description, "
+                   "created_at) VALUES (?, ?, ?, ?, ?, ?)"));
+    return stmt->Bind(1, v.org_id)
+        .Bind(2, v.id)
+        .Bind(3, v.episode_id)
+        .Bind(4, v.client_id)
+        .Bind(5, v.description)
+        .Bind(6, ToUnixMillis(v.created_at))
+        .Run();
+  }
+
+  Status PutSession(const domain::Session& v) override {
+    RAPPORT_ASSIGN_OR_RETURN(
+        Statement * stmt,
+        db_.Cached("INSERT INTO sessions (org_id, id, episode_id, number, scheduled_at, "
+                   "attendance) VALUES (?, ?, ?, ?, ?, ?)"));
+    RAPPORT_RETURN_IF_ERROR(stmt->Bind(1, v.org_id)
+                                .Bind(2, v.id)
+                                .Bind(3, v.episode_id)
+                                .Bind(4, v.number)
+                                .Bind(5, ToUnixMillis(v.scheduled_at))
+                                .Bind(6, domain::Name(v.attendance))
+                                .Run());
+    for (const domain::Participant& participant : v.participants) {
+      RAPPORT_ASSIGN_OR_RETURN(Statement * person,
+                               db_.Cached("INSERT INTO session_participants (org_id, session_id, "
+                                          "person_id, role) VALUES (?, ?, ?, ?)"));
+      RAPPORT_RETURN_IF_ERROR(person->Bind(1, v.org_id)
+                                  .Bind(2, v.id)
+                                  .Bind(3, participant.person_id)
+                                  .Bind(4, domain::Name(participant.role))
+                                  .Run());
+    }
+    return Status::Ok();
+  }
+
+  Status PutCheckin(const Checkin& v) override {
+    RAPPORT_ASSIGN_OR_RETURN(
+        Statement * stmt,
+        db_.Cached("INSERT INTO checkins (org_id, id, session_id, respondent_id, perspective, "
+                   "instruments, token_digest, language, created_at, expires_at, submitted_at, "
+                   "submission_digest) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+    stmt->Bind(1, v.org_id)
+        .Bind(2, v.id)
+        .Bind(3, v.session_id)
+        .Bind(4, v.respondent_id)
+        .Bind(5, domain::Name(v.perspective))
+        .Bind(6, Json(v.instrument_ids).dump())
+        .Bind(7, v.token_digest)
+        .Bind(8, v.language)
+        .Bind(9, ToUnixMillis(v.created_at))
+        .Bind(10, ToUnixMillis(v.expires_at));
+    if (const auto submitted = OptionalMillis(v.submitted_at)) {
+      stmt->Bind(11, *submitted);
+    } else {
+      stmt->BindNull(11);
+    }
+    return stmt->Bind(12, v.submission_digest).Run();
+  }
+
+  Status PutResponse(const Response& v) override {
+    RAPPORT_ASSIGN_OR_RETURN(
+        Statement * stmt,
+        db_.Cached("INSERT INTO responses (org_id, id, checkin_id, session_id, respondent_id, "
+                   "perspective, target, instrument_id, submitted_at) VALUES (?, ?, ?, ?, ?, ?, "
+                   "?, ?, ?)"));
+    stmt->Bind(1, v.org_id)
+        .Bind(2, v.id)
+        .Bind(3, v.checkin_id)
+        .Bind(4, v.session_id)
+        .Bind(5, v.respondent_id)
+        .Bind(6, domain::Name(v.perspective));
+    if (v.target) {
+      stmt->Bind(7, domain::Name(*v.target));
+    } else {
+      stmt->BindNull(7);
+    }
+    RAPPORT_RETURN_IF_ERROR(
+        stmt->Bind(8, v.instrument_id).Bind(9, ToUnixMillis(v.submitted_at)).Run());
+    for (size_t i = 0; i < v.answers.size(); ++i) {
+      RAPPORT_ASSIGN_OR_RETURN(Statement * answer,
+                               db_.Cached("INSERT INTO answers (org_id, response_id, position, "
+                                          "item_id, value) VALUES (?, ?, ?, ?, ?)"));
+      RAPPORT_RETURN_IF_ERROR(answer->Bind(1, v.org_id)
+                                  .Bind(2, v.id)
+                                  .Bind(3, static_cast<int64_t>(i))
+                                  .Bind(4, v.answers[i].item_id)
+                                  .Bind(5, v.answers[i].value)
+                                  .Run());
+    }
+    Json subscales = Json::object();
+    for (const auto& [id, value] : v.score.subscales) {
+      subscales[id] = value ? Json(*value) : Json(nullptr);
+    }
+    RAPPORT_ASSIGN_OR_RETURN(
+        Statement * score,
+        db_.Cached("INSERT INTO scores (org_id, response_id, instrument_id, scoring_version, "
+                   "total, band, subscales, flags) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"));
+    return score->Bind(1, v.org_id)
+        .Bind(2, v.id)
+        .Bind(3, v.score.instrument_id)
+        .Bind(4, v.score.instrument_version)
+        .Bind(5, v.score.total)
+        .Bind(6, v.score.band)
+        .Bind(7, subscales.dump())
+        .Bind(8, Json(v.score.flags).dump())
+        .Run();
+  }
+
+  Status MarkCheckinSubmitted(std::string_view org_id, std::string_view checkin_id,
+                              Timestamp submitted_at, std::string_view digest) override {
+    RAPPORT_ASSIGN_OR_RETURN(
+        Statement * stmt,
+        db_.Cached("UPDATE checkins SET submitted_at = ?, submission_digest = ? WHERE org_id = ? "
+                   "AND id = ? AND submitted_at IS NULL"));
+    RAPPORT_RETURN_IF_ERROR(stmt->Bind(1, ToUnixMillis(submitted_at))
+                                .Bind(2, digest)
+                                .Bind(3, org_id)
+                                .Bind(4, checkin_id)
+                                .Run());
+    if (sqlite3_changes(db_.get()) != 1) return Conflict("check-in was already submitted");
+    return Status::Ok();
+  }
+
+ private:
+  Connection& db_;
+};
+
+class SqliteStore final : public Store {
+ public:
+  SqliteStore(Options options, Connection writer)
+      : options_(std::move(options)), writer_(std::move(writer)) {
+    thread_ = std::thread([this] { WriterLoop(); });
+  }
+
+  ~SqliteStore() override { Close(); }
+
+  Status Read(const std::function<Status(ReadTransaction&)>& work) override {
+    RAPPORT_ASSIGN_OR_RETURN(std::unique_ptr<Connection> db, AcquireReader());
+    Status status = db->Execute("BEGIN");
+    if (status.ok()) {
+      SqliteTransaction txn(*db);
+      status = RunCatching([&] { return work(txn); });
+      db->ResetCached();
+      (void)db->Execute("COMMIT");
+    }
+    ReleaseReader(std::move(db));
+    return status;
+  }
+
+  Status Write(const std::function<Status(WriteTransaction&)>& work) override {
+    Pending pending{&work, {}};
+    std::future<Status> done = pending.done.get_future();
+    {
+      std::lock_guard lock(mutex_);
+      if (closing_) return Unavailable("the store is closed");
+      queue_.push_back(&pending);
+    }
+    wake_.notify_one();
+    return done.get();
+  }
+
+  void Close() override {
+    {
+      std::lock_guard lock(mutex_);
+      if (closing_) return;
+      closing_ = true;
+    }
+    wake_.notify_one();
+    if (thread_.joinable()) thread_.join();
+  }
+
+  Result<int> SchemaVersion() override {
+    RAPPORT_ASSIGN_OR_RETURN(std::unique_ptr<Connection> db, AcquireReader());
+    Result<int> version = CurrentVersionReadOnly(*db);
+    ReleaseReader(std::move(db));
+    return version;
+  }
+
+ private:
+  struct Pending {
+    const std::function<Status(WriteTransaction&)>* work;
+    std::promise<Status> done;
+  };
+
+  template <typename F>
+  static Status RunCatching(F&& f) {
+    try {
+      return f();
+    } catch (const std::exception& e) {
+      return Internal(std::string("unexpected exception in a transaction: ") + e.what());
+    }
+  }
+
+  static Result<int> CurrentVersionReadOnly(Connection& db) {
+    RAPPORT_ASSIGN_OR_RETURN(Statement stmt,
+                             db.Prepare("SELECT COALESCE(MAX(version), 0) FROM schema_migrations"));
+    RAPPORT_ASSIGN_OR_RETURN(const bool row, stmt.Step());
+    return row ? static_cast<int>(stmt.Int(0)) : 0;
+  }
+
+  Result<std::unique_ptr<Connection>> AcquireReader() {
+    {
+      std::lock_guard lock(readers_mutex_);
+      if (!readers_.empty()) {
+        auto db = std::move(readers_.back());
+        readers_.pop_back();
+        return db;
+      }
+    }
+    RAPPORT_ASSIGN_OR_RETURN(Connection db, Connection::Open(options_.path, /*read_only=*/true));
+    return std::make_unique<Connection>(std::move(db));
+  }
+
+  void ReleaseReader(std::unique_ptr<Connection> db) {
+    std::lock_guard lock(readers_mutex_);
+    if (readers_.size() < kMaxIdleReaders) readers_.push_back(std::move(db));
+  }
+
+  void WriterLoop() {
+    SqliteTransaction txn(writer_);
+    std::vector<Pending*> batch;
+    std::vector<Status> results;
+    while (true) {
+      batch.clear();
+      {
+        std::unique_lock lock(mutex_);
+        wake_.wait(lock, [&] { return !queue_.empty() || closing_; });
+        if (queue_.empty()) break;  // closing, and everything queued is done
+        while (!queue_.empty() && batch.size() < options_.max_batch) {
+          batch.push_back(queue_.front());
+          queue_.pop_front();
+        }
+      }
+      results.assign(batch.size(), Status::Ok());
+      Status begin = writer_.Execute("BEGIN IMMEDIATE");
+      if (!begin.ok()) {
+        for (Pending* pending : batch) pending->done.set_value(begin);
+        continue;
+      }
+      for (size_t i = 0; i < batch.size(); ++i) {
+        Status status = writer_.Execute("SAVEPOINT work");
+        if (status.ok()) status = RunCatching([&] { return (*batch[i]->work)(txn); });
+        if (status.ok()) {
+          status = writer_.Execute("RELEASE work");
+        } else {
+          (void)writer_.Execute("ROLLBACK TO work");
+          (void)writer_.Execute("RELEASE work");
+        }
+        results[i] = status;
+      }
+      writer_.ResetCached();
+      const Status commit = writer_.Execute("COMMIT");
+      if (!commit.ok()) {
+        (void)writer_.Execute("ROLLBACK");
+        log::Error("commit failed", {{"error", commit.ToString()}, {"batch", batch.size()}});
+        for (Status& status : results) {
+          if (status.ok()) status = commit;
+        }
+      }
+      for (size_t i = 0; i < batch.size(); ++i) batch[i]->done.set_value(results[i]);
+    }
+  }
+
+  static constexpr size_t kMaxIdleReaders = 16;
+
+  const Options options_;
+  Connection writer_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::deque<Pending*> queue_;
+  bool closing_ = false;
+  std::thread thread_;
+  std::mutex readers_mutex_;
+  std::vector<std::unique_ptr<Connection>> readers_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Store>> OpenSqliteStore(const Options& options) {
+  if (options.path.empty()) return InvalidArgument("SQLite path is empty", "db");
+  RAPPORT_ASSIGN_OR_RETURN(Connection writer, Connection::Open(options.path, /*read_only=*/false));
+  if (options.migrate) {
+    RAPPORT_RETURN_IF_ERROR(Migrate(writer));
+  } else {
+    RAPPORT_ASSIGN_OR_RETURN(const int version, CurrentVersion(writer));
+    const int latest = Migrations().back().version;
+    if (version != latest) {
+      return Unavailable("database schema is at version " + std::to_string(version) +
+                         " but this Rapport needs " + std::to_string(latest) +
+                         "; run `rapport migrate`");
+    }
+  }
+  return std::unique_ptr<Store>(std::make_unique<SqliteStore>(options, std::move(writer)));
+}
+
+}  // namespace rapport::storage::sqlite

@@ -1,0 +1,98 @@
+// The Store: all persistent state behind one interface (DESIGN.md §7). Backends live in
+// sqlite/ (and postgres/); callers never see SQL.
+//
+// Work runs inside transactions. Reads see a consistent snapshot. Writes are serialised and
+// batched (group commit): several callers' transactions may share one database commit, but each
+// caller's work is atomic on its own (a failing one is rolled back alone) and Write() returns
+// only after the commit that contains it is durable.
+//
+// Tenant isolation: every method except the check-in token lookup takes the organisation id
+// and sees only that organisation's rows.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/status.h"
+#include "domain/types.h"
+
+namespace rapport::storage {
+
+// Reads. Valid only inside the callback it was passed to.
+class ReadTransaction {
+ public:
+  virtual ~ReadTransaction() = default;
+
+  virtual Result<domain::Organization> GetOrganization(std::string_view org_id) = 0;
+  virtual Result<std::vector<domain::Organization>> ListOrganizations() = 0;
+  virtual Result<domain::User> GetUserByEmail(std::string_view email) = 0;
+  virtual Result<std::vector<domain::User>> ListUsers(std::string_view org_id) = 0;
+  virtual Result<domain::Client> GetClient(std::string_view org_id, std::string_view client_id) = 0;
+  virtual Result<std::vector<domain::Client>> ListClients(std::string_view org_id) = 0;
+  virtual Result<domain::Episode> GetEpisode(std::string_view org_id,
+                                             std::string_view episode_id) = 0;
+  virtual Result<domain::Session> GetSession(std::string_view org_id,
+                                             std::string_view session_id) = 0;
+  // The check-in whose token has this SHA-256 digest, in any organisation: the token is the
+  // respondent's only credential. kNotFound when none.
+  virtual Result<domain::Checkin> GetCheckinByTokenDigest(std::string_view token_digest) = 0;
+  // Responses of one check-in, in submission order, with their answers and scores.
+  virtual Result<std::vector<domain::Response>> ListResponsesForCheckin(
+      std::string_view org_id, std::string_view checkin_id) = 0;
+  // Responses of one episode's sessions, ordered by session number then submission time.
+  virtual Result<std::vector<domain::Response>> ListResponsesForEpisode(
+      std::string_view org_id, std::string_view episode_id) = 0;
+  virtual Result<int64_t> CountResponses(std::string_view org_id) = 0;
+};
+
+// Reads and writes. Put* insert a new row; kConflict when the id (or a unique field such as a
+// user's e-mail) is taken.
+class WriteTransaction : public ReadTransaction {
+ public:
+  virtual Status PutOrganization(const domain::Organization& value) = 0;
+  virtual Status PutClinic(const domain::Clinic& value) = 0;
+  virtual Status PutUser(const domain::User& value) = 0;
+  virtual Status PutClient(const domain::Client& value) = 0;
+  virtual Status PutCollateral(const domain::Collateral& value) = 0;
+  virtual Status PutEpisode(const domain::Episode& value) = 0;
+  virtual Status PutGoal(const domain::Goal& value) = 0;
+  virtual Status PutSession(const domain::Session& value) = 0;
+  virtual Status PutCheckin(const domain::Checkin& value) = 0;
+  // Stores the response with its item answers and score.
+  virtual Status PutResponse(const domain::Response& value) = 0;
+  // Records that a check-in was answered. kConflict when it already was.
+  virtual Status MarkCheckinSubmitted(std::string_view org_id, std::string_view checkin_id,
+                                      Timestamp submitted_at,
+                                      std::string_view submission_digest) = 0;
+};
+
+// Thread safety: all methods may be called from any thread concurrently.
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // Runs `work` in a read-only snapshot and returns its status.
+  virtual Status Read(const std::function<Status(ReadTransaction&)>& work) = 0;
+
+  // Runs `work` in a write transaction. When `work` returns ok, its changes are committed and
+  // durable before Write returns ok. When `work` fails, its changes are rolled back and its
+  // status returned. Errors from the database → kInternal or kUnavailable.
+  virtual Status Write(const std::function<Status(WriteTransaction&)>& work) = 0;
+
+  // Finishes queued writes and refuses new ones (kUnavailable). Idempotent.
+  virtual void Close() = 0;
+
+  // The schema version this database is at.
+  virtual Result<int> SchemaVersion() = 0;
+};
+
+// Opens a store from a URL: "sqlite:PATH" (PATH created when absent). Migrates to the latest
+// schema when `migrate` is true; otherwise an out-of-date schema is kUnavailable.
+// Errors: unknown scheme or malformed URL → kInvalidArgument naming the URL.
+Result<std::unique_ptr<Store>> OpenStore(std::string_view url, bool migrate = true);
+
+}  // namespace rapport::storage

@@ -1,0 +1,267 @@
+// One storage conformance suite, parameterised over the backends (STYLE.md rule 11).
+#include <atomic>
+#include <thread>
+
+#include "base/id.h"
+#include "storage/store.h"
+#include "testing/testing.h"
+
+namespace rapport::storage {
+namespace {
+
+using namespace std::chrono_literals;
+
+struct Backend {
+  std::string name;
+  // Returns the URL of a fresh, empty database inside `dir`.
+  std::function<std::string(const std::filesystem::path& dir)> make_url;
+};
+
+class StoreConformance : public ::testing::TestWithParam<Backend> {
+ protected:
+  StoreConformance() : url_(GetParam().make_url(dir_.path())) {
+    auto store = OpenStore(url_);
+    EXPECT_TRUE(store.ok()) << store.status().ToString();
+    if (store.ok()) store_ = std::move(store).value();
+  }
+
+  // A minimal organisation → client → episode → session world; returns the session.
+  domain::Session MakeWorld(const std::string& org_id) {
+    const Timestamp now = clock_.Now();
+    domain::Session session;
+    EXPECT_OK(store_->Write([&](WriteTransaction& txn) -> Status {
+      RAPPORT_RETURN_IF_ERROR(txn.PutOrganization({org_id, "Org " + org_id, now}));
+      RAPPORT_RETURN_IF_ERROR(txn.PutClinic({"clinic-" + org_id, org_id, "Main"}));
+      domain::User clinician{"user-" + org_id,
+                             org_id,
+                             "clinic-" + org_id,
+                             org_id + "@example.org",
+                             "Dr " + org_id,
+                             domain::Role::kClinician,
+                             "hash",
+                             false,
+                             now};
+      RAPPORT_RETURN_IF_ERROR(txn.PutUser(clinician));
+      RAPPORT_RETURN_IF_ERROR(
+          txn.PutClient({"client-" + org_id, org_id, "C-001", "en", true, now}));
+      domain::Episode episode;
+      episode.id = "episode-" + org_id;
+      episode.org_id = org_id;
+      episode.clinic_id = "clinic-" + org_id;
+      episode.client_ids = {"client-" + org_id};
+      episode.clinician_ids = {clinician.id};
+      episode.started_at = now;
+      RAPPORT_RETURN_IF_ERROR(txn.PutEpisode(episode));
+      session.id = "session-" + org_id;
+      session.org_id = org_id;
+      session.episode_id = episode.id;
+      session.number = 1;
+      session.scheduled_at = now;
+      session.attendance = domain::Attendance::kAttended;
+      session.participants = {{"client-" + org_id, domain::ParticipantRole::kClient},
+                              {clinician.id, domain::ParticipantRole::kClinician}};
+      return txn.PutSession(session);
+    }));
+    return session;
+  }
+
+  domain::Checkin MakeCheckin(const domain::Session& session, const std::string& token) {
+    domain::Checkin checkin;
+    checkin.id = NewId(DefaultRandom());
+    checkin.org_id = session.org_id;
+    checkin.session_id = session.id;
+    checkin.respondent_id = "client-" + session.org_id;
+    checkin.instrument_ids = {"rapport-alliance-client", "phq-9"};
+    checkin.token_digest = Sha256Hex(token);
+    checkin.language = "en";
+    checkin.created_at = clock_.Now();
+    checkin.expires_at = clock_.Now() + std::chrono::hours(72);
+    return checkin;
+  }
+
+  static domain::Response MakeResponse(const domain::Checkin& checkin, const std::string& id) {
+    domain::Response response;
+    response.id = id;
+    response.org_id = checkin.org_id;
+    response.checkin_id = checkin.id;
+    response.session_id = checkin.session_id;
+    response.respondent_id = checkin.respondent_id;
+    response.instrument_id = "phq-9";
+    response.answers = {{"1", 2.0}, {"2", std::nullopt}, {"9", 1.0}};
+    response.score = {"phq-9",    "1",     13.5, {{"sub", 1.25}, {"empty", std::nullopt}},
+                      "moderate", {"risk"}};
+    response.submitted_at = FromUnixMillis(1'790'000'000'000);
+    return response;
+  }
+
+  testing::TempDir dir_;
+  testing::FakeClock clock_;
+  std::string url_;
+  std::unique_ptr<Store> store_;
+};
+
+TEST_P(StoreConformance, FreshDatabaseIsAtTheLatestSchema) {
+  const auto version = store_->SchemaVersion();
+  ASSERT_OK(version);
+  EXPECT_GE(*version, 1);
+}
+
+TEST_P(StoreConformance, RoundTripsTheDomain) {
+  const domain::Session session = MakeWorld("org-a");
+  ASSERT_OK(store_->Read([&](ReadTransaction& txn) -> Status {
+    RAPPORT_ASSIGN_OR_RETURN(const domain::Organization org, txn.GetOrganization("org-a"));
+    EXPECT_EQ(org.name, "Org org-a");
+    RAPPORT_ASSIGN_OR_RETURN(const domain::User user, txn.GetUserByEmail("org-a@example.org"));
+    EXPECT_EQ(user.role, domain::Role::kClinician);
+    RAPPORT_ASSIGN_OR_RETURN(const domain::Episode episode,
+                             txn.GetEpisode("org-a", "episode-org-a"));
+    EXPECT_EQ(episode.client_ids, std::vector<std::string>{"client-org-a"});
+    EXPECT_EQ(episode.clinician_ids, std::vector<std::string>{"user-org-a"});
+    EXPECT_FALSE(episode.ended_at.has_value());
+    RAPPORT_ASSIGN_OR_RETURN(const domain::Session stored, txn.GetSession("org-a", session.id));
+    EXPECT_EQ(stored.number, 1);
+    EXPECT_EQ(stored.attendance, domain::Attendance::kAttended);
+    EXPECT_EQ(stored.participants.size(), 2u);
+    EXPECT_EQ(stored.participants[1].role, domain::ParticipantRole::kClinician);
+    return Status::Ok();
+  }));
+}
+
+TEST_P(StoreConformance, EveryQueryIsScopedByOrganisation) {
+  MakeWorld("org-a");
+  MakeWorld("org-b");
+  ASSERT_OK(store_->Read([&](ReadTransaction& txn) -> Status {
+    EXPECT_EQ(txn.GetClient("org-b", "client-org-a").status().code(), StatusCode::kNotFound);
+    EXPECT_EQ(txn.GetSession("org-a", "session-org-b").status().code(), StatusCode::kNotFound);
+    EXPECT_EQ(txn.GetEpisode("org-b", "episode-org-a").status().code(), StatusCode::kNotFound);
+    RAPPORT_ASSIGN_OR_RETURN(const auto clients, txn.ListClients("org-a"));
+    EXPECT_EQ(clients.size(), 1u);
+    return Status::Ok();
+  }));
+}
+
+TEST_P(StoreConformance, DuplicateIdsAndEmailsConflict) {
+  MakeWorld("org-a");
+  const Status status = store_->Write([&](WriteTransaction& txn) {
+    return txn.PutClient({"client-org-a", "org-a", "C-002", "en", false, clock_.Now()});
+  });
+  EXPECT_EQ(status.code(), StatusCode::kConflict);
+  const Status email = store_->Write([&](WriteTransaction& txn) {
+    return txn.PutUser({"other", "org-a", "", "org-a@example.org", "X", domain::Role::kAdmin, "h",
+                        false, clock_.Now()});
+  });
+  EXPECT_EQ(email.code(), StatusCode::kConflict);
+}
+
+TEST_P(StoreConformance, CheckinsAreFoundByTokenDigestAndSubmittedOnce) {
+  const domain::Session session = MakeWorld("org-a");
+  const domain::Checkin checkin = MakeCheckin(session, "secret-token");
+  ASSERT_OK(store_->Write([&](WriteTransaction& txn) { return txn.PutCheckin(checkin); }));
+  ASSERT_OK(store_->Read([&](ReadTransaction& txn) -> Status {
+    RAPPORT_ASSIGN_OR_RETURN(const domain::Checkin found,
+                             txn.GetCheckinByTokenDigest(Sha256Hex("secret-token")));
+    EXPECT_EQ(found.id, checkin.id);
+    EXPECT_EQ(found.instrument_ids, checkin.instrument_ids);
+    EXPECT_EQ(found.expires_at, checkin.expires_at);
+    EXPECT_FALSE(found.submitted_at.has_value());
+    EXPECT_EQ(txn.GetCheckinByTokenDigest(Sha256Hex("other")).status().code(),
+              StatusCode::kNotFound);
+    return Status::Ok();
+  }));
+  const auto mark = [&] {
+    return store_->Write([&](WriteTransaction& txn) {
+      return txn.MarkCheckinSubmitted("org-a", checkin.id, clock_.Now(), "digest");
+    });
+  };
+  ASSERT_OK(mark());
+  EXPECT_EQ(mark().code(), StatusCode::kConflict);
+}
+
+TEST_P(StoreConformance, ResponsesKeepItemAnswersAndScores) {
+  const domain::Session session = MakeWorld("org-a");
+  const domain::Checkin checkin = MakeCheckin(session, "t");
+  const domain::Response response = MakeResponse(checkin, "response-1");
+  ASSERT_OK(store_->Write([&](WriteTransaction& txn) -> Status {
+    RAPPORT_RETURN_IF_ERROR(txn.PutCheckin(checkin));
+    return txn.PutResponse(response);
+  }));
+  ASSERT_OK(store_->Read([&](ReadTransaction& txn) -> Status {
+    RAPPORT_ASSIGN_OR_RETURN(const auto stored, txn.ListResponsesForCheckin("org-a", checkin.id));
+    EXPECT_EQ(stored.size(), 1u);
+    if (stored.empty()) return Status::Ok();
+    EXPECT_EQ(stored[0].answers, response.answers);
+    EXPECT_EQ(stored[0].score, response.score);
+    EXPECT_EQ(stored[0].submitted_at, response.submitted_at);
+    RAPPORT_ASSIGN_OR_RETURN(const auto by_episode,
+                             txn.ListResponsesForEpisode("org-a", session.episode_id));
+    EXPECT_EQ(by_episode.size(), 1u);
+    RAPPORT_ASSIGN_OR_RETURN(const auto none, txn.ListResponsesForCheckin("org-b", checkin.id));
+    EXPECT_TRUE(none.empty());
+    return Status::Ok();
+  }));
+}
+
+TEST_P(StoreConformance, AFailingTransactionRollsBackAloneInABatch) {
+  const domain::Session session = MakeWorld("org-a");
+  const domain::Checkin checkin = MakeCheckin(session, "t");
+  ASSERT_OK(store_->Write([&](WriteTransaction& txn) { return txn.PutCheckin(checkin); }));
+  constexpr int kWriters = 32;
+  std::vector<std::thread> threads;
+  std::atomic<int> ok_count{0};
+  for (int i = 0; i < kWriters; ++i) {
+    threads.emplace_back([&, i] {
+      const Status status = store_->Write([&](WriteTransaction& txn) -> Status {
+        RAPPORT_RETURN_IF_ERROR(txn.PutResponse(MakeResponse(checkin, "r" + std::to_string(i))));
+        // Every fourth writer fails after writing: its row must not survive.
+        if (i % 4 == 0) return InvalidArgument("deliberate failure");
+        return Status::Ok();
+      });
+      if (status.ok()) ++ok_count;
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  EXPECT_EQ(ok_count.load(), kWriters - kWriters / 4);
+  ASSERT_OK(store_->Read([&](ReadTransaction& txn) -> Status {
+    RAPPORT_ASSIGN_OR_RETURN(const int64_t count, txn.CountResponses("org-a"));
+    EXPECT_EQ(count, ok_count.load());
+    return Status::Ok();
+  }));
+}
+
+TEST_P(StoreConformance, AcknowledgedWritesSurviveReopening) {
+  MakeWorld("org-a");
+  store_->Close();
+  EXPECT_EQ(store_->Write([](WriteTransaction&) { return Status::Ok(); }).code(),
+            StatusCode::kUnavailable);
+  store_.reset();
+  auto reopened = OpenStore(url_, /*migrate=*/false);
+  ASSERT_OK(reopened);
+  ASSERT_OK((*reopened)->Read([&](ReadTransaction& txn) -> Status {
+    return txn.GetClient("org-a", "client-org-a").status();
+  }));
+}
+
+TEST_P(StoreConformance, ExceptionsInsideWorkBecomeInternalErrors) {
+  const Status status =
+      store_->Write([](WriteTransaction&) -> Status { throw std::runtime_error("boom"); });
+  EXPECT_EQ(status.code(), StatusCode::kInternal);
+  EXPECT_OK(store_->Write([](WriteTransaction&) { return Status::Ok(); }));
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, StoreConformance,
+                         ::testing::Values(Backend{"sqlite",
+                                                   [](const std::filesystem::path& dir) {
+                                                     return "sqlite:" +
+                                                            (dir / "rapport.db").string();
+                                                   }}),
+                         [](const ::testing::TestParamInfo<Backend>& param_info) {
+                           return param_info.param.name;
+                         });
+
+TEST(OpenStore, RejectsUnknownUrls) {
+  EXPECT_EQ(OpenStore("mysql://x").status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(OpenStore("sqlite:").status().code(), StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace rapport::storage

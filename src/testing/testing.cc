@@ -1,0 +1,31 @@
+#include "testing/testing.h"
+
+#include <cstdlib>
+#include <stdexcept>
+
+#include "base/id.h"
+#include "base/random.h"
+
+namespace rapport::testing {
+
+std::filesystem::path SourceDir() {
+  const char* dir = std::getenv("RAPPORT_SOURCE_DIR");
+  return dir != nullptr ? std::filesystem::path(dir) : std::filesystem::current_path();
+}
+
+std::filesystem::path RapportBinary() {
+  const char* path = std::getenv("RAPPORT_BINARY");
+  return path != nullptr ? std::filesystem::path(path) : std::filesystem::path("rapport");
+}
+
+TempDir::TempDir() {
+  path_ = std::filesystem::temp_directory_path() / ("rapport-test-" + NewId(DefaultRandom()));
+  std::filesystem::create_directories(path_);
+}
+
+TempDir::~TempDir() {
+  std::error_code ignored;
+  std::filesystem::remove_all(path_, ignored);
+}
+
+}  // namespace rapport::testing
