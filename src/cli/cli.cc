@@ -153,6 +153,7 @@ struct DemoArgs {
   ServeArgs serve;
   std::string dir = "demo-data";
   uint64_t seed = 20261122;
+  int extra_checkins = 0;
 };
 
 int RunDemo(DemoArgs args) {
@@ -173,7 +174,7 @@ int RunDemo(DemoArgs args) {
   DemoData data;
   if (fresh) {
     std::cout << "Creating the demo organisation in " << args.dir << " ..." << std::endl;
-    auto created = CreateDemo(**store, *catalog, args.seed);
+    auto created = CreateDemo(**store, *catalog, args.seed, args.extra_checkins);
     if (!created.ok()) return Fail(created.status());
     data = std::move(created).value();
   } else {
@@ -240,6 +241,9 @@ int Main(int argc, char** argv) {
   demo->add_option("--data-dir", demo_args.dir,
                    "Folder for the demo database (default ./demo-data)");
   demo->add_option("--seed", demo_args.seed, "Seed of the simulated history");
+  demo->add_option("--extra-checkins", demo_args.extra_checkins,
+                   "Open this many more check-ins (for load tests)")
+      ->check(CLI::Range(0, 100000));
   add_server_options(demo, demo_args.serve);
 
   try {

@@ -25,7 +25,7 @@ std::string NewPassword(Random& random) {
 }  // namespace
 
 Result<DemoData> CreateDemo(storage::Store& store, const instruments::Catalog& catalog,
-                            uint64_t seed) {
+                            uint64_t seed, int extra_checkins) {
   Random& secure = DefaultRandom();
   const Timestamp now = DefaultClock().Now();
   DemoData data;
@@ -69,6 +69,22 @@ Result<DemoData> CreateDemo(storage::Store& store, const instruments::Catalog& c
   // The next session of every ongoing episode, each with an open client check-in.
   std::vector<domain::Session> next_sessions;
   std::vector<domain::Checkin> checkins;
+  const auto add_checkin = [&](const domain::Session& session, const std::string& client_id) {
+    const std::string token = NewToken(secure);
+    domain::Checkin checkin;
+    checkin.id = NewId(secure);
+    checkin.org_id = org.id;
+    checkin.session_id = session.id;
+    checkin.respondent_id = client_id;
+    checkin.perspective = domain::Perspective::kClient;
+    checkin.instrument_ids = {"rapport-progress", "rapport-alliance-client"};
+    checkin.token_digest = Sha256Hex(token);
+    checkin.language = "en";
+    checkin.created_at = now;
+    checkin.expires_at = now + std::chrono::hours(24 * 30);
+    data.checkin_tokens.push_back(token);
+    checkins.push_back(std::move(checkin));
+  };
   for (const domain::Episode& episode : cohort.episodes) {
     if (episode.ended_at) continue;
     int last_number = 0;
@@ -84,21 +100,12 @@ Result<DemoData> CreateDemo(storage::Store& store, const instruments::Catalog& c
     session.attendance = domain::Attendance::kAttended;
     session.participants = {{episode.client_ids.front(), domain::ParticipantRole::kClient},
                             {episode.clinician_ids.front(), domain::ParticipantRole::kClinician}};
-    const std::string token = NewToken(secure);
-    domain::Checkin checkin;
-    checkin.id = NewId(secure);
-    checkin.org_id = org.id;
-    checkin.session_id = session.id;
-    checkin.respondent_id = episode.client_ids.front();
-    checkin.perspective = domain::Perspective::kClient;
-    checkin.instrument_ids = {"rapport-progress", "rapport-alliance-client"};
-    checkin.token_digest = Sha256Hex(token);
-    checkin.language = "en";
-    checkin.created_at = now;
-    checkin.expires_at = now + std::chrono::hours(24 * 30);
-    data.checkin_tokens.push_back(token);
+    add_checkin(session, episode.client_ids.front());
     next_sessions.push_back(std::move(session));
-    checkins.push_back(std::move(checkin));
+  }
+  for (int k = 0; k < extra_checkins && !next_sessions.empty(); ++k) {
+    const domain::Session& session = next_sessions[static_cast<size_t>(k) % next_sessions.size()];
+    add_checkin(session, session.participants.front().person_id);
   }
 
   RAPPORT_RETURN_IF_ERROR(store.Write([&](storage::WriteTransaction& txn) -> Status {

@@ -24,9 +24,10 @@ struct DemoData {
 };
 
 // Populates an empty store: organisation, clinic, staff accounts, a simulated cohort
-// (seeded by `seed`), and an open check-in for the next session of every ongoing episode.
+// (seeded by `seed`), and an open check-in for the next session of every ongoing episode,
+// plus `extra_checkins` more spread over those sessions (for load and shutdown tests).
 Result<DemoData> CreateDemo(storage::Store& store, const instruments::Catalog& catalog,
-                            uint64_t seed);
+                            uint64_t seed, int extra_checkins = 0);
 
 // Writes DIR/demo-accounts.json: {"url", "accounts": [...], "checkin_links": [...]}.
 Status WriteDemoAccounts(const std::filesystem::path& file, const std::string& base_url,

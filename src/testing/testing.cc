@@ -10,12 +10,13 @@ namespace rapport::testing {
 
 std::filesystem::path SourceDir() {
   const char* dir = std::getenv("RAPPORT_SOURCE_DIR");
-  return dir != nullptr ? std::filesystem::path(dir) : std::filesystem::current_path();
+  return dir != nullptr ? std::filesystem::path(dir)
+                        : std::filesystem::path(RAPPORT_TEST_SOURCE_DIR);
 }
 
 std::filesystem::path RapportBinary() {
   const char* path = std::getenv("RAPPORT_BINARY");
-  return path != nullptr ? std::filesystem::path(path) : std::filesystem::path("rapport");
+  return path != nullptr ? std::filesystem::path(path) : std::filesystem::path(RAPPORT_TEST_BINARY);
 }
 
 TempDir::TempDir() {

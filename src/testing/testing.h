@@ -44,9 +44,9 @@ class FakeClock final : public Clock {
   std::atomic<int64_t> now_;
 };
 
-// The repository root (from RAPPORT_SOURCE_DIR, set by ctest).
+// The repository root (RAPPORT_SOURCE_DIR, else the tree this test was built from).
 std::filesystem::path SourceDir();
-// The `rapport` binary under test (from RAPPORT_BINARY, set by ctest).
+// The `rapport` binary under test (RAPPORT_BINARY, else the one built beside this test).
 std::filesystem::path RapportBinary();
 
 // A fresh directory removed with its contents on destruction.
