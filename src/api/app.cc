@@ -83,6 +83,10 @@ App::App(storage::Store& store, const instruments::Catalog& catalog, const Clock
     Response response{200, "text/css; charset=utf-8", {}, Stylesheet()};
     return response;
   });
+  router_.Add("GET", "/assets/favicon.svg", [](Request&) {
+    Response response{200, "image/svg+xml", {}, FaviconSvg()};
+    return response;
+  });
   router_.Add("GET", "/c/{token}", [this](Request& r) { return ShowCheckin(r); });
   router_.Add("POST", "/c/{token}", [this](Request& r) { return SubmitCheckinForm(r); });
   router_.Add("POST", "/api/v1/checkins/{token}",

@@ -75,6 +75,9 @@ TEST_F(AppTest, HealthAndStartPage) {
   EXPECT_EQ(start.status, 200);
   EXPECT_NE(start.body.find("Rapport"), std::string::npos);
   EXPECT_EQ(Send("GET", "/assets/rapport.css").status, 200);
+  // Every page links its icon, so browsers never ask for a missing /favicon.ico.
+  EXPECT_NE(start.body.find("href=\"/assets/favicon.svg\""), std::string::npos);
+  EXPECT_EQ(Send("GET", "/assets/favicon.svg").content_type, "image/svg+xml");
 }
 
 TEST_F(AppTest, FormShowsEveryItemWithLabelledOptions) {

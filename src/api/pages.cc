@@ -13,7 +13,8 @@ std::string Page(const std::string& title, const std::string& body) {
   out += HtmlEscape(title);
   out +=
       " · Rapport</title>\n<link rel=\"stylesheet\" "
-      "href=\"/assets/rapport.css\">\n</head>\n<body>\n";
+      "href=\"/assets/rapport.css\">\n<link rel=\"icon\" type=\"image/svg+xml\" "
+      "href=\"/assets/favicon.svg\">\n</head>\n<body>\n";
   out += "<main>\n" + body + "</main>\n</body>\n</html>\n";
   return out;
 }
@@ -155,6 +156,15 @@ std::string RenderCheckinResult(const CheckinContext& context,
 std::string RenderMessagePage(const std::string& title, const std::string& message) {
   return Page(title, "<h1>" + HtmlEscape(title) + "</h1>\n<p class=\"lead\">" +
                          HtmlEscape(message) + "</p>\n");
+}
+
+const std::string& FaviconSvg() {
+  // Two overlapping circles: two people in one conversation.
+  static const std::string kSvg =
+      "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 32 32\">"
+      "<circle cx=\"12\" cy=\"16\" r=\"9\" fill=\"#1f6f8b\"/>"
+      "<circle cx=\"20\" cy=\"16\" r=\"9\" fill=\"#ffbf47\" fill-opacity=\"0.85\"/></svg>";
+  return kSvg;
 }
 
 const std::string& Stylesheet() {

@@ -29,6 +29,9 @@ std::string RenderCheckinResult(const CheckinContext& context,
 
 std::string RenderMessagePage(const std::string& title, const std::string& message);
 
+// The icon served at /assets/favicon.svg (linked from every page).
+const std::string& FaviconSvg();
+
 // The stylesheet served at /assets/rapport.css.
 const std::string& Stylesheet();
 
