@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <iostream>
 #include <map>
+#include <memory>
 
 #include <nlohmann/json.hpp>
 
@@ -14,6 +15,7 @@
 #include "base/config.h"
 #include "base/log.h"
 #include "base/random.h"
+#include "cli/command.h"
 #include "cli/demo.h"
 #include "instruments/catalog.h"
 #include "instruments/scoring.h"
@@ -22,13 +24,13 @@
 extern char** environ;
 
 namespace rapport::cli {
-namespace {
 
-// Prints a failed Status and returns its exit code.
 int Fail(const Status& status) {
   std::cerr << "rapport: " << status.message() << "\n";
   return ExitCode(status.code());
 }
+
+namespace {
 
 Result<instruments::Catalog> LoadCatalog(const std::string& data_dir) {
   const std::filesystem::path dir = data_dir.empty()
@@ -202,22 +204,20 @@ int RunDemo(DemoArgs args) {
 
 }  // namespace
 
-int Main(int argc, char** argv) {
-  CLI::App app{"Rapport: measurement-based care of the therapeutic relationship.", "rapport"};
-  app.require_subcommand(1);
-  app.set_version_flag("--version", "rapport 0.1.0");
-
-  ScoreArgs score_args;
+void AddCoreCommands(CLI::App& app, Commands& commands) {
+  // The parsed values must outlive this function: they are owned by the run functions.
+  auto score_args = std::make_shared<ScoreArgs>();
   CLI::App* score = app.add_subcommand("score", "Score one set of answers and print JSON.");
-  score->add_option("--instrument", score_args.instrument, "Instrument id, e.g. phq-9")->required();
+  score->add_option("--instrument", score_args->instrument, "Instrument id, e.g. phq-9")
+      ->required();
   score
-      ->add_option("--answers", score_args.answers,
+      ->add_option("--answers", score_args->answers,
                    "JSON array of item values in item order; null for unanswered")
       ->required();
-  score->add_option("--data-dir", score_args.data_dir,
+  score->add_option("--data-dir", score_args->data_dir,
                     "Folder holding instruments/ (default: data)");
+  commands.push_back({score, [score_args] { return RunScore(*score_args); }});
 
-  ServeArgs serve_args;
   const auto add_server_options = [](CLI::App* command, ServeArgs& a) {
     command->add_option("--port", a.port, "TCP port (0 picks a free one)");
     command->add_option("--address", a.address, "Listen address (default 127.0.0.1)");
@@ -227,24 +227,36 @@ int Main(int argc, char** argv) {
                         "Folder holding instruments/ (default: data)");
     command->add_option("--log-level", a.log_level, "debug, info, warning or error");
   };
+  auto serve_args = std::make_shared<ServeArgs>();
   CLI::App* serve = app.add_subcommand("serve", "Serve the web application and API.");
-  serve->add_option("--db", serve_args.db, "Database URL, e.g. sqlite:rapport.db");
-  add_server_options(serve, serve_args);
+  serve->add_option("--db", serve_args->db, "Database URL, e.g. sqlite:rapport.db");
+  add_server_options(serve, *serve_args);
+  commands.push_back({serve, [serve_args] { return RunServe(*serve_args); }});
 
-  std::string migrate_db;
+  auto migrate_db = std::make_shared<std::string>();
   CLI::App* migrate = app.add_subcommand("migrate", "Create or upgrade the database schema.");
-  migrate->add_option("--db", migrate_db, "Database URL, e.g. sqlite:rapport.db")->required();
+  migrate->add_option("--db", *migrate_db, "Database URL, e.g. sqlite:rapport.db")->required();
+  commands.push_back({migrate, [migrate_db] { return RunMigrate(*migrate_db); }});
 
-  DemoArgs demo_args;
+  auto demo_args = std::make_shared<DemoArgs>();
   CLI::App* demo = app.add_subcommand(
       "demo", "Create (if absent) and serve a demo organisation with simulated history.");
-  demo->add_option("--data-dir", demo_args.dir,
+  demo->add_option("--data-dir", demo_args->dir,
                    "Folder for the demo database (default ./demo-data)");
-  demo->add_option("--seed", demo_args.seed, "Seed of the simulated history");
-  demo->add_option("--extra-checkins", demo_args.extra_checkins,
+  demo->add_option("--seed", demo_args->seed, "Seed of the simulated history");
+  demo->add_option("--extra-checkins", demo_args->extra_checkins,
                    "Open this many more check-ins (for load tests)")
       ->check(CLI::Range(0, 100000));
-  add_server_options(demo, demo_args.serve);
+  add_server_options(demo, demo_args->serve);
+  commands.push_back({demo, [demo_args] { return RunDemo(*demo_args); }});
+}
+
+int Main(int argc, char** argv) {
+  CLI::App app{"Rapport: measurement-based care of the therapeutic relationship.", "rapport"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "rapport 0.1.0");
+  Commands commands;
+  AddCoreCommands(app, commands);
 
   try {
     app.parse(argc, argv);
@@ -254,10 +266,9 @@ int Main(int argc, char** argv) {
     app.exit(e);
     return 2;
   }
-  if (score->parsed()) return RunScore(score_args);
-  if (serve->parsed()) return RunServe(serve_args);
-  if (migrate->parsed()) return RunMigrate(migrate_db);
-  if (demo->parsed()) return RunDemo(demo_args);
+  for (const Command& command : commands) {
+    if (command.app->parsed()) return command.run();
+  }
   return 2;
 }
 
