@@ -15,7 +15,8 @@ using Json = nlohmann::json;
 class AppTest : public ::testing::Test {
  protected:
   AppTest() : random_(3) {
-    auto catalog = instruments::Catalog::LoadDirectory(testing::SourceDir() / "data/instruments");
+    auto catalog =
+        instruments::Catalog::Load(instruments::Catalog::SourcesFor(testing::SourceDir() / "data"));
     EXPECT_TRUE(catalog.ok()) << catalog.status().ToString();
     catalog_ = std::move(catalog).value();
     auto store = storage::OpenStore("sqlite:" + (dir_.path() / "app.db").string());

@@ -9,10 +9,21 @@
 
 #include <nlohmann/json.hpp>
 
+#include "instruments/internal/json_reader.h"
+
 namespace rapport::instruments {
 namespace {
 
-using Json = nlohmann::json;
+using internal::ExtensionNumber;
+using internal::ExtensionString;
+using internal::FormatNumber;
+using internal::GetBool;
+using internal::GetNumber;
+using internal::GetString;
+using internal::GetStringArray;
+using internal::Json;
+using internal::Member;
+using internal::Reporter;
 
 constexpr std::string_view kMinValueUrl = "http://hl7.org/fhir/StructureDefinition/minValue";
 constexpr std::string_view kMaxValueUrl = "http://hl7.org/fhir/StructureDefinition/maxValue";
@@ -22,129 +33,6 @@ constexpr std::string_view kLoincSystem = "http://loinc.org";
 // Anchor texts of a slider item: Rapport's own extensions.
 constexpr std::string_view kMinLabelUrl = "urn:rapport:extension:min-label";
 constexpr std::string_view kMaxLabelUrl = "urn:rapport:extension:max-label";
-
-// Collects problems for one file while parsing it.
-class Reporter {
- public:
-  explicit Reporter(std::string file) : file_(std::move(file)) {}
-  void Add(std::string item, std::string field, std::string message) {
-    problems_.push_back({file_, std::move(item), std::move(field), std::move(message)});
-  }
-  const std::vector<Problem>& problems() const { return problems_; }
-  bool ok() const { return problems_.empty(); }
-
- private:
-  std::string file_;
-  std::vector<Problem> problems_;
-};
-
-std::string FormatNumber(double value) {
-  std::ostringstream out;
-  out << value;
-  return out.str();
-}
-
-// Typed accessors that report instead of throwing.
-const Json* Member(const Json& object, std::string_view key) {
-  if (!object.is_object()) return nullptr;
-  const auto it = object.find(key);
-  return it == object.end() ? nullptr : &*it;
-}
-
-std::string GetString(const Json& object, std::string_view key, const std::string& path,
-                      Reporter& report, bool required, const std::string& item = {}) {
-  const Json* value = Member(object, key);
-  if (value == nullptr) {
-    if (required) report.Add(item, path + "." + std::string(key), "required string is missing");
-    return {};
-  }
-  if (!value->is_string()) {
-    report.Add(item, path + "." + std::string(key), "must be a string");
-    return {};
-  }
-  return value->get<std::string>();
-}
-
-std::optional<double> GetNumber(const Json& object, std::string_view key, const std::string& path,
-                                Reporter& report, bool required, const std::string& item = {}) {
-  const Json* value = Member(object, key);
-  if (value == nullptr) {
-    if (required) report.Add(item, path + "." + std::string(key), "required number is missing");
-    return std::nullopt;
-  }
-  if (!value->is_number()) {
-    report.Add(item, path + "." + std::string(key), "must be a number");
-    return std::nullopt;
-  }
-  const double number = value->get<double>();
-  if (!std::isfinite(number)) {
-    report.Add(item, path + "." + std::string(key), "must be finite");
-    return std::nullopt;
-  }
-  return number;
-}
-
-bool GetBool(const Json& object, std::string_view key, const std::string& path, Reporter& report,
-             bool fallback, const std::string& item = {}) {
-  const Json* value = Member(object, key);
-  if (value == nullptr) return fallback;
-  if (!value->is_boolean()) {
-    report.Add(item, path + "." + std::string(key), "must be true or false");
-    return fallback;
-  }
-  return value->get<bool>();
-}
-
-std::vector<std::string> GetStringArray(const Json& object, std::string_view key,
-                                        const std::string& path, Reporter& report,
-                                        const std::string& item = {}) {
-  std::vector<std::string> out;
-  const Json* value = Member(object, key);
-  if (value == nullptr) return out;
-  if (!value->is_array()) {
-    report.Add(item, path + "." + std::string(key), "must be an array of strings");
-    return out;
-  }
-  for (size_t i = 0; i < value->size(); ++i) {
-    const Json& element = (*value)[i];
-    if (!element.is_string()) {
-      report.Add(item, path + "." + std::string(key) + "[" + std::to_string(i) + "]",
-                 "must be a string");
-      continue;
-    }
-    out.push_back(element.get<std::string>());
-  }
-  return out;
-}
-
-// Reads a numeric valueX of an extension (valueInteger or valueDecimal).
-std::optional<double> ExtensionNumber(const Json& element, std::string_view url) {
-  const Json* extensions = Member(element, "extension");
-  if (extensions == nullptr || !extensions->is_array()) return std::nullopt;
-  for (const Json& extension : *extensions) {
-    const Json* ext_url = Member(extension, "url");
-    if (ext_url == nullptr || !ext_url->is_string() || *ext_url != url) continue;
-    for (const char* key : {"valueInteger", "valueDecimal"}) {
-      if (const Json* v = Member(extension, key); v != nullptr && v->is_number()) {
-        return v->get<double>();
-      }
-    }
-  }
-  return std::nullopt;
-}
-
-std::string ExtensionString(const Json& element, std::string_view url) {
-  const Json* extensions = Member(element, "extension");
-  if (extensions == nullptr || !extensions->is_array()) return {};
-  for (const Json& extension : *extensions) {
-    const Json* ext_url = Member(extension, "url");
-    if (ext_url == nullptr || !ext_url->is_string() || *ext_url != url) continue;
-    if (const Json* v = Member(extension, "valueString"); v != nullptr && v->is_string()) {
-      return v->get<std::string>();
-    }
-  }
-  return {};
-}
 
 // Parses an option code as its scored value. Codes of scored options are numbers.
 std::optional<double> CodeValue(const std::string& code) {
@@ -298,18 +186,7 @@ class DefinitionParser {
     definition_.title = GetString(q, "title", path, report_, true);
     definition_.language = GetString(q, "language", path, report_, true);
     definition_.description = GetString(q, "description", path, report_, false);
-    if (const Json* codes = Member(q, "code"); codes != nullptr) {
-      if (!codes->is_array()) {
-        report_.Add({}, path + ".code", "must be an array of Codings");
-      } else {
-        for (size_t i = 0; i < codes->size(); ++i) {
-          const std::string code_path = path + ".code[" + std::to_string(i) + "]";
-          const std::string system = GetString((*codes)[i], "system", code_path, report_, true);
-          const std::string code = GetString((*codes)[i], "code", code_path, report_, true);
-          if (system == kLoincSystem) definition_.loinc = code;
-        }
-      }
-    }
+    definition_.loinc = ReadLoincCode(q, path, {});
 
     std::map<std::string, std::vector<Option>> value_sets;
     if (const Json* contained = Member(q, "contained"); contained != nullptr) {
@@ -345,6 +222,7 @@ class DefinitionParser {
         report_.Add(name, item_path + ".linkId", "duplicate item id '" + item.id + "'");
       }
       item.text = GetString(entry, "text", item_path, report_, false, name);
+      item.code = ReadLoincCode(entry, item_path, name);
       item.required = GetBool(entry, "required", item_path, report_, true, name);
       const std::string type = GetString(entry, "type", item_path, report_, true, name);
       if (type == "choice") {
@@ -406,6 +284,24 @@ class DefinitionParser {
     }
   }
 
+  // The LOINC code among element.code[] (Codings), or empty.
+  std::string ReadLoincCode(const Json& element, const std::string& path, const std::string& item) {
+    std::string loinc;
+    const Json* codes = Member(element, "code");
+    if (codes == nullptr) return loinc;
+    if (!codes->is_array()) {
+      report_.Add(item, path + ".code", "must be an array of Codings");
+      return loinc;
+    }
+    for (size_t i = 0; i < codes->size(); ++i) {
+      const std::string code_path = path + ".code[" + std::to_string(i) + "]";
+      const std::string system = GetString((*codes)[i], "system", code_path, report_, true, item);
+      const std::string code = GetString((*codes)[i], "code", code_path, report_, true, item);
+      if (system == kLoincSystem) loinc = code;
+    }
+    return loinc;
+  }
+
   void ParseScoring(const Json& s) {
     const std::string path = "scoring";
     definition_.kind = GetString(s, "kind", path, report_, true);
@@ -439,14 +335,33 @@ class DefinitionParser {
       }
     }
     if (const Json* missing = Member(s, "missing"); missing != nullptr) {
-      const auto fraction =
-          GetNumber(*missing, "min_answered_fraction", path + ".missing", report_, true);
-      if (fraction) {
+      const auto items = GetNumber(*missing, "min_answered_items", path + ".missing", report_,
+                                   /*required=*/false);
+      if (items) {
+        if (*items < 1 || *items != std::floor(*items) || *items > 1000) {
+          report_.Add({}, path + ".missing.min_answered_items", "must be a whole number ≥ 1");
+        } else {
+          definition_.missing.min_answered_items = static_cast<int>(*items);
+        }
+      }
+      const auto fraction = GetNumber(*missing, "min_answered_fraction", path + ".missing", report_,
+                                      /*required=*/!items);
+      if (fraction && items) {
+        report_.Add({}, path + ".missing",
+                    "give min_answered_fraction or min_answered_items, not both");
+      } else if (fraction) {
         if (*fraction <= 0 || *fraction > 1) {
           report_.Add({}, path + ".missing.min_answered_fraction", "must be in (0, 1]");
         } else {
           definition_.missing.min_answered_fraction = *fraction;
         }
+      }
+    }
+    languages_ = GetStringArray(s, "languages", path, report_);
+    for (size_t i = 0; i < languages_.size(); ++i) {
+      if (!IsLanguageTag(languages_[i])) {
+        report_.Add({}, path + ".languages[" + std::to_string(i) + "]",
+                    "'" + languages_[i] + "' is not a language tag such as en or pt-BR");
       }
     }
     for (const std::string& id : GetStringArray(s, "reverse", path, report_)) {
@@ -510,6 +425,12 @@ class DefinitionParser {
       r.value = GetNumber(*rc, "value", path + ".reliable_change", report_, true).value_or(0);
       if (r.value <= 0) report_.Add({}, path + ".reliable_change.value", "must be positive");
       r.source = GetString(*rc, "source", path + ".reliable_change", report_, true);
+      const std::string scope = GetString(*rc, "scope", path + ".reliable_change", report_, false);
+      if (scope == "item") {
+        r.per_item = true;
+      } else if (!scope.empty() && scope != "total") {
+        report_.Add({}, path + ".reliable_change.scope", "must be 'total' or 'item'");
+      }
       definition_.reliable_change = r;
     }
     if (const Json* flags = Member(s, "flags"); flags != nullptr) {
@@ -546,6 +467,26 @@ class DefinitionParser {
 
   // Cross-checks between the questionnaire and the scoring block.
   void CheckConsistency() {
+    if (!IsLanguageTag(definition_.language)) {
+      report_.Add({}, "questionnaire.language",
+                  "'" + definition_.language + "' is not a language tag such as en or pt-BR");
+    }
+    // The default language comes first; it is offered whenever the definition carries wording.
+    definition_.languages = {definition_.language};
+    std::set<std::string> languages = {definition_.language};
+    for (size_t i = 0; i < languages_.size(); ++i) {
+      if (!languages.insert(languages_[i]).second) {
+        if (languages_[i] == definition_.language) continue;
+        report_.Add({}, "scoring.languages[" + std::to_string(i) + "]",
+                    "language '" + languages_[i] + "' listed twice");
+        continue;
+      }
+      definition_.languages.push_back(languages_[i]);
+    }
+    if (definition_.wording == "own" && !definition_.HasWording()) {
+      report_.Add({}, "scoring.wording",
+                  "an own instrument must carry its wording in the default language");
+    }
     for (size_t i = 0; i < reverse_.size(); ++i) {
       Item* item = FindMutableItem(reverse_[i]);
       if (item == nullptr) {
@@ -650,6 +591,8 @@ class DefinitionParser {
     return nullptr;
   }
 
+  static bool IsLanguageTag(const std::string& tag) { return instruments::IsLanguageTag(tag); }
+
   static bool IsInstrumentId(const std::string& id) {
     if (id.empty() || id.size() > 64) return false;
     return std::all_of(id.begin(), id.end(), [](char c) {
@@ -661,29 +604,11 @@ class DefinitionParser {
   Reporter& report_;
   Definition definition_;
   std::vector<std::string> reverse_;
+  std::vector<std::string> languages_;
   std::optional<double> band_resolution_;
 };
 
-Status ProblemsToStatus(const std::vector<Problem>& problems) {
-  std::string message;
-  for (const Problem& problem : problems) {
-    if (!message.empty()) message += '\n';
-    message += problem.ToString();
-  }
-  const std::string field = problems.empty() ? std::string() : problems.front().field;
-  return InvalidArgument(std::move(message), field);
-}
-
 }  // namespace
-
-std::string Problem::ToString() const {
-  std::string out = file;
-  out += ": ";
-  if (!item.empty()) out += "item " + item + ": ";
-  if (!field.empty()) out += field + ": ";
-  out += message;
-  return out;
-}
 
 Result<Definition> ParseDefinition(std::string_view json_text, const std::string& file,
                                    std::vector<Problem>* problems) {
@@ -700,63 +625,169 @@ Result<Definition> ParseDefinition(std::string_view json_text, const std::string
     if (problems != nullptr) {
       problems->insert(problems->end(), report.problems().begin(), report.problems().end());
     }
-    return ProblemsToStatus(report.problems());
+    return internal::ProblemsToStatus(report.problems());
   }
   definition.source_file = file;
   return definition;
 }
 
-Result<Catalog> Catalog::LoadDirectory(const std::filesystem::path& dir,
-                                       std::vector<Problem>* problems) {
-  std::error_code error;
+namespace {
+
+// The *.json files directly in `dir`, sorted. A folder that does not exist is empty unless
+// `required`.
+Result<std::vector<std::filesystem::path>> JsonFiles(const std::filesystem::path& dir,
+                                                     bool required, const char* what) {
   std::vector<std::filesystem::path> files;
+  std::error_code error;
+  if (!required && !std::filesystem::exists(dir, error)) return files;
   for (std::filesystem::directory_iterator it(dir, error), end; !error && it != end;
        it.increment(error)) {
     if (it->is_regular_file() && it->path().extension() == ".json") files.push_back(it->path());
   }
   if (error) {
-    return InvalidArgument("cannot read instrument folder '" + dir.string() +
+    return InvalidArgument(std::string("cannot read ") + what + " folder '" + dir.string() +
                            "': " + error.message());
   }
   std::sort(files.begin(), files.end());
+  return files;
+}
+
+// Reads a whole file, or records a problem and returns nullopt.
+std::optional<std::string> ReadText(const std::filesystem::path& file,
+                                    std::vector<Problem>& problems) {
+  std::ifstream in(file, std::ios::binary);
+  std::stringstream text;
+  text << in.rdbuf();
+  if (!in && !in.eof()) {
+    problems.push_back({file.string(), {}, {}, "cannot read file"});
+    return std::nullopt;
+  }
+  return text.str();
+}
+
+}  // namespace
+
+Result<Catalog> Catalog::Load(const CatalogSources& sources, std::vector<Problem>* problems) {
   Catalog catalog;
   std::vector<Problem> all;
   std::map<std::string, std::string> id_to_file;
-  for (const auto& file : files) {
-    std::ifstream in(file, std::ios::binary);
-    std::stringstream text;
-    text << in.rdbuf();
-    if (!in && !in.eof()) {
-      all.push_back({file.string(), {}, {}, "cannot read file"});
-      continue;
+  for (size_t d = 0; d < sources.instrument_dirs.size(); ++d) {
+    const auto& dir = sources.instrument_dirs[d];
+    RAPPORT_ASSIGN_OR_RETURN(const auto files, JsonFiles(dir, d == 0, "instrument"));
+    for (const auto& file : files) {
+      const auto text = ReadText(file, all);
+      if (!text) continue;
+      auto definition = ParseDefinition(*text, file.string(), &all);
+      if (!definition.ok()) continue;
+      const std::string id = definition->id;
+      if (const auto it = id_to_file.find(id); it != id_to_file.end()) {
+        all.push_back({file.string(),
+                       {},
+                       "questionnaire.id",
+                       "duplicate instrument id '" + id + "' (also in " + it->second + ")"});
+        continue;
+      }
+      id_to_file[id] = file.string();
+      (void)catalog.Add(std::move(definition).value());
     }
-    auto definition = ParseDefinition(text.str(), file.string(), &all);
-    if (!definition.ok()) continue;
-    const std::string id = definition->id;
-    if (const auto it = id_to_file.find(id); it != id_to_file.end()) {
-      all.push_back({file.string(),
-                     {},
-                     "questionnaire.id",
-                     "duplicate instrument id '" + id + "' (also in " + it->second + ")"});
-      continue;
+  }
+  for (const auto& dir : sources.textpack_dirs) {
+    RAPPORT_ASSIGN_OR_RETURN(const auto files, JsonFiles(dir, false, "text pack"));
+    std::map<Key, std::string> seen_here;
+    for (const auto& file : files) {
+      const auto text = ReadText(file, all);
+      if (!text) continue;
+      auto pack = ParseTextPack(*text, file.string(), &all);
+      if (!pack.ok()) continue;
+      const Definition* definition = catalog.Find(pack->instrument_id);
+      if (definition == nullptr) {
+        all.push_back({file.string(),
+                       {},
+                       "textpack.instrument",
+                       "no instrument '" + pack->instrument_id + "' is installed"});
+        continue;
+      }
+      const Key key{pack->instrument_id, pack->language};
+      if (const auto [it, inserted] = seen_here.emplace(key, file.string()); !inserted) {
+        all.push_back({file.string(),
+                       {},
+                       "textpack.language",
+                       "a second pack for " + key.first + " in '" + key.second + "' (also " +
+                           it->second + ")"});
+        continue;
+      }
+      std::vector<Problem> pack_problems = CheckTextPack(*pack, *definition);
+      if (!pack_problems.empty()) {
+        all.insert(all.end(), pack_problems.begin(), pack_problems.end());
+        continue;
+      }
+      (void)catalog.AddTextPack(*pack);
     }
-    id_to_file[id] = file.string();
-    (void)catalog.Add(std::move(definition).value());
+  }
+  // Every language a definition declares must be worded (SCIENCE.md §1.7: never show a
+  // respondent a form with missing text).
+  for (const auto& [id, definition] : catalog.definitions_) {
+    for (size_t i = 1; i < definition->languages.size(); ++i) {
+      const std::string& language = definition->languages[i];
+      if (catalog.FindWorded(id, language) == nullptr) {
+        all.push_back({definition->source_file,
+                       {},
+                       "scoring.languages[" + std::to_string(i - 1) + "]",
+                       "missing language '" + language + "': no complete text pack for " + id +
+                           " in '" + language + "'"});
+      }
+    }
   }
   if (!all.empty()) {
     if (problems != nullptr) problems->insert(problems->end(), all.begin(), all.end());
-    return ProblemsToStatus(all);
+    return internal::ProblemsToStatus(all);
   }
   if (catalog.size() == 0) {
-    return InvalidArgument("no instrument definitions (*.json) in '" + dir.string() + "'");
+    return InvalidArgument("no instrument definitions (*.json) in '" +
+                           (sources.instrument_dirs.empty()
+                                ? std::string("(none given)")
+                                : sources.instrument_dirs.front().string()) +
+                           "'");
   }
   return catalog;
+}
+
+Result<Catalog> Catalog::LoadDirectory(const std::filesystem::path& dir,
+                                       std::vector<Problem>* problems) {
+  return Load({.instrument_dirs = {dir}, .textpack_dirs = {}}, problems);
+}
+
+CatalogSources Catalog::SourcesFor(const std::filesystem::path& data_dir,
+                                   const std::filesystem::path& site_dir) {
+  CatalogSources sources{{data_dir / "instruments"}, {data_dir / "textpacks"}};
+  if (!site_dir.empty()) {
+    sources.instrument_dirs.push_back(site_dir / "instruments");
+    sources.textpack_dirs.push_back(site_dir / "textpacks");
+  }
+  return sources;
 }
 
 Status Catalog::Add(Definition definition) {
   const std::string id = definition.id;
   if (definitions_.contains(id)) return InvalidArgument("duplicate instrument id '" + id + "'");
-  definitions_.emplace(id, std::make_shared<const Definition>(std::move(definition)));
+  auto shared = std::make_shared<const Definition>(std::move(definition));
+  if (shared->HasWording()) worded_[{id, shared->language}] = shared;
+  definitions_.emplace(id, std::move(shared));
+  return Status::Ok();
+}
+
+Status Catalog::AddTextPack(const TextPack& pack) {
+  const Definition* definition = Find(pack.instrument_id);
+  if (definition == nullptr) {
+    return InvalidArgument("no instrument '" + pack.instrument_id + "' is installed",
+                           "textpack.instrument");
+  }
+  if (std::vector<Problem> problems = CheckTextPack(pack, *definition); !problems.empty()) {
+    return internal::ProblemsToStatus(problems);
+  }
+  const Key key{pack.instrument_id, pack.language};
+  worded_[key] = std::make_shared<const Definition>(ApplyTextPack(*definition, pack));
+  packs_[key] = std::make_shared<const TextPack>(pack);
   return Status::Ok();
 }
 
@@ -770,6 +801,41 @@ std::vector<const Definition*> Catalog::All() const {
   out.reserve(definitions_.size());
   for (const auto& [id, definition] : definitions_) out.push_back(definition.get());
   return out;
+}
+
+const Definition* Catalog::FindWorded(std::string_view id, std::string_view language) const {
+  const auto it = worded_.find(Key{std::string(id), std::string(language)});
+  return it == worded_.end() ? nullptr : it->second.get();
+}
+
+const TextPack* Catalog::FindTextPack(std::string_view id, std::string_view language) const {
+  const auto it = packs_.find(Key{std::string(id), std::string(language)});
+  return it == packs_.end() ? nullptr : it->second.get();
+}
+
+std::vector<std::string> Catalog::Languages(std::string_view id) const {
+  std::vector<std::string> languages;
+  const Definition* definition = Find(id);
+  if (definition == nullptr) return languages;
+  if (FindWorded(id, definition->language) != nullptr) languages.push_back(definition->language);
+  for (auto it = worded_.lower_bound(Key{std::string(id), {}});
+       it != worded_.end() && it->first.first == id; ++it) {
+    if (it->first.second != definition->language) languages.push_back(it->first.second);
+  }
+  return languages;
+}
+
+Wording Catalog::Resolve(std::string_view id, std::string_view language) const {
+  Wording wording{.definition = nullptr, .requested = std::string(language), .fell_back = false};
+  if (const Definition* exact = FindWorded(id, language); exact != nullptr) {
+    wording.definition = exact;
+    return wording;
+  }
+  const std::vector<std::string> languages = Languages(id);
+  if (languages.empty()) return wording;
+  wording.definition = FindWorded(id, languages.front());
+  wording.fell_back = true;
+  return wording;
 }
 
 std::filesystem::path DefaultDataDir() {

@@ -141,7 +141,7 @@ TEST(Catalog, DuplicateIdAcrossFilesNamesBoth) {
 }
 
 TEST(Catalog, ShippedInstrumentsLoad) {
-  const auto catalog = Catalog::LoadDirectory(testing::SourceDir() / "data/instruments");
+  const auto catalog = Catalog::Load(Catalog::SourcesFor(testing::SourceDir() / "data"));
   ASSERT_OK(catalog);
   for (const char* id : {"phq-9", "gad-7", "rapport-alliance-client", "rapport-alliance-clinician",
                          "rapport-progress"}) {

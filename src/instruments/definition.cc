@@ -1,5 +1,7 @@
 #include "instruments/definition.h"
 
+#include "instruments/problem.h"
+
 #include <algorithm>
 
 namespace rapport::instruments {
@@ -34,6 +36,32 @@ double Definition::TotalMax() const {
   if (total_method == Aggregation::kMean && !items.empty())
     return sum / static_cast<double>(items.size());
   return sum;
+}
+
+std::string Problem::ToString() const {
+  std::string out = file;
+  out += ": ";
+  if (!item.empty()) out += "item " + item + ": ";
+  if (!field.empty()) out += field + ": ";
+  out += message;
+  return out;
+}
+
+bool IsLanguageTag(std::string_view tag) {
+  const auto is_lower = [](char c) { return c >= 'a' && c <= 'z'; };
+  const auto is_alnum = [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+  };
+  size_t pos = 0;
+  while (pos < tag.size() && is_lower(tag[pos])) ++pos;
+  if (pos < 2 || pos > 3) return false;
+  while (pos < tag.size()) {
+    if (tag[pos] != '-') return false;
+    const size_t start = ++pos;
+    while (pos < tag.size() && is_alnum(tag[pos])) ++pos;
+    if (pos - start < 2 || pos - start > 8) return false;
+  }
+  return true;
 }
 
 }  // namespace rapport::instruments

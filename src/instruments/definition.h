@@ -6,6 +6,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace rapport::instruments {
@@ -22,7 +23,8 @@ struct Option {
 };
 
 struct Item {
-  std::string id;  // the Questionnaire item's linkId
+  std::string id;    // the Questionnaire item's linkId
+  std::string code;  // LOINC code of the item (Questionnaire item.code), used to match imports
   ItemType type = ItemType::kChoice;
   std::string text;  // in the definition's language; empty for scoring-only definitions
   bool required = true;
@@ -58,7 +60,8 @@ struct Cutoff {
 };
 
 struct ReliableChange {
-  double value = 0;  // points on the total's scale
+  double value = 0;       // points on the total's scale (or on each item's, when per_item)
+  bool per_item = false;  // true for instruments whose items are tracked one by one (GBO goals)
   std::string source;
 };
 
@@ -87,15 +90,21 @@ struct MissingRule {
   // sums (mean of answered × item count); otherwise the score is missing. 1.0: no missing
   // items allowed. SCIENCE.md §1.7 rule 3 recommends 0.8.
   double min_answered_fraction = 1.0;
+  // When positive, replaces the fraction: score when at least this many items are answered.
+  // For instruments whose items are optional slots, such as up to three goals.
+  int min_answered_items = 0;
 };
 
 struct Definition {
   std::string id;
   std::string version;
   std::string title;
-  std::string language;  // BCP 47 of the wording carried by the definition
-  std::string loinc;     // panel code, empty when none
-  std::string kind;      // "alliance", "outcome", "progress", "goals", "expectancy", "collateral"
+  std::string language;  // BCP 47 of the wording carried by the definition: its default
+  // Languages the instrument is offered in, the default first. Own instruments declare every
+  // language the project ships a text pack for; `rapport instruments check` verifies them.
+  std::vector<std::string> languages;
+  std::string loinc;  // panel code, empty when none
+  std::string kind;   // "alliance", "outcome", "progress", "goals", "expectancy", "collateral"
   std::string perspective;  // "client", "clinician", "collateral", "observer"
   std::string wording;      // "own" (worded by the project) or "site-supplied"
   std::string status;       // "published" or "not-externally-validated"
@@ -121,5 +130,9 @@ struct Definition {
   double TotalMin() const;
   double TotalMax() const;
 };
+
+// A BCP 47 language tag of the simple kind Rapport uses: a 2–3 letter lower-case language,
+// optionally followed by -Script or -REGION subtags ("en", "es", "pt-BR", "zh-Hant").
+bool IsLanguageTag(std::string_view tag);
 
 }  // namespace rapport::instruments

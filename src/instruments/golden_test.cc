@@ -36,7 +36,7 @@ void ExpectNumberOrNull(const Json& expected, const std::optional<double>& actua
 class GoldenScoring : public ::testing::Test {
  protected:
   GoldenScoring() {
-    auto loaded = Catalog::LoadDirectory(testing::SourceDir() / "data/instruments");
+    auto loaded = Catalog::Load(Catalog::SourcesFor(testing::SourceDir() / "data"));
     EXPECT_TRUE(loaded.ok()) << loaded.status().ToString();
     if (loaded.ok()) catalog_ = std::move(loaded).value();
   }

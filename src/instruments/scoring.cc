@@ -33,8 +33,12 @@ std::optional<double> Aggregate(const std::vector<const Item*>& items,
     ++answered;
   }
   if (items.empty() || answered == 0) return std::nullopt;
-  const double fraction = static_cast<double>(answered) / static_cast<double>(items.size());
-  if (fraction + 1e-12 < missing.min_answered_fraction) return std::nullopt;
+  if (missing.min_answered_items > 0) {
+    if (answered < static_cast<size_t>(missing.min_answered_items)) return std::nullopt;
+  } else {
+    const double fraction = static_cast<double>(answered) / static_cast<double>(items.size());
+    if (fraction + 1e-12 < missing.min_answered_fraction) return std::nullopt;
+  }
   const double mean = sum / static_cast<double>(answered);
   if (method == Aggregation::kMean) return mean;
   // Prorated sum: mean of answered items × number of items (equals the sum when complete).

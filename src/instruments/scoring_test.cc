@@ -11,7 +11,7 @@ namespace {
 class ScoringTest : public ::testing::Test {
  protected:
   ScoringTest() {
-    auto loaded = Catalog::LoadDirectory(testing::SourceDir() / "data/instruments");
+    auto loaded = Catalog::Load(Catalog::SourcesFor(testing::SourceDir() / "data"));
     EXPECT_TRUE(loaded.ok()) << loaded.status().ToString();
     if (loaded.ok()) catalog_ = std::move(loaded).value();
   }

@@ -10,7 +10,8 @@ namespace {
 class CohortTest : public ::testing::Test {
  protected:
   CohortTest() {
-    auto loaded = instruments::Catalog::LoadDirectory(testing::SourceDir() / "data/instruments");
+    auto loaded =
+        instruments::Catalog::Load(instruments::Catalog::SourcesFor(testing::SourceDir() / "data"));
     EXPECT_TRUE(loaded.ok()) << loaded.status().ToString();
     if (loaded.ok()) catalog_ = std::move(loaded).value();
     options_.seed = 7;
