@@ -86,6 +86,7 @@ Result<TextPack> ParseTextPack(std::string_view json_text, const std::string& fi
     }
     pack.title = NonEmpty(root, "title", "$", report, false);
     pack.description = GetString(root, "description", "$", report, false);
+    pack.ignored_link_ids = internal::GetStringArray(root, "ignored_link_ids", "$", report);
     const Json* items = Member(root, "items");
     if (items == nullptr || !items->is_object()) {
       report.Add({}, "items", "required object of item texts by item id is missing");
@@ -200,6 +201,7 @@ std::string TextPackToJson(const TextPack& pack) {
   }
   Json root = {{"textpack", std::move(header)}, {"title", pack.title}, {"items", std::move(items)}};
   if (!pack.description.empty()) root["description"] = pack.description;
+  if (!pack.ignored_link_ids.empty()) root["ignored_link_ids"] = pack.ignored_link_ids;
   return root.dump(2) + "\n";
 }
 

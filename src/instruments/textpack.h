@@ -51,6 +51,9 @@ struct TextPack {
   std::string title;
   std::string description;
   std::map<std::string, ItemText> items;  // by the definition's item id
+  // linkIds of the site form's questions that Rapport does not score (an imported form's
+  // difficulty question or total), so responses carrying them are accepted.
+  std::vector<std::string> ignored_link_ids;
   std::string source_file;
 };
 
