@@ -4,6 +4,8 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <cstdlib>
+#include <fstream>
 #include <iostream>
 #include <map>
 #include <memory>
@@ -18,6 +20,7 @@
 #include "cli/command.h"
 #include "cli/demo.h"
 #include "instruments/catalog.h"
+#include "instruments/fhir_import.h"
 #include "instruments/scoring.h"
 #include "storage/store.h"
 
@@ -30,23 +33,47 @@ int Fail(const Status& status) {
   return ExitCode(status.code());
 }
 
-namespace {
-
-Result<instruments::Catalog> LoadCatalog(const std::string& data_dir) {
-  const std::filesystem::path dir = data_dir.empty()
-                                        ? instruments::DefaultInstrumentDir()
-                                        : std::filesystem::path(data_dir) / "instruments";
-  return instruments::Catalog::LoadDirectory(dir);
+Result<instruments::Catalog> LoadCatalog(const std::string& data_dir, const std::string& site_dir) {
+  const std::filesystem::path data =
+      data_dir.empty() ? instruments::DefaultDataDir() : std::filesystem::path(data_dir);
+  std::string site = site_dir;
+  if (site.empty()) {
+    if (const char* env = std::getenv("RAPPORT_SITE_DIR"); env != nullptr) site = env;
+  }
+  if (!site.empty() && !std::filesystem::is_directory(site)) {
+    return InvalidArgument("site folder '" + site + "' does not exist", "site_dir");
+  }
+  return instruments::Catalog::Load(instruments::Catalog::SourcesFor(data, site));
 }
+
+namespace {
 
 struct ScoreArgs {
   std::string instrument;
   std::string answers;
+  std::string response_file;
+  std::string language;
   std::string data_dir;
+  std::string site_dir;
 };
 
+// The text pack that maps a site form's linkIds and answer codes for `id`: the one in
+// `language` when given, else the first that records the form's linkIds.
+const instruments::TextPack* FormPack(const instruments::Catalog& catalog, const std::string& id,
+                                      const std::string& language) {
+  if (!language.empty()) return catalog.FindTextPack(id, language);
+  for (const std::string& candidate : catalog.Languages(id)) {
+    const instruments::TextPack* pack = catalog.FindTextPack(id, candidate);
+    if (pack == nullptr) continue;
+    for (const auto& [item_id, text] : pack->items) {
+      if (!text.link_id.empty()) return pack;
+    }
+  }
+  return nullptr;
+}
+
 int RunScore(const ScoreArgs& args) {
-  auto catalog = LoadCatalog(args.data_dir);
+  auto catalog = LoadCatalog(args.data_dir, args.site_dir);
   if (!catalog.ok()) return Fail(catalog.status());
   const instruments::Definition* definition = catalog->Find(args.instrument);
   if (definition == nullptr) {
@@ -54,11 +81,27 @@ int RunScore(const ScoreArgs& args) {
     for (const auto* d : catalog->All()) known += (known.empty() ? "" : ", ") + d->id;
     return Fail(InvalidArgument("unknown instrument '" + args.instrument + "'; known: " + known));
   }
-  const nlohmann::json values = nlohmann::json::parse(args.answers, nullptr, false);
-  if (values.is_discarded()) {
-    return Fail(InvalidArgument("--answers is not valid JSON; expected an array such as [0,1,2]"));
+  if (args.answers.empty() == args.response_file.empty()) {
+    return Fail(InvalidArgument("give either --answers or --response"));
   }
-  auto answers = instruments::AnswersFromArray(*definition, values);
+  Result<std::vector<domain::ItemAnswer>> answers = std::vector<domain::ItemAnswer>{};
+  if (!args.answers.empty()) {
+    const nlohmann::json values = nlohmann::json::parse(args.answers, nullptr, false);
+    if (values.is_discarded()) {
+      return Fail(
+          InvalidArgument("--answers is not valid JSON; expected an array such as [0,1,2]"));
+    }
+    answers = instruments::AnswersFromArray(*definition, values);
+  } else {
+    std::ifstream in(args.response_file, std::ios::binary);
+    if (!in) return Fail(InvalidArgument("cannot read --response '" + args.response_file + "'"));
+    const nlohmann::json response = nlohmann::json::parse(in, nullptr, false);
+    if (response.is_discarded()) {
+      return Fail(InvalidArgument("--response '" + args.response_file + "' is not valid JSON"));
+    }
+    answers = instruments::AnswersFromQuestionnaireResponse(
+        *definition, FormPack(*catalog, definition->id, args.language), response);
+  }
   if (!answers.ok()) return Fail(answers.status());
   auto score = instruments::Score(*definition, *answers);
   if (!score.ok()) return Fail(score.status());
@@ -72,7 +115,7 @@ struct ServeArgs {
   std::string address;
   int port = -1;
   int threads = -1;
-  std::string data_dir;
+  std::string site_dir;
   std::string log_level;
 };
 
@@ -84,6 +127,7 @@ Result<api::ServerOptions> ServerOptionsFrom(const ServeArgs& args, Config* out_
   if (args.port >= 0) flags["port"] = std::to_string(args.port);
   if (args.threads >= 0) flags["handler_threads"] = std::to_string(args.threads);
   if (!args.log_level.empty()) flags["log_level"] = args.log_level;
+  if (!args.site_dir.empty()) flags["site_dir"] = args.site_dir;
   RAPPORT_ASSIGN_OR_RETURN(
       Config config,
       Config::Load({{"address", "127.0.0.1"}, {"port", "8080"}, {"log_level", "info"}},
@@ -132,7 +176,7 @@ int RunServe(const ServeArgs& args) {
   if (!options.ok()) return Fail(options.status());
   const auto db = config.Get("db");
   if (!db) return Fail(InvalidArgument("--db is required, e.g. --db sqlite:rapport.db", "db"));
-  auto catalog = LoadCatalog(args.data_dir);
+  auto catalog = LoadCatalog({}, config.GetOr("site_dir", ""));
   if (!catalog.ok()) return Fail(catalog.status());
   auto store = storage::OpenStore(*db, /*migrate=*/false);
   if (!store.ok()) return Fail(store.status());
@@ -160,9 +204,10 @@ struct DemoArgs {
 
 int RunDemo(DemoArgs args) {
   if (args.serve.port < 0) args.serve.port = 8080;
-  auto options = ServerOptionsFrom(args.serve, nullptr);
+  Config config;
+  auto options = ServerOptionsFrom(args.serve, &config);
   if (!options.ok()) return Fail(options.status());
-  auto catalog = LoadCatalog(args.serve.data_dir);
+  auto catalog = LoadCatalog({}, config.GetOr("site_dir", ""));
   if (!catalog.ok()) return Fail(catalog.status());
   std::error_code error;
   std::filesystem::create_directories(args.dir, error);
@@ -210,12 +255,17 @@ void AddCoreCommands(CLI::App& app, Commands& commands) {
   CLI::App* score = app.add_subcommand("score", "Score one set of answers and print JSON.");
   score->add_option("--instrument", score_args->instrument, "Instrument id, e.g. phq-9")
       ->required();
-  score
-      ->add_option("--answers", score_args->answers,
-                   "JSON array of item values in item order; null for unanswered")
-      ->required();
+  score->add_option("--answers", score_args->answers,
+                    "JSON array of item values in item order; null for unanswered");
+  score->add_option("--response", score_args->response_file,
+                    "A FHIR QuestionnaireResponse (JSON file) to the instrument or to a site's "
+                    "imported form");
+  score->add_option("--language", score_args->language,
+                    "With --response: the language of the imported form it answers");
   score->add_option("--data-dir", score_args->data_dir,
-                    "Folder holding instruments/ (default: data)");
+                    "Rapport's data folder (default: found automatically)");
+  score->add_option("--site-dir", score_args->site_dir,
+                    "The site's folder of its own instruments and text packs");
   commands.push_back({score, [score_args] { return RunScore(*score_args); }});
 
   const auto add_server_options = [](CLI::App* command, ServeArgs& a) {
@@ -223,8 +273,8 @@ void AddCoreCommands(CLI::App& app, Commands& commands) {
     command->add_option("--address", a.address, "Listen address (default 127.0.0.1)");
     command->add_option("--threads", a.threads, "Handler threads (default 64)");
     command->add_option("--config", a.config_file, "JSON configuration file");
-    command->add_option("--instrument-dir", a.data_dir,
-                        "Folder holding instruments/ (default: data)");
+    command->add_option("--site-dir", a.site_dir,
+                        "The site's folder of its own instruments/ and textpacks/");
     command->add_option("--log-level", a.log_level, "debug, info, warning or error");
   };
   auto serve_args = std::make_shared<ServeArgs>();
@@ -257,6 +307,7 @@ int Main(int argc, char** argv) {
   app.set_version_flag("--version", "rapport 0.1.0");
   Commands commands;
   AddCoreCommands(app, commands);
+  AddInstrumentsCommands(app, commands);
 
   try {
     app.parse(argc, argv);

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "base/status.h"
+#include "instruments/catalog.h"
 
 namespace CLI {
 class App;
@@ -24,7 +25,12 @@ using Commands = std::vector<Command>;
 // Prints a failed Status as "rapport: message" on stderr and returns its exit code.
 int Fail(const Status& status);
 
+// The instrument catalogue: Rapport's data folder (empty: found automatically, see
+// instruments::DefaultDataDir) followed by the site's folder (empty: $RAPPORT_SITE_DIR, if set).
+Result<instruments::Catalog> LoadCatalog(const std::string& data_dir, const std::string& site_dir);
+
 // Subcommand families, one per source file; Main adds each in turn.
 void AddCoreCommands(CLI::App& app, Commands& commands);  // cli.cc: score, serve, migrate, demo
+void AddInstrumentsCommands(CLI::App& app, Commands& commands);  // instruments.cc
 
 }  // namespace rapport::cli
