@@ -86,8 +86,8 @@ TEST(Cli, MigrateThenServeOnAnEmptyDatabase) {
   const auto migrated = Rapport({"migrate", "--db", db});
   ASSERT_EQ(migrated.exit_code, 0) << migrated.err;
   EXPECT_NE(migrated.out.find("schema version 1"), std::string::npos);
-  testing::ServerProcess server({testing::RapportBinary().string(), "serve", "--db", db,
-                                 "--instrument-dir", (testing::SourceDir() / "data").string()});
+  testing::ServerProcess server(
+      {testing::RapportBinary().string(), "serve", "--db", db, "--address", "127.0.0.1"});
   ASSERT_TRUE(server.started()) << server.output();
   EXPECT_EQ(testing::Http(server.port(), "GET", "/healthz").status, 200);
   EXPECT_EQ(server.StopWith(SIGINT, std::chrono::seconds(20)), 0);
