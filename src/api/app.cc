@@ -1,9 +1,13 @@
 #include "api/app.h"
 
+#include <algorithm>
+#include <cstdlib>
+
 #include <nlohmann/json.hpp>
 
 #include "api/pages.h"
 #include "base/log.h"
+#include "instruments/catalog.h"
 #include "instruments/scoring.h"
 
 namespace rapport::api {
@@ -11,30 +15,63 @@ namespace {
 
 using Json = nlohmann::json;
 
-// Kind HTML for a failed check-in lookup or submission.
-Response CheckinErrorPage(const Status& status) {
+// Kind HTML, in the respondent's language, for a failed check-in lookup or submission.
+Response CheckinErrorPage(const Status& status, const UiText& ui, const std::string& lang) {
+  const auto page = [&](int code, const char* key) {
+    const std::string prefix = std::string("error.") + key;
+    return HtmlResponse(code, RenderMessagePage(ui.Get(lang, prefix + ".title"),
+                                                ui.Get(lang, prefix + ".message"), lang));
+  };
   switch (status.code()) {
-    case StatusCode::kNotFound:
-      return HtmlResponse(404, RenderMessagePage("Link not recognised",
-                                                 "This check-in link is not valid. Please check "
-                                                 "that it was copied completely, or ask your "
-                                                 "clinic for a new one."));
-    case StatusCode::kGone:
-      return HtmlResponse(410, RenderMessagePage("This link has expired",
-                                                 "Check-in links only work for a short time. "
-                                                 "Nothing is wrong; your clinic can give you a "
-                                                 "new one."));
-    case StatusCode::kConflict:
-      return HtmlResponse(409, RenderMessagePage("Already answered",
-                                                 "This check-in has already been answered, so "
-                                                 "these answers were not saved. Thank you."));
+    case StatusCode::kNotFound: return page(404, "not_found");
+    case StatusCode::kGone: return page(410, "gone");
+    case StatusCode::kConflict: return page(409, "conflict");
     default:
       log::Error("check-in failed", {{"error", status.ToString()}});
-      return HtmlResponse(HttpStatus(status.code()),
-                          RenderMessagePage("Something went wrong",
-                                            "Your answers could not be saved just now. Please "
-                                            "try again in a moment."));
+      return page(HttpStatus(status.code()), "failed");
   }
+}
+
+// The languages of an Accept-Language header, most preferred first (q=0 ones dropped).
+std::vector<std::string> AcceptedLanguages(const std::string& header) {
+  std::vector<std::pair<double, std::string>> weighted;
+  size_t start = 0;
+  while (start < header.size()) {
+    size_t end = header.find(',', start);
+    if (end == std::string::npos) end = header.size();
+    std::string entry = header.substr(start, end - start);
+    start = end + 1;
+    double q = 1;
+    if (const size_t semi = entry.find(';'); semi != std::string::npos) {
+      const size_t eq = entry.find("q=", semi);
+      if (eq != std::string::npos) q = std::strtod(entry.c_str() + eq + 2, nullptr);
+      entry.resize(semi);
+    }
+    entry.erase(0, entry.find_first_not_of(" \t"));
+    entry.erase(entry.find_last_not_of(" \t") + 1);
+    if (entry.empty() || entry == "*" || !(q > 0)) continue;
+    weighted.emplace_back(q, entry);
+  }
+  std::stable_sort(weighted.begin(), weighted.end(),
+                   [](const auto& a, const auto& b) { return a.first > b.first; });
+  std::vector<std::string> out;
+  for (const auto& [q, tag] : weighted) out.push_back(tag);
+  return out;
+}
+
+// The first of `wanted` that is offered, matching "es-MX" to "es" when only that is offered.
+std::string FirstOffered(const std::vector<std::string>& wanted,
+                         const std::vector<std::string>& offered) {
+  for (const std::string& tag : wanted) {
+    for (const std::string& candidate : offered) {
+      if (candidate == tag) return candidate;
+    }
+    const std::string primary = tag.substr(0, tag.find('-'));
+    for (const std::string& candidate : offered) {
+      if (candidate == primary) return candidate;
+    }
+  }
+  return {};
 }
 
 Json ResultJson(const domain::Checkin& checkin, const std::vector<domain::Response>& responses) {
@@ -76,7 +113,19 @@ bool JsonDepthWithin(std::string_view text, int max_depth) {
 
 App::App(storage::Store& store, const instruments::Catalog& catalog, const Clock& clock,
          Random& random, AppOptions options)
-    : store_(store), checkins_(store, catalog, clock, random), options_(std::move(options)) {
+    : store_(store),
+      catalog_(catalog),
+      checkins_(store, catalog, clock, random),
+      options_(std::move(options)) {
+  if (options_.ui_text == nullptr) {
+    auto loaded = UiText::LoadDirectory(instruments::DefaultDataDir() / "ui");
+    if (!loaded.ok()) {
+      log::Error("page text not loaded; pages show their keys",
+                 {{"error", loaded.status().message()}});
+    }
+    options_.ui_text =
+        std::make_shared<const UiText>(loaded.ok() ? std::move(loaded).value() : UiText());
+  }
   router_.Add("GET", "/healthz", [this](Request& r) { return Health(r); });
   router_.Add("GET", "/", [this](Request& r) { return Start(r); });
   router_.Add("GET", "/assets/rapport.css", [](Request&) {
@@ -99,21 +148,79 @@ Response App::Start(const Request&) const {
   return HtmlResponse(200, RenderStartPage(options_.demo_checkin_links));
 }
 
-Response App::ShowCheckin(const Request& request) const {
-  auto context = checkins_.Open(request.Param("token"));
-  if (!context.ok()) return CheckinErrorPage(context.status());
-  if (context->checkin.submitted_at) {
-    return HtmlResponse(200, RenderCheckinResult(*context, context->responses, false));
-  }
-  for (const instruments::Definition* definition : context->instruments) {
-    if (!definition->HasWording()) {
-      return HtmlResponse(
-          503, RenderMessagePage("This check-in cannot be shown yet",
-                                 "Your clinic has not installed the wording of one of its "
-                                 "questionnaires. Please let them know."));
+std::string App::RequestLanguage(const Request& request, const std::string& chosen) const {
+  const UiText& ui = *options_.ui_text;
+  std::vector<std::string> wanted;
+  if (!chosen.empty()) wanted.push_back(chosen);
+  for (std::string& tag : AcceptedLanguages(request.Header("accept-language")))
+    wanted.push_back(std::move(tag));
+  std::string lang = FirstOffered(wanted, ui.Languages());
+  return lang.empty() ? "en" : lang;
+}
+
+App::Localised App::Localise(const CheckinContext& context, const Request& request,
+                             const std::string& chosen) const {
+  const UiText& ui = *options_.ui_text;
+  // Offer each page language in which at least one of the check-in's instruments is worded.
+  std::vector<std::string> offered;
+  for (const std::string& tag : ui.Languages()) {
+    for (const instruments::Definition* definition : context.instruments) {
+      if (catalog_.FindWorded(definition->id, tag) != nullptr) {
+        offered.push_back(tag);
+        break;
+      }
     }
   }
-  return HtmlResponse(200, RenderCheckinForm(*context, request.path, {}, "", ""));
+  // The language asked for now, else the one the clinic recorded for the respondent, else the
+  // browser's, else the first instrument's own.
+  std::vector<std::string> wanted;
+  if (!chosen.empty()) wanted.push_back(chosen);
+  if (!context.checkin.language.empty()) wanted.push_back(context.checkin.language);
+  for (std::string& tag : AcceptedLanguages(request.Header("accept-language")))
+    wanted.push_back(std::move(tag));
+  if (!context.instruments.empty()) wanted.push_back(context.instruments.front()->language);
+  wanted.push_back("en");
+  Localised out;
+  out.page.ui = &ui;
+  out.page.language = FirstOffered(wanted, offered);
+  if (out.page.language.empty()) out.page.language = FirstOffered(wanted, ui.Languages());
+  if (out.page.language.empty()) out.page.language = "en";
+  for (const std::string& tag : offered) {
+    out.page.choices.push_back({tag, ui.Name(tag), tag == out.page.language});
+  }
+  for (const instruments::Definition* definition : context.instruments) {
+    const instruments::Wording wording = catalog_.Resolve(definition->id, out.page.language);
+    if (wording.definition == nullptr) {
+      out.worded = false;
+      out.views.push_back({definition, false});
+    } else {
+      out.views.push_back({wording.definition, wording.fell_back});
+    }
+  }
+  return out;
+}
+
+Response App::ShowCheckin(const Request& request) const {
+  const auto lang_param = request.query.find("lang");
+  const std::string chosen = lang_param == request.query.end() ? "" : lang_param->second;
+  auto context = checkins_.Open(request.Param("token"));
+  if (!context.ok()) {
+    return CheckinErrorPage(context.status(), *options_.ui_text, RequestLanguage(request, chosen));
+  }
+  const Localised localised = Localise(*context, request, chosen);
+  if (context->checkin.submitted_at) {
+    return HtmlResponse(
+        200, RenderCheckinResult(localised.page, localised.views, context->responses, false));
+  }
+  if (!localised.worded) {
+    // A standard instrument without its site-supplied wording is never shown.
+    const UiText& ui = *options_.ui_text;
+    const std::string& lang = localised.page.language;
+    return HtmlResponse(503, RenderMessagePage(ui.Get(lang, "error.no_wording.title"),
+                                               ui.Get(lang, "error.no_wording.message"), lang));
+  }
+  return HtmlResponse(200,
+                      RenderCheckinForm(localised.page, localised.views, request.path, {}, "", ""));
 }
 
 Response App::SubmitCheckinForm(const Request& request) {
@@ -125,22 +232,33 @@ Response App::SubmitCheckinForm(const Request& request) {
                            "application/x-www-form-urlencoded",
                            "content-type");
   }
-  auto context = checkins_.Open(token);
-  if (!context.ok()) return CheckinErrorPage(context.status());
+  const UiText& ui = *options_.ui_text;
   auto pairs = ParseFormEncoded(request.body);
-  if (!pairs.ok())
-    return HtmlResponse(400,
-                        RenderMessagePage("Something went wrong", "The form could not be read."));
   std::map<std::string, std::string> values;
-  for (auto& [key, value] : *pairs) values[key] = value;
+  if (pairs.ok()) {
+    for (auto& [key, value] : *pairs) values[key] = value;
+  }
+  const std::string chosen = values.contains("lang") ? values["lang"] : "";
+  auto context = checkins_.Open(token);
+  if (!context.ok()) {
+    return CheckinErrorPage(context.status(), ui, RequestLanguage(request, chosen));
+  }
+  const Localised localised = Localise(*context, request, chosen);
+  const std::string& lang = localised.page.language;
+  if (!pairs.ok()) {
+    return HtmlResponse(400, RenderMessagePage(ui.Get(lang, "error.failed.title"),
+                                               ui.Get(lang, "error.unreadable.message"), lang));
+  }
 
   // Re-shows the form with the answers kept and the problem named.
   const auto form_error = [&](const std::string& message, const std::string& field) {
-    return HtmlResponse(400, RenderCheckinForm(*context, request.path, values, message, field));
+    return HtmlResponse(400, RenderCheckinForm(localised.page, localised.views, request.path,
+                                               values, message, field));
   };
 
   std::vector<Submission> submissions;
-  for (const instruments::Definition* definition : context->instruments) {
+  for (const InstrumentView& view : localised.views) {
+    const instruments::Definition* definition = view.definition;
     Submission submission{definition->id, {}};
     for (const instruments::Item& item : definition->items) {
       const auto it = values.find(FormFieldName(definition->id, item.id));
@@ -151,7 +269,7 @@ Response App::SubmitCheckinForm(const Request& request) {
       char* end = nullptr;
       const double value = std::strtod(it->second.c_str(), &end);
       if (end != it->second.c_str() + it->second.size()) {
-        return form_error("An answer to question '" + item.text + "' could not be read.",
+        return form_error(ui.Format(lang, "form.unreadable", {{"question", item.text}}),
                           definition->id + ".item " + item.id);
       }
       submission.answers.push_back({item.id, value});
@@ -163,19 +281,20 @@ Response App::SubmitCheckinForm(const Request& request) {
     if (outcome.status().code() == StatusCode::kInvalidArgument) {
       // Name the question in the respondent's words, not the item id.
       std::string message = outcome.status().message();
-      for (const instruments::Definition* definition : context->instruments) {
-        for (const instruments::Item& item : definition->items) {
-          if (outcome.status().field() == definition->id + ".item " + item.id) {
-            message = "Please answer the question '" + item.text + "'.";
+      for (const InstrumentView& view : localised.views) {
+        for (const instruments::Item& item : view.definition->items) {
+          if (outcome.status().field() == view.definition->id + ".item " + item.id) {
+            message = ui.Format(lang, "form.required", {{"question", item.text}});
           }
         }
       }
       return form_error(message, outcome.status().field());
     }
-    return CheckinErrorPage(outcome.status());
+    return CheckinErrorPage(outcome.status(), ui, lang);
   }
-  return HtmlResponse(outcome->created ? 201 : 200,
-                      RenderCheckinResult(*context, outcome->responses, outcome->created));
+  return HtmlResponse(
+      outcome->created ? 201 : 200,
+      RenderCheckinResult(localised.page, localised.views, outcome->responses, outcome->created));
 }
 
 Response App::SubmitCheckinJson(const Request& request) {

@@ -7,7 +7,9 @@
 #include <vector>
 
 #include "api/checkin_service.h"
+#include "api/pages.h"
 #include "api/router.h"
+#include "api/ui_text.h"
 
 namespace rapport::api {
 
@@ -16,6 +18,8 @@ struct AppOptions {
   std::vector<std::string> demo_checkin_links;
   // Deepest JSON nesting accepted in request bodies.
   int max_json_depth = 32;
+  // Text of the respondent's pages; null: loaded from the data folder's ui/ (see UiText).
+  std::shared_ptr<const UiText> ui_text;
 };
 
 class App {
@@ -33,7 +37,19 @@ class App {
   Response SubmitCheckinForm(const Request& request);
   Response SubmitCheckinJson(const Request& request);
 
+  // The respondent's page language and the check-in's instruments worded for it.
+  struct Localised {
+    PageLanguage page;
+    std::vector<InstrumentView> views;
+    bool worded = true;  // false: an instrument has no wording in any language
+  };
+  Localised Localise(const CheckinContext& context, const Request& request,
+                     const std::string& chosen) const;
+  // A page language for pages shown before the check-in is known (errors).
+  std::string RequestLanguage(const Request& request, const std::string& chosen) const;
+
   storage::Store& store_;
+  const instruments::Catalog& catalog_;
   CheckinService checkins_;
   AppOptions options_;
   Router router_;

@@ -6,9 +6,11 @@
 namespace rapport::api {
 namespace {
 
-std::string Page(const std::string& title, const std::string& body) {
+std::string Page(const std::string& title, const std::string& body,
+                 const std::string& language = "en") {
   std::string out =
-      "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+      "<!doctype html>\n<html lang=\"" + HtmlEscape(language) +
+      "\">\n<head>\n<meta charset=\"utf-8\">\n"
       "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>";
   out += HtmlEscape(title);
   out +=
@@ -60,22 +62,57 @@ std::string RenderStartPage(const std::vector<std::string>& demo_checkin_links) 
   return Page("Rapport", body);
 }
 
-std::string RenderCheckinForm(const CheckinContext& context, const std::string& action,
+namespace {
+
+// The row of languages at the start of a check-in: plain links, no script.
+std::string LanguageNav(const PageLanguage& page, const std::string& action) {
+  if (page.choices.size() < 2) return {};
+  std::string out = "<nav class=\"languages\" aria-label=\"" +
+                    HtmlEscape(page.ui->Get(page.language, "form.languages")) + "\">\n<ul>\n";
+  for (const LanguageLink& link : page.choices) {
+    if (link.current) {
+      out += "<li><strong lang=\"" + HtmlEscape(link.tag) + "\" aria-current=\"true\">" +
+             HtmlEscape(link.name) + "</strong></li>\n";
+    } else {
+      out += "<li><a href=\"" + HtmlEscape(action) + "?lang=" + HtmlEscape(link.tag) +
+             "\" hreflang=\"" + HtmlEscape(link.tag) + "\" lang=\"" + HtmlEscape(link.tag) + "\">" +
+             HtmlEscape(link.name) + "</a></li>\n";
+    }
+  }
+  return out + "</ul>\n</nav>\n";
+}
+
+}  // namespace
+
+std::string RenderCheckinForm(const PageLanguage& page, const std::vector<InstrumentView>& views,
+                              const std::string& action,
                               const std::map<std::string, std::string>& values,
                               const std::string& error, const std::string& error_field) {
-  std::string body = "<h1>Your check-in</h1>\n";
-  body +=
-      "<p class=\"lead\">There are no right or wrong answers. Your clinician will look at "
-      "them with you, so please answer as honestly as you can.</p>\n";
+  const UiText& ui = *page.ui;
+  const std::string& lang = page.language;
+  std::string body = LanguageNav(page, action);
+  body += "<h1>" + HtmlEscape(ui.Get(lang, "form.title")) + "</h1>\n";
+  body += "<p class=\"lead\">" + HtmlEscape(ui.Get(lang, "form.lead")) + "</p>\n";
   if (!error.empty()) {
-    body +=
-        "<div class=\"error\" role=\"alert\" id=\"form-error\"><strong>Please check your "
-        "answers.</strong> " +
-        HtmlEscape(error) + "</div>\n";
+    body += "<div class=\"error\" role=\"alert\" id=\"form-error\"><strong>" +
+            HtmlEscape(ui.Get(lang, "form.error_heading")) + "</strong> " + HtmlEscape(error) +
+            "</div>\n";
   }
   body += "<form method=\"post\" action=\"" + HtmlEscape(action) + "\" novalidate>\n";
-  for (const instruments::Definition* definition : context.instruments) {
-    body += "<section class=\"instrument\">\n<h2>" + HtmlEscape(definition->title) + "</h2>\n";
+  body += "<input type=\"hidden\" name=\"lang\" value=\"" + HtmlEscape(lang) + "\">\n";
+  for (const InstrumentView& view : views) {
+    const instruments::Definition* definition = view.definition;
+    body += "<section class=\"instrument\"" +
+            (definition->language != lang ? " lang=\"" + HtmlEscape(definition->language) + "\""
+                                          : std::string()) +
+            ">\n<h2>" + HtmlEscape(definition->title) + "</h2>\n";
+    if (view.fell_back) {
+      body += "<p class=\"fallback\" lang=\"" + HtmlEscape(lang) + "\">" +
+              HtmlEscape(ui.Format(
+                  lang, "form.fallback",
+                  {{"language", ui.Name(lang)}, {"shown", ui.Name(definition->language)}})) +
+              "</p>\n";
+    }
     for (size_t n = 0; n < definition->items.size(); ++n) {
       const instruments::Item& item = definition->items[n];
       const std::string name = FormFieldName(definition->id, item.id);
@@ -116,46 +153,51 @@ std::string RenderCheckinForm(const CheckinContext& context, const std::string& 
     }
     body += "</section>\n";
   }
-  body += "<button type=\"submit\">Send my answers</button>\n</form>\n";
-  return Page("Your check-in", body);
+  body +=
+      "<button type=\"submit\">" + HtmlEscape(ui.Get(lang, "form.submit")) + "</button>\n</form>\n";
+  return Page(ui.Get(lang, "form.title"), body, lang);
 }
 
-std::string RenderCheckinResult(const CheckinContext& context,
+std::string RenderCheckinResult(const PageLanguage& page, const std::vector<InstrumentView>& views,
                                 const std::vector<domain::Response>& responses,
                                 bool just_submitted) {
-  std::string body = "<h1>Thank you</h1>\n";
-  body += just_submitted ? "<p class=\"lead\" role=\"status\">Your answers have been saved. "
-                           "Your clinician will see them before you next talk.</p>\n"
-                         : "<p class=\"lead\" role=\"status\">This check-in has already been "
-                           "answered. Here is what was saved.</p>\n";
+  const UiText& ui = *page.ui;
+  const std::string& lang = page.language;
+  std::string body = "<h1>" + HtmlEscape(ui.Get(lang, "result.title")) + "</h1>\n";
+  body += "<p class=\"lead\" role=\"status\">" +
+          HtmlEscape(ui.Get(lang, just_submitted ? "result.saved" : "result.already")) + "</p>\n";
+  const std::string not_scored = ui.Get(lang, "result.not_scored");
   for (const domain::Response& response : responses) {
     const instruments::Definition* definition = nullptr;
-    for (const auto* candidate : context.instruments) {
-      if (candidate->id == response.instrument_id) definition = candidate;
+    for (const InstrumentView& view : views) {
+      if (view.definition->id == response.instrument_id) definition = view.definition;
     }
     const std::string title = definition != nullptr ? definition->title : response.instrument_id;
     body += "<section class=\"result\" data-instrument=\"" + HtmlEscape(response.instrument_id) +
             "\">\n<h2>" + HtmlEscape(title) + "</h2>\n<dl>\n";
-    body +=
-        "<dt>Overall</dt><dd class=\"total\">" +
-        (response.score.total ? FormatScore(*response.score.total) : std::string("not scored")) +
-        "</dd>\n";
+    body += "<dt>" + HtmlEscape(ui.Get(lang, "result.overall")) + "</dt><dd class=\"total\">" +
+            (response.score.total ? FormatScore(*response.score.total) : not_scored) + "</dd>\n";
     for (const auto& [id, value] : response.score.subscales) {
-      body += "<dt>" + HtmlEscape(id) + "</dt><dd data-subscale=\"" + HtmlEscape(id) + "\">" +
-              (value ? FormatScore(*value) : std::string("not scored")) + "</dd>\n";
+      body += "<dt>" + HtmlEscape(ui.GetOr(lang, "subscale." + id, id)) +
+              "</dt><dd data-subscale=\"" + HtmlEscape(id) + "\">" +
+              (value ? FormatScore(*value) : not_scored) + "</dd>\n";
     }
     if (!response.score.band.empty()) {
-      body += "<dt>Band</dt><dd class=\"band\">" + HtmlEscape(response.score.band) + "</dd>\n";
+      body += "<dt>" + HtmlEscape(ui.Get(lang, "result.band")) + "</dt><dd class=\"band\">" +
+              HtmlEscape(response.score.band) + "</dd>\n";
     }
     body += "</dl>\n</section>\n";
   }
-  body += "<p>You can close this page now.</p>\n";
-  return Page("Thank you", body);
+  body += "<p>" + HtmlEscape(ui.Get(lang, "result.close")) + "</p>\n";
+  return Page(ui.Get(lang, "result.title"), body, lang);
 }
 
-std::string RenderMessagePage(const std::string& title, const std::string& message) {
-  return Page(title, "<h1>" + HtmlEscape(title) + "</h1>\n<p class=\"lead\">" +
-                         HtmlEscape(message) + "</p>\n");
+std::string RenderMessagePage(const std::string& title, const std::string& message,
+                              const std::string& language) {
+  return Page(
+      title,
+      "<h1>" + HtmlEscape(title) + "</h1>\n<p class=\"lead\">" + HtmlEscape(message) + "</p>\n",
+      language);
 }
 
 const std::string& FaviconSvg() {
@@ -205,6 +247,11 @@ dl { display: grid; grid-template-columns: auto 1fr; gap: 0.25rem 1rem; }
 dt { color: var(--muted); text-transform: capitalize; }
 dd { margin: 0; font-weight: 600; }
 .links li { margin: 0.4rem 0; }
+nav.languages ul { list-style: none; display: flex; flex-wrap: wrap; gap: 0.25rem 1rem;
+  margin: 0; padding: 0; justify-content: flex-end; }
+nav.languages a, nav.languages strong { display: inline-block; padding: 0.5rem 0.25rem;
+  min-height: 2.75rem; }
+.fallback { color: var(--muted); font-style: italic; }
 )css";
   return kCss;
 }

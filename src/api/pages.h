@@ -9,25 +9,48 @@
 
 #include "api/checkin_service.h"
 #include "api/http.h"
+#include "api/ui_text.h"
 
 namespace rapport::api {
 
-// Form field names are "i.<instrument id>.<item id>".
+// Form field names are "i.<instrument id>.<item id>"; the chosen language travels as "lang".
 std::string FormFieldName(const std::string& instrument_id, const std::string& item_id);
+
+// One instrument of a check-in as the respondent sees it.
+struct InstrumentView {
+  const instruments::Definition* definition = nullptr;  // worded (texts in `shown` language)
+  bool fell_back = false;  // shown in another language than the page's (said on the page)
+};
+
+// A language the respondent may switch to at the start of the check-in.
+struct LanguageLink {
+  std::string tag;
+  std::string name;  // in the language itself
+  bool current = false;
+};
+
+// The language of a respondent's page and its text.
+struct PageLanguage {
+  const UiText* ui = nullptr;  // REQUIRES: not null
+  std::string language;
+  std::vector<LanguageLink> choices;  // shown when there are two or more
+};
 
 std::string RenderStartPage(const std::vector<std::string>& demo_checkin_links);
 
 // `values` holds previously entered answers by field name (to refill after an error);
 // `error` is shown at the top and `error_field` marks the item it is about.
-std::string RenderCheckinForm(const CheckinContext& context, const std::string& action,
+std::string RenderCheckinForm(const PageLanguage& page, const std::vector<InstrumentView>& views,
+                              const std::string& action,
                               const std::map<std::string, std::string>& values,
                               const std::string& error, const std::string& error_field);
 
-std::string RenderCheckinResult(const CheckinContext& context,
+std::string RenderCheckinResult(const PageLanguage& page, const std::vector<InstrumentView>& views,
                                 const std::vector<domain::Response>& responses,
                                 bool just_submitted);
 
-std::string RenderMessagePage(const std::string& title, const std::string& message);
+std::string RenderMessagePage(const std::string& title, const std::string& message,
+                              const std::string& language = "en");
 
 // The icon served at /assets/favicon.svg (linked from every page).
 const std::string& FaviconSvg();

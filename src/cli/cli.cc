@@ -14,6 +14,7 @@
 
 #include "api/app.h"
 #include "api/server.h"
+#include "api/ui_text.h"
 #include "base/config.h"
 #include "base/log.h"
 #include "base/random.h"
@@ -157,6 +158,9 @@ Result<api::ServerOptions> ServerOptionsFrom(const ServeArgs& args, Config* out_
 int Serve(storage::Store& store, const instruments::Catalog& catalog, api::ServerOptions options,
           const std::function<void(uint16_t)>& on_listening, const DemoData& demo = {}) {
   api::AppOptions app_options;
+  auto ui_text = api::UiText::LoadDirectory(instruments::DefaultDataDir() / "ui");
+  if (!ui_text.ok()) return Fail(ui_text.status());
+  app_options.ui_text = std::make_shared<const api::UiText>(std::move(ui_text).value());
   for (const std::string& token : demo.checkin_tokens)
     app_options.demo_checkin_links.push_back("/c/" + token);
   api::App app(store, catalog, DefaultClock(), DefaultRandom(), std::move(app_options));

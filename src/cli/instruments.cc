@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "api/ui_text.h"
 #include "cli/command.h"
 #include "instruments/catalog.h"
 #include "instruments/fhir_import.h"
@@ -237,6 +238,7 @@ struct CheckArgs {
 int RunCheck(const CheckArgs& args) {
   instruments::CatalogSources sources;
   std::vector<instruments::Problem> problems;
+  fs::path ui_dir;  // set when checking a whole data folder
   if (args.path.empty()) {
     const fs::path data = args.catalog.data_dir.empty() ? instruments::DefaultDataDir()
                                                         : fs::path(args.catalog.data_dir);
@@ -245,6 +247,7 @@ int RunCheck(const CheckArgs& args) {
       if (const char* env = std::getenv("RAPPORT_SITE_DIR"); env != nullptr) site = env;
     }
     sources = instruments::Catalog::SourcesFor(data, site);
+    ui_dir = data / "ui";
   } else if (std::error_code error; fs::is_regular_file(args.path, error)) {
     // One definition file.
     auto text = ReadFile(args.path);
@@ -256,6 +259,7 @@ int RunCheck(const CheckArgs& args) {
     return 0;
   } else if (fs::is_directory(fs::path(args.path) / "instruments", error)) {
     sources = instruments::Catalog::SourcesFor(args.path);  // a data folder
+    if (fs::is_directory(fs::path(args.path) / "ui", error)) ui_dir = fs::path(args.path) / "ui";
   } else if (fs::is_directory(args.path, error)) {
     // A folder of definitions; text packs from its sibling textpacks/ folder.
     const fs::path dir = fs::path(args.path).lexically_normal();
@@ -269,6 +273,14 @@ int RunCheck(const CheckArgs& args) {
   }
   auto catalog = instruments::Catalog::Load(sources, &problems);
   if (!catalog.ok()) return ReportProblems(problems, catalog.status());
+  // A data folder also carries the text of the respondent's pages in every language.
+  if (!ui_dir.empty()) {
+    auto ui = api::UiText::LoadDirectory(ui_dir);
+    if (!ui.ok()) {
+      std::cerr << ui.status().message() << "\n";
+      return 2;
+    }
+  }
   size_t worded = 0;
   for (const auto* d : catalog->All()) worded += catalog->Languages(d->id).size();
   std::cout << "ok: " << catalog->size() << " instruments, " << worded
