@@ -5,6 +5,7 @@
 
 #include "base/id.h"
 #include "instruments/catalog.h"
+#include "instruments/textpack.h"
 #include "testing/testing.h"
 
 namespace rapport::api {
@@ -52,13 +53,40 @@ class AppTest : public ::testing::Test {
   }
 
   Response Send(std::string method, std::string path, std::string body = {},
-                std::string content_type = "application/json") {
+                std::string content_type = "application/json",
+                std::map<std::string, std::string> query = {}, std::string accept_language = {}) {
     Request request;
     request.method = std::move(method);
     request.path = std::move(path);
     request.body = std::move(body);
+    request.query = std::move(query);
     request.headers["content-type"] = std::move(content_type);
+    if (!accept_language.empty()) request.headers["accept-language"] = std::move(accept_language);
     return app_->router().Handle(request);
+  }
+
+  // Opens another check-in for the fixture's session and returns its token.
+  std::string OpenCheckin(std::vector<std::string> instrument_ids, std::string language) {
+    const std::string token = NewToken(DefaultRandom());
+    const Timestamp now = clock_.Now();
+    EXPECT_OK(store_->Write([&](storage::WriteTransaction& txn) -> Status {
+      domain::Checkin checkin;
+      checkin.id = NewId(DefaultRandom());
+      checkin.org_id = "org";
+      checkin.session_id = "session";
+      checkin.respondent_id = "client";
+      checkin.instrument_ids = std::move(instrument_ids);
+      checkin.token_digest = Sha256Hex(token);
+      checkin.language = std::move(language);
+      checkin.created_at = now;
+      checkin.expires_at = now + std::chrono::hours(1);
+      return txn.PutCheckin(checkin);
+    }));
+    return token;
+  }
+
+  static bool Contains(const Response& response, const std::string& text) {
+    return response.body.find(text) != std::string::npos;
   }
 
   testing::TempDir dir_;
@@ -152,6 +180,90 @@ TEST_F(AppTest, UnknownAndExpiredLinks) {
   const Response expired = Send("GET", "/c/" + token_);
   EXPECT_EQ(expired.status, 410);
   EXPECT_NE(expired.body.find("expired"), std::string::npos);
+}
+
+TEST_F(AppTest, TheRespondentChoosesTheLanguageAtTheStart) {
+  const Response english = Send("GET", "/c/" + token_);
+  ASSERT_EQ(english.status, 200);
+  EXPECT_TRUE(Contains(english, "<html lang=\"en\">"));
+  EXPECT_TRUE(Contains(english, "How was today&#39;s session?"));
+  EXPECT_TRUE(Contains(english, "href=\"/c/" + token_ + "?lang=es\" hreflang=\"es\""));
+  EXPECT_TRUE(Contains(english, ">Español</a>"));
+  const Response spanish = Send("GET", "/c/" + token_, {}, "", {{"lang", "es"}});
+  ASSERT_EQ(spanish.status, 200);
+  EXPECT_TRUE(Contains(spanish, "<html lang=\"es\">"));
+  EXPECT_TRUE(Contains(spanish, "¿Cómo fue la sesión de hoy?"));
+  EXPECT_TRUE(Contains(spanish, "Enviar mis respuestas"));
+  EXPECT_TRUE(Contains(spanish, "<input type=\"hidden\" name=\"lang\" value=\"es\">"));
+  EXPECT_FALSE(Contains(spanish, "How was today&#39;s session?"));
+  // A language nobody offers is ignored.
+  EXPECT_TRUE(Contains(Send("GET", "/c/" + token_, {}, "", {{"lang", "xx"}}), "lang=\"en\""));
+}
+
+TEST_F(AppTest, TheRecordedLanguageThenTheBrowsersChoose) {
+  const std::string spanish_client = OpenCheckin({"rapport-progress"}, "es");
+  EXPECT_TRUE(Contains(Send("GET", "/c/" + spanish_client), "<html lang=\"es\">"));
+  const std::string unknown = OpenCheckin({"rapport-progress"}, "");
+  EXPECT_TRUE(Contains(Send("GET", "/c/" + unknown, {}, "", {}, "es-MX,es;q=0.9,en;q=0.5"),
+                       "<html lang=\"es\">"));
+  EXPECT_TRUE(
+      Contains(Send("GET", "/c/" + unknown, {}, "", {}, "fr, en;q=0.3"), "<html lang=\"en\">"));
+}
+
+TEST_F(AppTest, SubmittingInSpanishAnswersInSpanish) {
+  const std::string path = "/c/" + token_;
+  const Response missing = Send("POST", path, "lang=es&i.rapport-alliance-client.bond-1=4",
+                                "application/x-www-form-urlencoded");
+  EXPECT_EQ(missing.status, 400);
+  EXPECT_TRUE(Contains(missing, "Revise sus respuestas, por favor."));
+  EXPECT_TRUE(Contains(missing, "Responda, por favor, a la pregunta «"));
+  std::string body = "lang=es";
+  for (const char* item :
+       {"bond-1", "bond-2", "goals-1", "goals-2", "tasks-1", "tasks-2", "open-1"})
+    body += std::string("&i.rapport-alliance-client.") + item + "=3";
+  const Response done = Send("POST", path, body, "application/x-www-form-urlencoded");
+  EXPECT_EQ(done.status, 201);
+  EXPECT_TRUE(Contains(done, "<h1>Gracias</h1>"));
+  EXPECT_TRUE(Contains(done, "<dt>Vínculo</dt>"));
+}
+
+TEST_F(AppTest, FallbackToAnotherLanguageIsSaidOnThePage) {
+  // PHQ-9 worded in English only (a site's text pack), asked for in Spanish.
+  Json items = Json::object();
+  for (int i = 1; i <= 9; ++i) {
+    items[std::to_string(i)] = {{"text", "Placeholder " + std::to_string(i)},
+                                {"options", {"a", "b", "c", "d"}}};
+  }
+  const Json pack = {
+      {"textpack",
+       {{"instrument", "phq-9"}, {"language", "en"}, {"source", "test"}, {"licence", "test"}}},
+      {"title", "Placeholder mood questionnaire"},
+      {"items", items}};
+  ASSERT_OK(catalog_.AddTextPack(*instruments::ParseTextPack(pack.dump(), "phq-9.en.json")));
+  const std::string token = OpenCheckin({"rapport-alliance-client", "phq-9"}, "es");
+  const Response page = Send("GET", "/c/" + token);
+  ASSERT_EQ(page.status, 200);
+  EXPECT_TRUE(Contains(page, "¿Cómo fue la sesión de hoy?"));
+  EXPECT_TRUE(Contains(page, "<section class=\"instrument\" lang=\"en\">"));
+  EXPECT_TRUE(Contains(page,
+                       "Este cuestionario no está disponible en Español; se muestra en "
+                       "English."));
+  EXPECT_TRUE(Contains(page, "Placeholder 9"));
+}
+
+TEST_F(AppTest, AnInstrumentWithoutWordingIsNeverShown) {
+  const std::string token = OpenCheckin({"rapport-alliance-client", "gad-7"}, "es");
+  const Response page = Send("GET", "/c/" + token);
+  EXPECT_EQ(page.status, 503);
+  EXPECT_TRUE(Contains(page, "Esta valoración aún no se puede mostrar"));
+  EXPECT_FALSE(Contains(page, "<form"));
+}
+
+TEST_F(AppTest, ErrorPagesSpeakTheRequestedLanguage) {
+  const Response unknown = Send("GET", "/c/not-a-token", {}, "", {{"lang", "es"}});
+  EXPECT_EQ(unknown.status, 404);
+  EXPECT_TRUE(Contains(unknown, "Enlace no reconocido"));
+  EXPECT_TRUE(Contains(Send("GET", "/c/not-a-token", {}, "", {}, "es"), "lang=\"es\""));
 }
 
 TEST(JsonDepth, CountsNestingOutsideStrings) {
