@@ -64,6 +64,37 @@ class DemoServer : public ::testing::Test {
   testing::TempDir dir_;
 };
 
+TEST_F(DemoServer, ACheckinInSpanishEndToEnd) {
+  testing::ServerProcess server(DemoArgs());
+  ASSERT_TRUE(server.started()) << server.output();
+  const Json accounts = ReadJsonFile(dir_.path() / "demo-accounts.json");
+  const std::string path = "/c/" + TokenOf(accounts["checkin_links"][1]);
+  // English first (the demo clients' recorded language), with Spanish offered at the start.
+  const auto english = Http(server.port(), "GET", path);
+  ASSERT_EQ(english.status, 200);
+  EXPECT_NE(english.body.find("?lang=es\" hreflang=\"es\""), std::string::npos);
+  const auto spanish = Http(server.port(), "GET", path + "?lang=es");
+  ASSERT_EQ(spanish.status, 200);
+  EXPECT_NE(spanish.body.find("<html lang=\"es\">"), std::string::npos);
+  EXPECT_NE(spanish.body.find("Hoy sentí que me escuchaban y me respetaban."), std::string::npos);
+  EXPECT_NE(spanish.body.find("Enviar mis respuestas"), std::string::npos);
+  EXPECT_EQ(spanish.body.find("I felt heard and respected today."), std::string::npos);
+  const auto incomplete = Http(server.port(), "POST", path, "lang=es&i.rapport-progress.self=5",
+                               "application/x-www-form-urlencoded");
+  EXPECT_EQ(incomplete.status, 400);
+  EXPECT_NE(incomplete.body.find("Responda, por favor, a la pregunta"), std::string::npos);
+  const auto created = Http(server.port(), "POST", path, "lang=es&" + FormAnswers(6, 4),
+                            "application/x-www-form-urlencoded");
+  ASSERT_EQ(created.status, 201) << created.body;
+  EXPECT_NE(created.body.find("Sus respuestas se han guardado."), std::string::npos);
+  EXPECT_NE(created.body.find("<dd class=\"total\">4</dd>"), std::string::npos);
+  // The same answers score the same in any language.
+  const auto json = Http(server.port(), "POST", "/api/v1/checkins/" + TokenOf(path),
+                         JsonAnswers(6, 4), "application/json");
+  EXPECT_EQ(json.status, 200) << json.body;
+  EXPECT_EQ(server.StopWith(SIGTERM, std::chrono::seconds(20)), 0);
+}
+
 TEST_F(DemoServer, WritesAccountsAndServesACheckinEndToEnd) {
   testing::ServerProcess server(DemoArgs());
   ASSERT_TRUE(server.started()) << server.output();
