@@ -1,7 +1,10 @@
 # Rapport: two commands from a fresh clone on Debian 12.
 #   make demo   set up, build the release binary and serve a demo organisation
 #   make test   set up, build the debug preset (ASan + UBSan) and run the whole suite
-.PHONY: setup build debug demo test bench format clean
+#   make fuzz   build the libFuzzer targets with clang and run each for FUZZ_SECONDS
+.PHONY: setup build debug demo test bench fuzz format clean
+
+FUZZ_SECONDS ?= 60
 
 setup:
 	@scripts/setup.sh
@@ -23,6 +26,15 @@ test: debug
 
 bench: build
 	@echo "No benchmarks yet: bench/ gains them with the statistics and API work."
+
+fuzz:
+	@scripts/setup.sh fuzz
+	cmake --preset fuzz
+	cmake --build --preset fuzz --target instruments_fuzz
+	mkdir -p build/fuzz/corpus/instruments
+	build/fuzz/src/instruments/instruments_fuzz build/fuzz/corpus/instruments \
+	  data/instruments data/textpacks tests/data/fhir fuzz/regressions/instruments \
+	  -max_total_time=$(FUZZ_SECONDS) -artifact_prefix=fuzz/regressions/instruments/
 
 format:
 	git ls-files -- '*.h' '*.cc' | xargs clang-format -i

@@ -9,6 +9,11 @@ packages=(
   libgtest-dev libgmock-dev clang-format sqlite3
 )
 
+# `scripts/setup.sh fuzz` adds clang and its libFuzzer runtime, for `make fuzz`.
+if [[ " $* " == *" fuzz "* ]]; then
+  packages+=(clang libclang-rt-14-dev)
+fi
+
 missing=()
 for package in "${packages[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed"; then
