@@ -213,8 +213,10 @@ Result<CsvTable> ReadCsvFile(const std::filesystem::path& path, const CsvLimits&
     return InvalidArgument("cannot read '" + path.string() + "': " + error.message());
   }
   if (size > limits.max_bytes) {
-    return InvalidArgument("'" + path.string() + "' is larger than " +
-                           std::to_string(limits.max_bytes) + " bytes");
+    std::string message = "cannot read '";
+    message += path.string();
+    message += "': it is larger than " + std::to_string(limits.max_bytes) + " bytes";
+    return InvalidArgument(std::move(message));
   }
   std::ifstream in(path, std::ios::binary);
   if (!in) return InvalidArgument("cannot open '" + path.string() + "'");

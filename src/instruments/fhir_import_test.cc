@@ -139,8 +139,9 @@ TEST_F(FhirImport, HomeGrownFormMatchedByPosition) {
   for (int i = 0; i < 7; ++i) {
     Json options = Json::array();
     for (int v = 0; v < 4; ++v) options.push_back({{"valueInteger", v}});
-    items.push_back({{"linkId", "q" + std::to_string(i)},
-                     {"text", "Placeholder " + std::to_string(i)},
+    const std::string number = std::to_string(i);
+    items.push_back({{"linkId", std::string("q").append(number)},
+                     {"text", std::string("Placeholder ").append(number)},
                      {"type", "choice"},
                      {"answerOption", options}});
   }
