@@ -63,6 +63,73 @@ class MixedModelKernel {
   // Per outer level: WᵀW (kt×kt), WᵀX (kt×p), Wᵀy (kt).
   std::vector<double> outer_stats;
   size_t outer_stride = 0;
+  // Per position, not read by the criterion: XᵀX (p×p), Xᵀy (p), yᵀy, rows — so a subsample of
+  // clients can be a problem of its own (the warm start of Fit).
+  std::vector<double> client_totals;
+  size_t totals_stride = 0;
+
+  // xtx, xty, yty and n from the per-client totals.
+  void SumTotals() {
+    xtx = Eigen::MatrixXd::Zero(p, p);
+    xty = Eigen::VectorXd::Zero(p);
+    yty = 0;
+    double rows = 0;
+    for (size_t position = 0; position < order.size(); ++position) {
+      const double* t = client_totals.data() + position * totals_stride;
+      xtx += Eigen::Map<const Eigen::MatrixXd>(t, p, p);
+      xty += Eigen::Map<const Eigen::VectorXd>(t + p * p, p);
+      yty += t[p * p + p];
+      rows += t[p * p + p + 1];
+    }
+    n = static_cast<int64_t>(rows);
+  }
+
+  // Every `stride`-th outer level with all its inner levels (without an outer term: every
+  // `stride`-th inner level). Level names are not carried over.
+  std::unique_ptr<MixedModelKernel> Subsample(int64_t stride) const {
+    auto sub = std::make_unique<MixedModelKernel>();
+    sub->k = k;
+    sub->kt = kt;
+    sub->p = p;
+    sub->inner_covariance = inner_covariance;
+    sub->outer_covariance = outer_covariance;
+    sub->intercept_column = intercept_column;
+    sub->y_shift = y_shift;
+    sub->client_stride = client_stride;
+    sub->outer_stride = outer_stride;
+    sub->totals_stride = totals_stride;
+    sub->outer_begin.push_back(0);
+    const auto take = [&](size_t position) {
+      sub->order.push_back(static_cast<int32_t>(sub->order.size()));
+      sub->client_stats.insert(
+          sub->client_stats.end(),
+          client_stats.begin() + static_cast<std::ptrdiff_t>(position * client_stride),
+          client_stats.begin() + static_cast<std::ptrdiff_t>((position + 1) * client_stride));
+      sub->client_totals.insert(
+          sub->client_totals.end(),
+          client_totals.begin() + static_cast<std::ptrdiff_t>(position * totals_stride),
+          client_totals.begin() + static_cast<std::ptrdiff_t>((position + 1) * totals_stride));
+    };
+    const size_t outer_levels = outer_begin.size() - 1;
+    if (kt == 0) {
+      for (size_t position = 0; position < order.size(); position += static_cast<size_t>(stride))
+        take(position);
+      sub->outer_begin.push_back(static_cast<int64_t>(sub->order.size()));
+    } else {
+      for (size_t outer = 0; outer < outer_levels; outer += static_cast<size_t>(stride)) {
+        for (int64_t position = outer_begin[outer]; position < outer_begin[outer + 1]; ++position) {
+          take(static_cast<size_t>(position));
+        }
+        sub->outer_begin.push_back(static_cast<int64_t>(sub->order.size()));
+        sub->outer_stats.insert(
+            sub->outer_stats.end(),
+            outer_stats.begin() + static_cast<std::ptrdiff_t>(outer * outer_stride),
+            outer_stats.begin() + static_cast<std::ptrdiff_t>((outer + 1) * outer_stride));
+      }
+    }
+    sub->SumTotals();
+    return sub;
+  }
 
   int InnerThetaSize() const {
     return inner_covariance == CovarianceStructure::kDiagonal ? k : k * (k + 1) / 2;
@@ -82,6 +149,17 @@ using VecP = Eigen::Matrix<double, Eigen::Dynamic, 1, Eigen::ColMajor, kMaxFixed
 template <int R>
 using RowsByP = Eigen::Matrix<double, R, Eigen::Dynamic, R == 1 ? Eigen::RowMajor : Eigen::ColMajor,
                               R, kMaxFixed>;
+// The same with the number of fixed effects known at compile time (P != Eigen::Dynamic), which
+// lets the per-client kernel unroll completely.
+template <int R, int P>
+using RowsP = Eigen::Matrix<double, R, P, (R == 1 && P != 1) ? Eigen::RowMajor : Eigen::ColMajor, R,
+                            P == Eigen::Dynamic ? kMaxFixed : P>;
+template <int P>
+using SquareP = Eigen::Matrix<double, P, P, Eigen::ColMajor, P == Eigen::Dynamic ? kMaxFixed : P,
+                              P == Eigen::Dynamic ? kMaxFixed : P>;
+template <int P>
+using ColumnP =
+    Eigen::Matrix<double, P, 1, Eigen::ColMajor, P == Eigen::Dynamic ? kMaxFixed : P, 1>;
 
 // The lower-triangular block T of a term from its slice of θ (SCIENCE.md §10.1: the lower
 // triangle in column-major order; a diagonal term has only the diagonal).
@@ -120,6 +198,40 @@ class LogProduct {
   double log_ = 0;
 };
 
+// Cholesky factorisation of a small symmetric positive-definite matrix in place: the lower
+// triangle becomes L with L Lᵀ = A (the strict upper triangle is set to 0). Returns false when A
+// is not positive definite. Written out because Eigen's general LLT and triangular solvers do
+// not inline for 2×2 blocks, and this loop runs once per client per evaluation.
+template <int K>
+bool SmallCholesky(Eigen::Matrix<double, K, K>& a) {
+  for (int j = 0; j < K; ++j) {
+    double diagonal = a(j, j);
+    for (int c = 0; c < j; ++c) diagonal -= a(j, c) * a(j, c);
+    if (!(diagonal > 0)) return false;
+    diagonal = std::sqrt(diagonal);
+    a(j, j) = diagonal;
+    for (int i = j + 1; i < K; ++i) {
+      double value = a(i, j);
+      for (int c = 0; c < j; ++c) value -= a(i, c) * a(j, c);
+      a(i, j) = value / diagonal;
+      a(j, i) = 0;
+    }
+  }
+  return true;
+}
+
+// Solves L X = B in place for a lower-triangular K×K factor L (forward substitution).
+template <int K, typename Matrix>
+void SolveLower(const Eigen::Matrix<double, K, K>& l, Matrix& b) {
+  for (Eigen::Index col = 0; col < b.cols(); ++col) {
+    for (int i = 0; i < K; ++i) {
+      double value = b(i, col);
+      for (int c = 0; c < i; ++c) value -= l(i, c) * b(c, col);
+      b(i, col) = value / l(i, i);
+    }
+  }
+}
+
 // What the final pass keeps per inner position and per outer level.
 template <int K, int KT>
 struct Factors {
@@ -150,16 +262,16 @@ struct PassResult {
 //   outer block j:   L_j L_jᵀ = T_tᵀ (WᵀW)_j T_t + I − Σ_{i in j} E_iᵀ E_i
 // with c_u and R_ZX eliminated the same way, then R_Xᵀ R_X = XᵀX − R_ZXᵀ R_ZX and
 // r² = yᵀy − ‖c_u‖² − ‖c_β‖².
-template <int K, int KT>
+template <int K, int KT, int P>
 PassResult Pass(const MixedModelKernel& m, const double* theta, Criterion criterion,
                 Factors<K, KT>* factors) {
   using MatK = Eigen::Matrix<double, K, K>;
   using VecK = Eigen::Matrix<double, K, 1>;
-  using MatKP = RowsByP<K>;
+  using MatKP = RowsP<K, P>;
   constexpr int KO = KT > 0 ? KT : 1;  // storage shape when there is no outer term
   using MatT = Eigen::Matrix<double, KO, KO>;
   using VecT = Eigen::Matrix<double, KO, 1>;
-  using MatTP = RowsByP<KO>;
+  using MatTP = RowsP<KO, P>;
   using MatKT = Eigen::Matrix<double, K, KO>;
 
   const int p = m.p;
@@ -168,8 +280,8 @@ PassResult Pass(const MixedModelKernel& m, const double* theta, Criterion criter
   if constexpr (KT > 0) tt = BuildT<KT>(theta + m.InnerThetaSize(), m.outer_covariance);
 
   PassResult result;
-  result.schur_xtx = m.xtx;
-  VecP xty = m.xty;
+  SquareP<P> schur_xtx = m.xtx;
+  ColumnP<P> xty = m.xty;
   double ssc = 0;  // ‖c_u‖²
   LogProduct det;  // |L|
   const size_t outer_levels = m.outer_begin.size() - 1;
@@ -193,7 +305,7 @@ PassResult Pass(const MixedModelKernel& m, const double* theta, Criterion criter
     if constexpr (KT > 0) {
       const double* s = m.outer_stats.data() + outer * m.outer_stride;
       const Eigen::Map<const MatT> wtw(s);
-      const Eigen::Map<const Eigen::Matrix<double, KT, Eigen::Dynamic>> wtx(s + KT * KT, KT, p);
+      const Eigen::Map<const RowsP<KT, P>> wtx(s + KT * KT, KT, p);
       const Eigen::Map<const VecT> wty(s + KT * KT + KT * p);
       d = tt.transpose() * wtw * tt;
       d += MatT::Identity();
@@ -203,54 +315,58 @@ PassResult Pass(const MixedModelKernel& m, const double* theta, Criterion criter
     for (int64_t position = m.outer_begin[outer]; position < m.outer_begin[outer + 1]; ++position) {
       const double* s = m.client_stats.data() + static_cast<size_t>(position) * m.client_stride;
       const Eigen::Map<const MatK> ztz(s);
-      const Eigen::Map<const Eigen::Matrix<double, K, Eigen::Dynamic>> ztx(s + K * K, K, p);
+      const Eigen::Map<const RowsP<K, P>> ztx(s + K * K, K, p);
       const Eigen::Map<const VecK> zty(s + K * K + K * p);
-      MatK a = tc.transpose() * ztz * tc;
-      a += MatK::Identity();
-      const Eigen::LLT<MatK> llt(a);
-      const auto l = llt.matrixL();
+      MatK l = (tc.transpose() * ztz * tc).eval();
+      l += MatK::Identity();
+      SmallCholesky<K>(l);  // cannot fail: Tᵀ ZᵀZ T + I >= I
       double diagonal_product = 1;
-      for (int index = 0; index < K; ++index) diagonal_product *= llt.matrixLLT()(index, index);
+      for (int index = 0; index < K; ++index) diagonal_product *= l(index, index);
       det.Multiply(diagonal_product);
-      const VecK c = l.solve(tc.transpose() * zty);
-      const MatKP r = l.solve(tc.transpose() * ztx);
+      VecK c = (tc.transpose() * zty).eval();
+      SolveLower<K>(l, c);
+      MatKP r = (tc.transpose() * ztx).eval();
+      SolveLower<K>(l, r);
       ssc += c.squaredNorm();
-      result.schur_xtx.noalias() -= r.transpose() * r;
+      schur_xtx.noalias() -= r.transpose() * r;
       xty.noalias() -= r.transpose() * c;
       if constexpr (KT > 0) {
         const Eigen::Map<const Eigen::Matrix<double, K, KT>> ztw(s + K * K + K * p + K);
-        const MatKT e = l.solve(tc.transpose() * ztw * tt);
+        MatKT e = (tc.transpose() * ztw * tt).eval();
+        SolveLower<K>(l, e);
         d.noalias() -= e.transpose() * e;
         dy.noalias() -= e.transpose() * c;
         dx.noalias() -= e.transpose() * r;
         if (factors != nullptr) factors->e_inner[static_cast<size_t>(position)] = e;
       }
       if (factors != nullptr) {
-        factors->l_inner[static_cast<size_t>(position)] = llt.matrixL();
+        factors->l_inner[static_cast<size_t>(position)] = l;
         factors->c_inner[static_cast<size_t>(position)] = c;
         factors->r_inner[static_cast<size_t>(position)] = r;
       }
     }
     if constexpr (KT > 0) {
-      const Eigen::LLT<MatT> llt(d);
-      if (llt.info() != Eigen::Success) return result;
-      const auto l = llt.matrixL();
+      MatT l = d;
+      if (!SmallCholesky<KT>(l)) return result;  // only by rounding: the Schur complement is >= I
       double diagonal_product = 1;
-      for (int index = 0; index < KT; ++index) diagonal_product *= llt.matrixLLT()(index, index);
+      for (int index = 0; index < KT; ++index) diagonal_product *= l(index, index);
       det.Multiply(diagonal_product);
-      const VecT c = l.solve(dy);
-      const MatTP r = l.solve(dx);
+      VecT c = dy;
+      SolveLower<KT>(l, c);
+      MatTP r = dx;
+      SolveLower<KT>(l, r);
       ssc += c.squaredNorm();
-      result.schur_xtx.noalias() -= r.transpose() * r;
+      schur_xtx.noalias() -= r.transpose() * r;
       xty.noalias() -= r.transpose() * c;
       if (factors != nullptr) {
-        factors->l_outer[outer] = llt.matrixL();
+        factors->l_outer[outer] = l;
         factors->c_outer[outer] = c;
         factors->r_outer[outer] = r;
       }
     }
   }
 
+  result.schur_xtx = schur_xtx;
   const Eigen::LLT<DynP> llt_x(result.schur_xtx);
   if (llt_x.info() != Eigen::Success) return result;
   result.l_x = llt_x.matrixL();
@@ -277,7 +393,7 @@ template <int K, int KT>
 void Finish(const MixedModelKernel& m, const double* theta, Criterion criterion,
             bool random_effects, MixedModelFit& fit) {
   Factors<K, KT> factors;
-  const PassResult pass = Pass<K, KT>(m, theta, criterion, &factors);
+  const PassResult pass = Pass<K, KT, Eigen::Dynamic>(m, theta, criterion, &factors);
   const int p = m.p;
   const double n = static_cast<double>(m.n);
   fit.objective = pass.objective;
@@ -504,21 +620,28 @@ Result<MixedModelProblem> MixedModelProblem::Create(const MixedModelData& data) 
   m->outer_stride = static_cast<size_t>(kt * kt + kt * p + kt);
   m->client_stats.assign(inner_levels * m->client_stride, 0.0);
   m->outer_stats.assign(data.outer ? outer_levels * m->outer_stride : 0, 0.0);
-  m->xtx = Eigen::MatrixXd::Zero(p, p);
-  m->xty = Eigen::VectorXd::Zero(p);
-  Eigen::VectorXd x_row(p);
+  m->totals_stride = static_cast<size_t>(p * p + p + 2);
+  m->client_totals.assign(inner_levels * m->totals_stride, 0.0);
+  std::vector<double> x_row(static_cast<size_t>(p));
   for (Eigen::Index row = 0; row < n; ++row) {
     const double y = data.y[row] - m->y_shift;
-    x_row = data.x.row(row).transpose();
-    m->yty += y * y;
-    m->xtx.noalias() += x_row * x_row.transpose();
-    m->xty += x_row * y;
-    const auto inner = static_cast<size_t>(data.inner.level[static_cast<size_t>(row)]);
-    double* s = m->client_stats.data() + static_cast<size_t>(position_of[inner]) * m->client_stride;
+    for (Eigen::Index col = 0; col < p; ++col) x_row[static_cast<size_t>(col)] = data.x(row, col);
+    const auto position = static_cast<size_t>(
+        position_of[static_cast<size_t>(data.inner.level[static_cast<size_t>(row)])]);
+    double* totals = m->client_totals.data() + position * m->totals_stride;
+    for (Eigen::Index a = 0; a < p; ++a) {
+      const double xa = x_row[static_cast<size_t>(a)];
+      for (Eigen::Index b = 0; b < p; ++b) totals[a + b * p] += xa * x_row[static_cast<size_t>(b)];
+      totals[p * p + a] += xa * y;
+    }
+    totals[p * p + p] += y * y;
+    totals[p * p + p + 1] += 1;
+    double* s = m->client_stats.data() + position * m->client_stride;
     for (int a = 0; a < k; ++a) {
       const double z = data.inner.design(row, a);
       for (int b = 0; b < k; ++b) s[a + b * k] += z * data.inner.design(row, b);
-      for (Eigen::Index col = 0; col < p; ++col) s[k * k + a + col * k] += z * x_row[col];
+      for (Eigen::Index col = 0; col < p; ++col)
+        s[k * k + a + col * k] += z * x_row[static_cast<size_t>(col)];
       s[k * k + k * p + a] += z * y;
       for (int b = 0; b < kt; ++b)
         s[k * k + k * p + k + a + b * k] += z * data.outer->design(row, b);
@@ -529,11 +652,13 @@ Result<MixedModelProblem> MixedModelProblem::Create(const MixedModelData& data) 
       for (int a = 0; a < kt; ++a) {
         const double w = data.outer->design(row, a);
         for (int b = 0; b < kt; ++b) t[a + b * kt] += w * data.outer->design(row, b);
-        for (Eigen::Index col = 0; col < p; ++col) t[kt * kt + a + col * kt] += w * x_row[col];
+        for (Eigen::Index col = 0; col < p; ++col)
+          t[kt * kt + a + col * kt] += w * x_row[static_cast<size_t>(col)];
         t[kt * kt + kt * p + a] += w * y;
       }
     }
   }
+  m->SumTotals();
 
   // Full column rank of X, judged on the correlation-scaled cross-product.
   const Eigen::VectorXd scale = m->xtx.diagonal().cwiseSqrt();
@@ -583,9 +708,19 @@ double MixedModelProblem::Objective(std::span<const double> theta, Criterion cri
     }
   }
   return internal::Dispatch(kernel_->k, kernel_->kt, [&](auto k, auto kt) {
-    return internal::Pass<decltype(k)::value, decltype(kt)::value>(*kernel_, theta.data(),
-                                                                   criterion, nullptr)
-        .objective;
+    constexpr int K = decltype(k)::value;
+    constexpr int KT = decltype(kt)::value;
+    const auto pass = [&](auto p) {
+      return internal::Pass<K, KT, decltype(p)::value>(*kernel_, theta.data(), criterion, nullptr)
+          .objective;
+    };
+    switch (kernel_->p) {
+      case 1: return pass(std::integral_constant<int, 1>{});
+      case 2: return pass(std::integral_constant<int, 2>{});
+      case 3: return pass(std::integral_constant<int, 3>{});
+      case 4: return pass(std::integral_constant<int, 4>{});
+      default: return pass(std::integral_constant<int, Eigen::Dynamic>{});
+    }
   });
 }
 
@@ -606,6 +741,25 @@ Result<MixedModelFit> MixedModelProblem::Fit(const FitOptions& options) const {
   }
   internal::MinimizeOptions minimize;
   minimize.max_evaluations = options.max_evaluations;
+  // Warm start for large data: the optimum on a systematic subsample of about 4,000 clients
+  // (whole therapists in a three-level model) is close to the full optimum, and its inverse
+  // Hessian, scaled by the share of clients, is a good first quasi-Newton model. The full
+  // optimisation then needs a few iterations; the optimum itself is that of the full data.
+  const auto clients = static_cast<int64_t>(kernel_->order.size());
+  if (options.start.empty() && options.warm_start && clients >= 20'000) {
+    const int64_t stride = clients / 4'000;
+    const MixedModelProblem sub(kernel_->Subsample(stride));
+    const internal::MinimizeResult sub_optimum = internal::MinimizeBounded(
+        [&](std::span<const double> theta) { return sub.Objective(theta, options.criterion); },
+        start, lower, minimize);
+    if (std::isfinite(sub_optimum.f)) {
+      start = sub_optimum.x;
+      const double share =
+          static_cast<double>(sub.kernel_->order.size()) / static_cast<double>(clients);
+      minimize.inverse_hessian = sub_optimum.inverse_hessian;
+      for (double& value : minimize.inverse_hessian) value *= share;
+    }
+  }
   const internal::MinimizeResult optimum = internal::MinimizeBounded(
       [&](std::span<const double> theta) { return Objective(theta, options.criterion); }, start,
       lower, minimize);

@@ -66,6 +66,12 @@ MinimizeResult MinimizeBounded(const std::function<double(std::span<const double
   Eigen::VectorXd g = Gradient(count, x, fx, lower);
   Eigen::MatrixXd h_inv = Eigen::MatrixXd::Identity(n, n);
   bool fresh = true;  // h_inv is the identity: scale the first step
+  if (options.inverse_hessian.size() == static_cast<size_t>(n * n)) {
+    h_inv =
+        Eigen::Map<const Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>(
+            options.inverse_hessian.data(), n, n);
+    fresh = false;
+  }
   int stalls = 0;
   bool converged = false;
 
@@ -140,7 +146,11 @@ MinimizeResult MinimizeBounded(const std::function<double(std::span<const double
       break;
     }
   }
-  return {std::vector<double>(x.data(), x.data() + n), fx, count.evaluations(), converged};
+  MinimizeResult result{std::vector<double>(x.data(), x.data() + n), fx, count.evaluations(),
+                        converged, std::vector<double>(static_cast<size_t>(n * n))};
+  Eigen::Map<Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>(
+      result.inverse_hessian.data(), n, n) = h_inv;
+  return result;
 }
 
 }  // namespace rapport::stats::internal

@@ -18,6 +18,8 @@ struct MinimizeOptions {
   // Stop when the function decreases by less than this, relative to |f|, over an iteration
   // and the projected gradient is small.
   double relative_tolerance = 1e-13;
+  // Initial inverse-Hessian approximation (n×n, row-major); empty means a scaled identity.
+  std::vector<double> inverse_hessian;
 };
 
 struct MinimizeResult {
@@ -25,6 +27,7 @@ struct MinimizeResult {
   double f = 0;
   int evaluations = 0;
   bool converged = false;
+  std::vector<double> inverse_hessian;  // the final approximation, n×n row-major
 };
 
 // Minimises `f` subject to x >= lower (elementwise; use -infinity for no bound), starting at
