@@ -26,5 +26,6 @@ int Fail(const Status& status);
 
 // Subcommand families, one per source file; Main adds each in turn.
 void AddCoreCommands(CLI::App& app, Commands& commands);  // cli.cc: score, serve, migrate, demo
+void AddFitCommands(CLI::App& app, Commands& commands);   // fit.cc: fit lmm|reliability, simulate
 
 }  // namespace rapport::cli
