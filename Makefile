@@ -22,7 +22,7 @@ test: debug
 	ctest --preset debug
 
 bench: build
-	@echo "No benchmarks yet: bench/ gains them with the statistics and API work."
+	bench/lmm.sh
 
 format:
 	git ls-files -- '*.h' '*.cc' | xargs clang-format -i

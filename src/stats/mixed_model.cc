@@ -767,24 +767,37 @@ Result<MixedModelFit> MixedModelProblem::Fit(const FitOptions& options) const {
     return Internal("the mixed-model criterion is not finite at any θ tried");
   }
 
-  MixedModelFit fit;
-  fit.criterion = options.criterion;
-  fit.observations = kernel_->n;
-  fit.fixed_names = kernel_->fixed_names;
-  fit.theta = Eigen::Map<const Eigen::VectorXd>(optimum.x.data(),
-                                                static_cast<Eigen::Index>(optimum.x.size()));
+  RAPPORT_ASSIGN_OR_RETURN(MixedModelFit fit,
+                           EstimatesAt(optimum.x, options.criterion, options.random_effects));
   fit.converged = optimum.converged;
   fit.evaluations = optimum.evaluations;
+  return fit;
+}
+
+Result<MixedModelFit> MixedModelProblem::EstimatesAt(std::span<const double> theta,
+                                                     Criterion criterion,
+                                                     bool random_effects) const {
+  const std::vector<double> lower = theta_lower();
+  if (theta.size() != lower.size() || !std::isfinite(Objective(theta, criterion))) {
+    return InvalidArgument(
+        "θ has the wrong size, is outside its bounds or gives no finite criterion");
+  }
+  MixedModelFit fit;
+  fit.criterion = criterion;
+  fit.observations = kernel_->n;
+  fit.fixed_names = kernel_->fixed_names;
+  fit.theta =
+      Eigen::Map<const Eigen::VectorXd>(theta.data(), static_cast<Eigen::Index>(theta.size()));
   fit.levels.push_back(static_cast<int64_t>(kernel_->order.size()));
   if (kernel_->kt > 0) fit.levels.push_back(static_cast<int64_t>(kernel_->outer_begin.size() - 1));
   internal::Dispatch(kernel_->k, kernel_->kt, [&](auto k, auto kt) {
-    internal::Finish<decltype(k)::value, decltype(kt)::value>(
-        *kernel_, optimum.x.data(), options.criterion, options.random_effects, fit);
+    internal::Finish<decltype(k)::value, decltype(kt)::value>(*kernel_, theta.data(), criterion,
+                                                              random_effects, fit);
     return 0;
   });
   // lme4 isSingular(tol = 1e-4): a diagonal element of some T at (or next to) its bound of 0.
   for (size_t index = 0; index < lower.size(); ++index) {
-    if (lower[index] == 0 && optimum.x[index] < 1e-4) fit.singular = true;
+    if (lower[index] == 0 && theta[index] < 1e-4) fit.singular = true;
   }
   const double parameters = static_cast<double>(kernel_->p + theta_size() + 1);
   fit.log_likelihood = -fit.objective / 2;

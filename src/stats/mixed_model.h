@@ -149,6 +149,12 @@ class MixedModelProblem {
   // Errors: kInvalidArgument for a start of the wrong size or outside the bounds.
   Result<MixedModelFit> Fit(const FitOptions& options = {}) const;
 
+  // Every estimate at a given θ instead of the optimum (converged = false, evaluations = 0):
+  // to compare with another program's estimates at its θ, or to profile.
+  // Errors: kInvalidArgument for θ of the wrong size or outside its bounds.
+  Result<MixedModelFit> EstimatesAt(std::span<const double> theta, Criterion criterion,
+                                    bool random_effects = true) const;
+
  private:
   explicit MixedModelProblem(std::unique_ptr<internal::MixedModelKernel> kernel);
   std::unique_ptr<internal::MixedModelKernel> kernel_;
