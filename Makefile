@@ -28,7 +28,7 @@ test: debug build
 	ctest --preset debug
 
 bench: build
-	@echo "No benchmarks yet: bench/ gains them with the statistics and API work."
+	bench/lmm.sh
 
 fuzz:
 	@scripts/setup.sh fuzz

@@ -7,6 +7,9 @@ packages=(
   cmake ninja-build g++ pkg-config make
   libboost-dev nlohmann-json3-dev libcli11-dev libsodium-dev libsqlite3-dev
   libgtest-dev libgmock-dev clang-format sqlite3
+  libeigen3-dev
+  # Reference software the statistics tests and `make bench` compare with (SCIENCE.md §11).
+  r-base-core r-cran-lme4 r-cran-psych r-cran-gparotation python3-statsmodels
 )
 
 # `scripts/setup.sh fuzz` adds clang and its libFuzzer runtime, for `make fuzz`.

@@ -258,9 +258,9 @@ TEST_F(AppTest, AnInstrumentWithoutWordingIsNeverShown) {
   EXPECT_TRUE(Contains(page, "Esta valoración aún no se puede mostrar"));
   EXPECT_FALSE(Contains(page, "<form"));
   // It can still be scored through the API (for example by a clinic's own licensed form).
-  const Response scored = Send(
-      "POST", "/api/v1/checkins/" + token,
-      R"({"responses": [{"instrument": "rapport-alliance-client", "answers": [4,4,4,4,4,4,4]},
+  const Response scored =
+      Send("POST", "/api/v1/checkins/" + token,
+           R"({"responses": [{"instrument": "rapport-alliance-client", "answers": [4,4,4,4,4,4,4]},
                         {"instrument": "gad-7", "answers": [3,3,3,3,3,0,3]}]})");
   ASSERT_EQ(scored.status, 201) << scored.body;
   EXPECT_EQ(Json::parse(scored.body)["responses"][1]["score"]["band"], "severe");

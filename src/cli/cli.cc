@@ -312,6 +312,7 @@ int Main(int argc, char** argv) {
   Commands commands;
   AddCoreCommands(app, commands);
   AddInstrumentsCommands(app, commands);
+  AddFitCommands(app, commands);
 
   try {
     app.parse(argc, argv);

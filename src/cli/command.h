@@ -31,6 +31,7 @@ Result<instruments::Catalog> LoadCatalog(const std::string& data_dir, const std:
 
 // Subcommand families, one per source file; Main adds each in turn.
 void AddCoreCommands(CLI::App& app, Commands& commands);  // cli.cc: score, serve, migrate, demo
+void AddFitCommands(CLI::App& app, Commands& commands);   // fit.cc: fit lmm|reliability, simulate
 void AddInstrumentsCommands(CLI::App& app, Commands& commands);  // instruments.cc
 
 }  // namespace rapport::cli

@@ -1,0 +1,248 @@
+// `rapport fit lmm`, `rapport fit reliability` and `rapport simulate`: the statistics engine
+// (src/stats) on CSV files. Output is one JSON object on stdout.
+#include <CLI/CLI.hpp>
+#include <chrono>
+#include <fstream>
+#include <iostream>
+#include <memory>
+
+#include <nlohmann/json.hpp>
+
+#include "base/csv.h"
+#include "cli/command.h"
+#include "sim/three_level.h"
+#include "stats/formula.h"
+#include "stats/mixed_model.h"
+#include "stats/model_frame.h"
+#include "stats/reliability.h"
+
+namespace rapport::cli {
+namespace {
+
+using Json = nlohmann::json;
+
+Json ToJson(const Eigen::MatrixXd& matrix) {
+  Json rows = Json::array();
+  for (Eigen::Index row = 0; row < matrix.rows(); ++row) {
+    Json values = Json::array();
+    for (Eigen::Index col = 0; col < matrix.cols(); ++col) values.push_back(matrix(row, col));
+    rows.push_back(values);
+  }
+  return rows;
+}
+
+Json ToJson(const Eigen::VectorXd& vector) {
+  Json values = Json::array();
+  for (Eigen::Index index = 0; index < vector.size(); ++index) values.push_back(vector[index]);
+  return values;
+}
+
+struct LmmArgs {
+  std::string data;
+  std::string formula;
+  bool ml = false;
+  bool ranef = false;
+};
+
+int RunLmm(const LmmArgs& args) {
+  auto formula = stats::ParseFormula(args.formula);
+  if (!formula.ok()) return Fail(formula.status());
+  auto table = ReadCsvFile(args.data);
+  if (!table.ok()) return Fail(table.status());
+  auto frame = stats::BuildModelFrame(*table, *formula);
+  if (!frame.ok()) return Fail(frame.status());
+  const auto start = std::chrono::steady_clock::now();
+  stats::FitOptions options;
+  options.criterion = args.ml ? stats::Criterion::kMl : stats::Criterion::kReml;
+  options.random_effects = args.ranef;
+  auto fit = stats::FitMixedModel(frame->data, options);
+  if (!fit.ok()) return Fail(fit.status());
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+
+  Json out;
+  out["formula"] = args.formula;
+  out["criterion"] = args.ml ? "ML" : "REML";
+  out["observations"] = fit->observations;
+  out["rows_dropped"] = frame->rows_dropped;
+  Json groups = Json::object();
+  for (size_t term = 0; term < fit->components.size(); ++term) {
+    groups[fit->components[term].factor] = fit->levels[term];
+  }
+  out["groups"] = groups;
+  Json fixed = Json::array();
+  const Eigen::VectorXd se = fit->beta_se();
+  for (size_t index = 0; index < fit->fixed_names.size(); ++index) {
+    const auto at = static_cast<Eigen::Index>(index);
+    fixed.push_back({{"name", fit->fixed_names[index]},
+                     {"estimate", fit->beta[at]},
+                     {"std_error", se[at]},
+                     {"t_value", fit->beta[at] / se[at]}});
+  }
+  out["fixed_effects"] = fixed;
+  out["fixed_effects_covariance"] = ToJson(fit->beta_covariance);
+  Json components = Json::array();
+  for (const stats::VarianceComponent& component : fit->components) {
+    components.push_back({{"factor", component.factor},
+                          {"names", component.names},
+                          {"covariance", ToJson(component.covariance)},
+                          {"sd", ToJson(component.sd())},
+                          {"correlation", ToJson(component.correlation())}});
+  }
+  out["random_effects"] = components;
+  out["residual_variance"] = fit->sigma2;
+  out["theta"] = ToJson(fit->theta);
+  out[args.ml ? "deviance" : "reml_criterion"] = fit->objective;
+  out["log_likelihood"] = fit->log_likelihood;
+  out["aic"] = fit->aic;
+  out["bic"] = fit->bic;
+  out["singular"] = fit->singular;
+  out["converged"] = fit->converged;
+  out["evaluations"] = fit->evaluations;
+  out["fit_seconds"] = seconds;
+  if (args.ranef) {
+    Json modes = Json::array();
+    for (const stats::RandomEffects& term : fit->random_effects) {
+      Json levels = Json::object();
+      for (size_t level = 0; level < term.level_names.size(); ++level) {
+        const auto at = static_cast<Eigen::Index>(level);
+        levels[term.level_names[level]] = {
+            {"mode", ToJson(Eigen::VectorXd(term.modes.row(at)))},
+            {"cond_sd", ToJson(Eigen::VectorXd(term.cond_sd.row(at)))}};
+      }
+      modes.push_back({{"factor", term.factor}, {"names", term.names}, {"levels", levels}});
+    }
+    out["conditional_modes"] = modes;
+  }
+  std::cout << out.dump(2) << "\n";
+  return 0;
+}
+
+struct ReliabilityArgs {
+  std::string data;
+  std::vector<std::string> items;
+  bool icc = false;
+};
+
+int RunReliability(const ReliabilityArgs& args) {
+  auto table = ReadCsvFile(args.data);
+  if (!table.ok()) return Fail(table.status());
+  std::vector<std::string> items = args.items;
+  if (items.empty()) items = table->header();
+  std::vector<size_t> columns;
+  for (const std::string& item : items) {
+    auto column = table->RequireColumn(item);
+    if (!column.ok()) return Fail(column.status());
+    columns.push_back(*column);
+  }
+  const auto rows = static_cast<Eigen::Index>(table->row_count());
+  Eigen::MatrixXd answers(rows, static_cast<Eigen::Index>(columns.size()));
+  for (Eigen::Index row = 0; row < rows; ++row) {
+    for (size_t item = 0; item < columns.size(); ++item) {
+      const auto r = static_cast<size_t>(row);
+      const auto col = static_cast<Eigen::Index>(item);
+      if (table->IsMissing(r, columns[item])) {
+        answers(row, col) = std::nan("");
+        continue;
+      }
+      auto value = table->Number(r, columns[item]);
+      if (!value.ok()) return Fail(value.status());
+      answers(row, col) = *value;
+    }
+  }
+  Json out;
+  out["items"] = items;
+  auto alpha = stats::CronbachAlpha(answers);
+  if (!alpha.ok()) return Fail(alpha.status().WithContext(args.data));
+  out["alpha"] = {{"raw", alpha->raw},
+                  {"standardized", alpha->standardized},
+                  {"average_r", alpha->average_r},
+                  {"respondents", alpha->respondents}};
+  if (args.icc) {
+    auto icc = stats::IntraclassCorrelations(answers);
+    if (!icc.ok()) return Fail(icc.status().WithContext(args.data));
+    out["icc"] = {{"ICC1", icc->icc1},       {"ICC2", icc->icc2},    {"ICC3", icc->icc3},
+                  {"ICC1k", icc->icc1k},     {"ICC2k", icc->icc2k},  {"ICC3k", icc->icc3k},
+                  {"targets", icc->targets}, {"judges", icc->judges}};
+  }
+  std::cout << out.dump(2) << "\n";
+  return 0;
+}
+
+struct SimulateArgs {
+  sim::ThreeLevelOptions options;
+  bool science = false;
+  std::string out;
+};
+
+int RunSimulate(const SimulateArgs& args) {
+  std::vector<sim::SessionRow> rows;
+  if (args.science) {
+    rows = sim::ScienceFixture();
+  } else {
+    auto simulated = sim::SimulateThreeLevel(args.options);
+    if (!simulated.ok()) return Fail(simulated.status());
+    rows = std::move(simulated).value();
+  }
+  const std::string csv = sim::SessionRowsToCsv(rows);
+  if (args.out.empty() || args.out == "-") {
+    std::cout << csv;
+    return 0;
+  }
+  std::ofstream file(args.out, std::ios::binary);
+  file << csv;
+  file.close();
+  if (!file) return Fail(InvalidArgument("cannot write --out '" + args.out + "'"));
+  return 0;
+}
+
+}  // namespace
+
+void AddFitCommands(CLI::App& app, Commands& commands) {
+  CLI::App* fit = app.add_subcommand("fit", "Fit statistical models to a CSV file.");
+  fit->require_subcommand(1);
+
+  auto lmm_args = std::make_shared<LmmArgs>();
+  CLI::App* lmm = fit->add_subcommand(
+      "lmm", "Linear mixed model by REML or ML, as lme4's lmer (see docs/statistics.md).");
+  lmm->add_option("--data", lmm_args->data, "CSV file, one row per observation")->required();
+  lmm->add_option("--formula", lmm_args->formula,
+                  "lme4 formula, e.g. 'y ~ session + (1 | therapist) + (session | client)'")
+      ->required();
+  lmm->add_flag("--ml", lmm_args->ml, "Maximum likelihood instead of REML");
+  lmm->add_flag("--ranef", lmm_args->ranef,
+                "Also print conditional modes (BLUPs) and conditional SDs per level");
+  commands.push_back({lmm, [lmm_args] { return RunLmm(*lmm_args); }});
+
+  auto reliability_args = std::make_shared<ReliabilityArgs>();
+  CLI::App* reliability = fit->add_subcommand(
+      "reliability", "Cronbach's alpha (and with --icc the Shrout-Fleiss ICCs), as R psych.");
+  reliability
+      ->add_option("--data", reliability_args->data,
+                   "CSV file, one row per respondent (or target), one column per item (or judge)")
+      ->required();
+  reliability
+      ->add_option("--items", reliability_args->items, "Item columns (default: every column)")
+      ->delimiter(',');
+  reliability->add_flag("--icc", reliability_args->icc,
+                        "Also the six intraclass correlations (complete rows required)");
+  commands.push_back(
+      {reliability, [reliability_args] { return RunReliability(*reliability_args); }});
+
+  auto simulate_args = std::make_shared<SimulateArgs>();
+  CLI::App* simulate = app.add_subcommand(
+      "simulate", "Write seeded synthetic session scores (clients nested in therapists) as CSV.");
+  simulate->add_option("--seed", simulate_args->options.seed, "Seed (default 1)");
+  simulate->add_option("--clients", simulate_args->options.clients, "Clients (default 1000)")
+      ->check(CLI::Range(int64_t{1}, int64_t{100'000'000}));
+  simulate->add_option("--therapists", simulate_args->options.therapists, "Therapists (default 50)")
+      ->check(CLI::Range(int64_t{1}, int64_t{100'000'000}));
+  simulate->add_option("--min-sessions", simulate_args->options.min_sessions, "Default 4");
+  simulate->add_option("--max-sessions", simulate_args->options.max_sessions, "Default 14");
+  simulate->add_flag("--science", simulate_args->science,
+                     "The deterministic 180-row data set of SCIENCE.md §11.5 instead");
+  simulate->add_option("--out", simulate_args->out, "Output file (default: standard output)");
+  commands.push_back({simulate, [simulate_args] { return RunSimulate(*simulate_args); }});
+}
+
+}  // namespace rapport::cli
