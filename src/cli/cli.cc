@@ -257,6 +257,7 @@ int Main(int argc, char** argv) {
   app.set_version_flag("--version", "rapport 0.1.0");
   Commands commands;
   AddCoreCommands(app, commands);
+  AddAnalyzeCommands(app, commands);
 
   try {
     app.parse(argc, argv);

@@ -25,6 +25,7 @@ using Commands = std::vector<Command>;
 int Fail(const Status& status);
 
 // Subcommand families, one per source file; Main adds each in turn.
-void AddCoreCommands(CLI::App& app, Commands& commands);  // cli.cc: score, serve, migrate, demo
+void AddCoreCommands(CLI::App& app, Commands& commands);     // cli.cc: score, serve, migrate, demo
+void AddAnalyzeCommands(CLI::App& app, Commands& commands);  // analyze.cc: analyze ...
 
 }  // namespace rapport::cli
