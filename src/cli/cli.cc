@@ -258,6 +258,7 @@ int Main(int argc, char** argv) {
   Commands commands;
   AddCoreCommands(app, commands);
   AddAnalyzeCommands(app, commands);
+  AddAlertCommands(app, commands);
 
   try {
     app.parse(argc, argv);

@@ -27,5 +27,6 @@ int Fail(const Status& status);
 // Subcommand families, one per source file; Main adds each in turn.
 void AddCoreCommands(CLI::App& app, Commands& commands);     // cli.cc: score, serve, migrate, demo
 void AddAnalyzeCommands(CLI::App& app, Commands& commands);  // analyze.cc: analyze ...
+void AddAlertCommands(CLI::App& app, Commands& commands);    // alerts.cc: alerts, settings
 
 }  // namespace rapport::cli
