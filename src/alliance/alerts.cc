@@ -27,6 +27,8 @@ std::vector<AlertChange> ReconcileAlerts(std::span<const Alert> existing,
   std::vector<AlertChange> out;
   std::vector<std::string> seen;
   for (const Signal& signal : signals) {
+    // One alert per key: a repeated key within one evaluation adds nothing.
+    if (std::find(seen.begin(), seen.end(), signal.key) != seen.end()) continue;
     seen.push_back(signal.key);
     const std::string evidence = signal.evidence.dump();
     const auto active = std::find_if(existing.begin(), existing.end(), [&](const Alert& a) {

@@ -27,7 +27,8 @@ struct AlertChange {
 //  - an active signal with no active alert creates one, unless an alert with the same key was
 //    resolved after the latest session that raises it (no re-raising of what staff closed);
 //  - an active alert whose key no signal produces is resolved as "condition-cleared".
-// Only alerts that change are returned. `new_id` makes ids for new alerts.
+// Signals repeating an earlier signal's key are ignored. Only alerts that change are returned.
+// `new_id` makes ids for new alerts.
 std::vector<AlertChange> ReconcileAlerts(std::span<const domain::Alert> existing,
                                          std::span<const Signal> signals, const std::string& org_id,
                                          const std::string& episode_id, Timestamp now,

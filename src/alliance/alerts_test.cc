@@ -53,6 +53,12 @@ TEST_F(Reconcile, DuplicatesMergeIntoOneAlert) {
   EXPECT_TRUE(Run({MakeSignal("k", 2)}).empty()) << "nothing new, nothing written";
 }
 
+TEST_F(Reconcile, ARepeatedKeyInOneEvaluationMakesOneAlert) {
+  const auto changes = Run({MakeSignal("k", 1), MakeSignal("k", 1)});
+  EXPECT_EQ(changes.size(), 1u);
+  EXPECT_EQ(stored_.size(), 1u);
+}
+
 TEST_F(Reconcile, ResolvesAutomaticallyWhenTheConditionClears) {
   Run({MakeSignal("k", 1)});
   Run({});

@@ -74,6 +74,7 @@ TEST(GoldenRuptures, EveryCaseInDataGoldenRuptures) {
       params.threshold = c.value("threshold", 3.0);
       params.window = c.value("window", 3);
       params.tolerance = c.value("tolerance", 0.0);
+      params.baseline = c.value("baseline", 1);
       auto found = FindRuptures(series, params);
       ASSERT_OK(found);
       ASSERT_EQ(found->size(), expect.size());

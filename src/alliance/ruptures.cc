@@ -101,6 +101,9 @@ Status ValidateRuptureParams(const RuptureParams& params) {
                            "intra_min_previous");
   }
   if (params.window < 1) return InvalidArgument("the repair window must be ≥ 1", "window");
+  if (params.baseline < 1) {
+    return InvalidArgument("the baseline must be ≥ 1 previous rating", "baseline");
+  }
   if (!(params.tolerance >= 0) || !std::isfinite(params.tolerance)) {
     return InvalidArgument("the repair tolerance must be ≥ 0", "tolerance");
   }
@@ -128,7 +131,11 @@ Result<std::vector<Rupture>> FindRuptures(std::span<const SeriesPoint> series,
   const size_t window = static_cast<size_t>(params.window);
   size_t j = 1;
   while (j < n) {
-    const double level = series[j - 1].score;
+    double level = 0;
+    const size_t from =
+        j >= static_cast<size_t>(params.baseline) ? j - static_cast<size_t>(params.baseline) : 0;
+    for (size_t i = from; i < j; ++i) level += series[i].score;
+    level /= static_cast<double>(j - from);
     const double drop = level - series[j].score;
     const std::optional<double> threshold = ThresholdAt(series, j, params);
     if (!threshold || drop <= 0 || drop < *threshold) {

@@ -43,9 +43,13 @@ struct RuptureParams {
   int intra_min_previous = 4;
   int window = 3;        // K: ratings within which a repair must come
   double tolerance = 0;  // R: a return to within R points of the pre-rupture level repairs
+  // The pre-rupture level L: the previous rating (1), or the mean of the previous `baseline`
+  // ratings (SCIENCE.md §5.2 optional baseline variant, m = 3), fewer at the series start.
+  int baseline = 1;
 };
 
-// Errors: InvalidArgument naming the field ("threshold", "window", "tolerance", "intra_k").
+// Errors: InvalidArgument naming the field ("threshold", "window", "tolerance", "intra_k",
+// "baseline").
 Status ValidateRuptureParams(const RuptureParams& params);
 
 enum class RuptureStatus { kRepaired, kUnrepaired, kOpen };

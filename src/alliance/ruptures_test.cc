@@ -1,4 +1,4 @@
-// Rupture rules beyond the golden vectors: the properties of issue 4 (ruptures never overlap;
+// Rupture rules beyond the golden vectors: the required properties (ruptures never overlap;
 // a constant series has none; scaling scores, T and R together changes nothing), threshold
 // modes, validation, and dips from the ceiling.
 #include "alliance/ruptures.h"
@@ -150,6 +150,9 @@ TEST(Ruptures, InvalidInputIsAnErrorNamingTheField) {
   params.tolerance = -1;
   EXPECT_EQ(FindRuptures(FromScores({1, 2}), params).status().field(), "tolerance");
   params.tolerance = 0;
+  params.baseline = 0;
+  EXPECT_EQ(FindRuptures(FromScores({1, 2}), params).status().field(), "baseline");
+  params.baseline = 1;
   std::vector<SeriesPoint> repeated = FromScores({1, 2});
   repeated[1].session = 1;
   EXPECT_EQ(FindRuptures(repeated, params).status().field(), "session");

@@ -49,8 +49,8 @@ Status ParseSignals(const Json& signals, SignalSettings& out) {
       signals, "signals", {"rupture", "dropout", "not_on_track", "goal_stalled", "disabled"}));
   if (signals.contains("rupture")) {
     const Json& r = signals.at("rupture");
-    RAPPORT_RETURN_IF_ERROR(
-        CheckKeys(r, "signals.rupture", {"mode", "threshold", "intra_k", "window", "tolerance"}));
+    RAPPORT_RETURN_IF_ERROR(CheckKeys(
+        r, "signals.rupture", {"mode", "threshold", "intra_k", "window", "tolerance", "baseline"}));
     if (r.contains("mode")) {
       if (!r.at("mode").is_string()) return Bad("signals.rupture.mode", "must be text");
       auto mode = ParseThresholdMode(r.at("mode").get<std::string>());
@@ -76,6 +76,10 @@ Status ParseSignals(const Json& signals, SignalSettings& out) {
     if (r.contains("window")) {
       RAPPORT_ASSIGN_OR_RETURN(out.rupture_window,
                                Integer(r.at("window"), "signals.rupture.window", 1, 52));
+    }
+    if (r.contains("baseline")) {
+      RAPPORT_ASSIGN_OR_RETURN(out.rupture_baseline,
+                               Integer(r.at("baseline"), "signals.rupture.baseline", 1, 12));
     }
     if (r.contains("tolerance")) {
       RAPPORT_ASSIGN_OR_RETURN(out.rupture_tolerance,

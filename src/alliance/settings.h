@@ -26,6 +26,7 @@ struct SignalSettings {
   double rupture_intra_k = 2;
   int rupture_window = 3;        // K
   double rupture_tolerance = 0;  // R
+  int rupture_baseline = 1;      // pre-rupture level: mean of this many previous ratings
   // Early dropout risk: the first `dropout_early_sessions` sessions; alert when at least
   // `dropout_min_factors` of {low alliance, falling alliance, no improvement, missed session}.
   int dropout_early_sessions = 3;

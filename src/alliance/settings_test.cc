@@ -28,7 +28,7 @@ TEST(Settings, ParsesEverySetting) {
     "safety_text": "Call the duty clinician on 0123.",
     "signals": {
       "rupture": {"mode": "combined", "threshold": {"rapport-alliance-client": 0.5},
-                  "intra_k": 1, "window": 2, "tolerance": 0.25},
+                  "intra_k": 1, "window": 2, "tolerance": 0.25, "baseline": 3},
       "dropout": {"early_sessions": 4, "min_factors": 3},
       "not_on_track": {"session": 8},
       "goal_stalled": {"sessions": 2},
@@ -45,6 +45,7 @@ TEST(Settings, ParsesEverySetting) {
   EXPECT_EQ(settings->signals.rupture_threshold.at("rapport-alliance-client"), 0.5);
   EXPECT_EQ(settings->signals.rupture_window, 2);
   EXPECT_EQ(settings->signals.rupture_tolerance, 0.25);
+  EXPECT_EQ(settings->signals.rupture_baseline, 3);
   EXPECT_EQ(settings->signals.dropout_min_factors, 3);
   EXPECT_EQ(settings->signals.not_on_track_session, 8);
   EXPECT_TRUE(settings->signals.disabled.contains("ceiling-dip"));
@@ -56,6 +57,7 @@ TEST(Settings, ErrorsNameTheField) {
   const auto field = [](const char* text) { return ParseOrgSettingsText(text).status().field(); };
   EXPECT_EQ(field(R"({"signals": {"rupture": {"window": 0}}})"), "signals.rupture.window");
   EXPECT_EQ(field(R"({"signals": {"rupture": {"windows": 3}}})"), "signals.rupture.windows");
+  EXPECT_EQ(field(R"({"signals": {"rupture": {"baseline": 0}}})"), "signals.rupture.baseline");
   EXPECT_EQ(field(R"({"signals": {"rupture": {"mode": "loose"}}})"), "signals.rupture.mode");
   EXPECT_EQ(field(R"({"signals": {"rupture": {"threshold": {"x": -1}}}})"),
             "signals.rupture.threshold.x");

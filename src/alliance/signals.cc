@@ -277,6 +277,7 @@ class Evaluator {
             {"threshold", rupture.threshold},
             {"window", params->window},
             {"tolerance", params->tolerance},
+            {"baseline", params->baseline},
             {"session", rupture.session},
             {"level", rupture.level},
             {"score", rupture.score},
@@ -428,7 +429,7 @@ class Evaluator {
     Signal signal;
     signal.kind = "dropout-risk";
     signal.severity = AlertSeverity::kWarning;
-    signal.key = "dropout-risk/" + client.respondent_id;
+    signal.key = Key("dropout-risk", client);
     signal.client_id = client.respondent_id;
     signal.session_number = signal.last_session_number = static_cast<int>(points.back().session);
     signal.evidence = {
@@ -528,6 +529,7 @@ Result<RuptureParams> RuptureParamsFor(const Definition& definition,
   params.intra_k = settings.rupture_intra_k;
   params.window = settings.rupture_window;
   params.tolerance = settings.rupture_tolerance;
+  params.baseline = settings.rupture_baseline;
   const auto threshold = ReliableThreshold(definition, settings);
   if (threshold) {
     params.threshold = *threshold;

@@ -45,6 +45,7 @@ struct RupturesArgs {
   double intra_k = 2;
   int window = 3;
   double tolerance = 0;
+  int baseline = 1;
   std::optional<double> sudden_loss;
   std::string data_dir;
 };
@@ -97,6 +98,7 @@ Status RunRuptures(const RupturesArgs& args) {
   params.intra_k = args.intra_k;
   params.window = args.window;
   params.tolerance = args.tolerance;
+  params.baseline = args.baseline;
   if (args.threshold) {
     params.threshold = *args.threshold;
   } else if (!args.instrument.empty()) {
@@ -306,6 +308,8 @@ void AddAnalyzeCommands(CLI::App& app, Commands& commands) {
                        "Use this instrument's reliable-change value as T");
   ruptures->add_option("--window", r->window, "K: sessions within which a repair must come (3)");
   ruptures->add_option("--tolerance", r->tolerance, "R: repair within R points of the level (0)");
+  ruptures->add_option("--baseline", r->baseline,
+                       "Pre-rupture level: mean of this many previous ratings (1)");
   ruptures->add_option("--mode", r->mode, "fixed (default), intra or combined");
   ruptures->add_option("--k", r->intra_k, "SDs for the intra-individual threshold (2)");
   ruptures->add_option("--sudden-loss", r->sudden_loss,

@@ -1,5 +1,5 @@
 // Signals and alerts through the real `rapport serve`: check-ins are submitted over HTTP and
-// the alerts read back with `rapport alerts list` while the server runs (issue 4).
+// the alerts read back with `rapport alerts list` while the server runs.
 #include <fstream>
 #include <sstream>
 

@@ -1,5 +1,5 @@
 // `rapport analyze` through the real binary: one JSON object per line, exit 2 naming the row
-// and column on bad input (issue 4).
+// and column on bad input.
 #include <fstream>
 #include <sstream>
 
