@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "alerts/alerts.h"
 #include "base/id.h"
 #include "instruments/scoring.h"
 
@@ -139,6 +140,9 @@ Result<SubmitOutcome> CheckinService::Submit(std::string_view token,
       RAPPORT_RETURN_IF_ERROR(txn.PutResponse(response));
     }
     RAPPORT_RETURN_IF_ERROR(txn.MarkCheckinSubmitted(checkin.org_id, checkin.id, now, digest));
+    // Signals and alerts in the same transaction, so they are visible at once (issue 4).
+    RAPPORT_RETURN_IF_ERROR(alerts::EvaluateAfterResponse(txn, catalog_, checkin.org_id,
+                                                          checkin.session_id, now, random_));
     outcome.created = true;
     outcome.responses = responses;
     return Status::Ok();

@@ -313,6 +313,8 @@ int Main(int argc, char** argv) {
   AddCoreCommands(app, commands);
   AddInstrumentsCommands(app, commands);
   AddFitCommands(app, commands);
+  AddAnalyzeCommands(app, commands);
+  AddAlertCommands(app, commands);
 
   try {
     app.parse(argc, argv);

@@ -33,5 +33,7 @@ Result<instruments::Catalog> LoadCatalog(const std::string& data_dir, const std:
 void AddCoreCommands(CLI::App& app, Commands& commands);  // cli.cc: score, serve, migrate, demo
 void AddFitCommands(CLI::App& app, Commands& commands);   // fit.cc: fit lmm|reliability, simulate
 void AddInstrumentsCommands(CLI::App& app, Commands& commands);  // instruments.cc
+void AddAnalyzeCommands(CLI::App& app, Commands& commands);      // analyze.cc: analyze ...
+void AddAlertCommands(CLI::App& app, Commands& commands);        // alerts.cc: alerts, settings
 
 }  // namespace rapport::cli

@@ -18,9 +18,18 @@
 #include <vector>
 
 #include "base/status.h"
+#include "domain/alert.h"
 #include "domain/types.h"
 
 namespace rapport::storage {
+
+// Which alerts ListAlerts returns; empty fields do not filter.
+struct AlertQuery {
+  std::string episode_id;
+  std::string client_id;
+  std::optional<domain::AlertStatus> status;
+  bool active_only = false;  // open or acknowledged
+};
 
 // Reads. Valid only inside the callback it was passed to.
 class ReadTransaction {
@@ -47,6 +56,20 @@ class ReadTransaction {
   virtual Result<std::vector<domain::Response>> ListResponsesForEpisode(
       std::string_view org_id, std::string_view episode_id) = 0;
   virtual Result<int64_t> CountResponses(std::string_view org_id) = 0;
+  // Sessions of one episode, ordered by number.
+  virtual Result<std::vector<domain::Session>> ListSessionsForEpisode(
+      std::string_view org_id, std::string_view episode_id) = 0;
+
+  // Alerts (DESIGN.md §3), most urgent first, then newest first.
+  virtual Result<std::vector<domain::Alert>> ListAlerts(std::string_view org_id,
+                                                        const AlertQuery& query) = 0;
+  virtual Result<domain::Alert> GetAlert(std::string_view org_id, std::string_view alert_id) = 0;
+  // Repair notes of one alert, oldest first.
+  virtual Result<std::vector<domain::RepairNote>> ListRepairNotes(std::string_view org_id,
+                                                                  std::string_view alert_id) = 0;
+  // The organisation's settings document (JSON text; "{}" when none was stored). What it may
+  // hold is defined by src/alliance/settings.h; the store does not interpret it.
+  virtual Result<std::string> GetOrgSettings(std::string_view org_id) = 0;
 };
 
 // Reads and writes. Put* insert a new row; kConflict when the id (or a unique field such as a
@@ -68,6 +91,14 @@ class WriteTransaction : public ReadTransaction {
   virtual Status MarkCheckinSubmitted(std::string_view org_id, std::string_view checkin_id,
                                       Timestamp submitted_at,
                                       std::string_view submission_digest) = 0;
+  virtual Status PutAlert(const domain::Alert& value) = 0;
+  // Replaces the stored alert with the same org_id and id; kNotFound when there is none.
+  virtual Status UpdateAlert(const domain::Alert& value) = 0;
+  // kNotFound when the alert does not exist in the organisation.
+  virtual Status PutRepairNote(const domain::RepairNote& value) = 0;
+  // Stores (inserts or replaces) the organisation's settings document.
+  virtual Status PutOrgSettings(std::string_view org_id, std::string_view json_text,
+                                Timestamp updated_at) = 0;
 };
 
 // Thread safety: all methods may be called from any thread concurrently.

@@ -248,6 +248,170 @@ TEST_P(StoreConformance, ExceptionsInsideWorkBecomeInternalErrors) {
   EXPECT_OK(store_->Write([](WriteTransaction&) { return Status::Ok(); }));
 }
 
+domain::Alert MakeAlert(const domain::Session& session, const std::string& id,
+                        const std::string& key, Timestamp now) {
+  domain::Alert alert;
+  alert.id = id;
+  alert.org_id = session.org_id;
+  alert.episode_id = session.episode_id;
+  alert.client_id = "client-" + session.org_id;
+  alert.kind = "rupture";
+  alert.dedupe_key = key;
+  alert.severity = domain::AlertSeverity::kWarning;
+  alert.session_number = 4;
+  alert.last_session_number = 4;
+  alert.evidence_json = R"({"drop":5,"level":38})";
+  alert.created_at = alert.updated_at = now;
+  return alert;
+}
+
+TEST_P(StoreConformance, AlertsRoundTripThroughTheirLifecycle) {
+  const domain::Session session = MakeWorld("org-a");
+  const Timestamp now = clock_.Now();
+  domain::Alert alert = MakeAlert(session, "alert-1", "rupture/c/s4", now);
+  domain::Alert urgent = MakeAlert(session, "alert-2", "risk-item/c/phq-9", now);
+  urgent.kind = "risk-item";
+  urgent.severity = domain::AlertSeverity::kUrgent;
+  ASSERT_OK(store_->Write([&](WriteTransaction& txn) -> Status {
+    RAPPORT_RETURN_IF_ERROR(txn.PutAlert(alert));
+    return txn.PutAlert(urgent);
+  }));
+  ASSERT_OK(store_->Read([&](ReadTransaction& txn) -> Status {
+    RAPPORT_ASSIGN_OR_RETURN(const domain::Alert read, txn.GetAlert("org-a", "alert-1"));
+    EXPECT_EQ(read, alert);
+    RAPPORT_ASSIGN_OR_RETURN(const auto all, txn.ListAlerts("org-a", {}));
+    EXPECT_EQ(all.size(), 2u);
+    if (all.size() == 2u) {
+      EXPECT_EQ(all[0].id, "alert-2") << "urgent alerts come first";
+    }
+    return Status::Ok();
+  }));
+  alert.status = domain::AlertStatus::kAcknowledged;
+  alert.acknowledged_by = "user-org-a";
+  alert.acknowledged_at = now + 1min;
+  alert.status = domain::AlertStatus::kResolved;
+  alert.resolved_by = "user-org-a";
+  alert.resolved_at = now + 2min;
+  alert.resolution = "staff";
+  alert.updated_at = now + 2min;
+  ASSERT_OK(store_->Write([&](WriteTransaction& txn) { return txn.UpdateAlert(alert); }));
+  ASSERT_OK(store_->Read([&](ReadTransaction& txn) -> Status {
+    RAPPORT_ASSIGN_OR_RETURN(const domain::Alert read, txn.GetAlert("org-a", "alert-1"));
+    EXPECT_EQ(read, alert);
+    AlertQuery active;
+    active.active_only = true;
+    RAPPORT_ASSIGN_OR_RETURN(const auto open, txn.ListAlerts("org-a", active));
+    EXPECT_EQ(open.size(), 1u);
+    AlertQuery resolved;
+    resolved.status = domain::AlertStatus::kResolved;
+    resolved.episode_id = session.episode_id;
+    RAPPORT_ASSIGN_OR_RETURN(const auto closed, txn.ListAlerts("org-a", resolved));
+    EXPECT_EQ(closed.size(), 1u);
+    EXPECT_EQ(txn.GetAlert("org-a", "nope").status().code(), StatusCode::kNotFound);
+    return Status::Ok();
+  }));
+  domain::Alert missing = alert;
+  missing.id = "nope";
+  EXPECT_EQ(store_->Write([&](WriteTransaction& txn) { return txn.UpdateAlert(missing); }).code(),
+            StatusCode::kNotFound);
+}
+
+TEST_P(StoreConformance, AtMostOneActiveAlertPerKey) {
+  const domain::Session session = MakeWorld("org-a");
+  const Timestamp now = clock_.Now();
+  domain::Alert first = MakeAlert(session, "alert-1", "low-alliance/c/x", now);
+  ASSERT_OK(store_->Write([&](WriteTransaction& txn) { return txn.PutAlert(first); }));
+  const domain::Alert duplicate = MakeAlert(session, "alert-2", "low-alliance/c/x", now);
+  EXPECT_EQ(store_->Write([&](WriteTransaction& txn) { return txn.PutAlert(duplicate); }).code(),
+            StatusCode::kConflict);
+  first.status = domain::AlertStatus::kResolved;
+  first.resolved_by = "rapport";
+  first.resolved_at = now;
+  first.resolution = "condition-cleared";
+  ASSERT_OK(store_->Write([&](WriteTransaction& txn) { return txn.UpdateAlert(first); }));
+  EXPECT_OK(store_->Write([&](WriteTransaction& txn) { return txn.PutAlert(duplicate); }));
+}
+
+TEST_P(StoreConformance, RepairNotesBelongToAnAlertOfTheOrganisation) {
+  const domain::Session session = MakeWorld("org-a");
+  MakeWorld("org-b");
+  const Timestamp now = clock_.Now();
+  ASSERT_OK(store_->Write([&](WriteTransaction& txn) {
+    return txn.PutAlert(MakeAlert(session, "alert-1", "rupture/c/s4", now));
+  }));
+  const domain::RepairNote note{
+      "note-1", "org-a", "alert-1", "user-org-a", "Raised the strain; we agreed to slow down.",
+      true,     now};
+  ASSERT_OK(store_->Write([&](WriteTransaction& txn) { return txn.PutRepairNote(note); }));
+  domain::RepairNote elsewhere = note;
+  elsewhere.id = "note-2";
+  elsewhere.org_id = "org-b";
+  EXPECT_EQ(
+      store_->Write([&](WriteTransaction& txn) { return txn.PutRepairNote(elsewhere); }).code(),
+      StatusCode::kNotFound);
+  ASSERT_OK(store_->Read([&](ReadTransaction& txn) -> Status {
+    RAPPORT_ASSIGN_OR_RETURN(const auto notes, txn.ListRepairNotes("org-a", "alert-1"));
+    EXPECT_EQ(notes, std::vector<domain::RepairNote>{note});
+    RAPPORT_ASSIGN_OR_RETURN(const auto other, txn.ListRepairNotes("org-b", "alert-1"));
+    EXPECT_TRUE(other.empty());
+    RAPPORT_ASSIGN_OR_RETURN(const auto alerts, txn.ListAlerts("org-b", {}));
+    EXPECT_TRUE(alerts.empty()) << "alerts are scoped by organisation";
+    return Status::Ok();
+  }));
+}
+
+TEST_P(StoreConformance, OrganisationSettingsDefaultToAnEmptyDocument) {
+  MakeWorld("org-a");
+  MakeWorld("org-b");
+  ASSERT_OK(store_->Read([&](ReadTransaction& txn) -> Status {
+    RAPPORT_ASSIGN_OR_RETURN(const std::string document, txn.GetOrgSettings("org-a"));
+    EXPECT_EQ(document, "{}");
+    return Status::Ok();
+  }));
+  ASSERT_OK(store_->Write([&](WriteTransaction& txn) {
+    return txn.PutOrgSettings("org-a", R"({"safety_text":"a"})", clock_.Now());
+  }));
+  ASSERT_OK(store_->Write([&](WriteTransaction& txn) {
+    return txn.PutOrgSettings("org-a", R"({"safety_text":"b"})", clock_.Now());
+  }));
+  ASSERT_OK(store_->Read([&](ReadTransaction& txn) -> Status {
+    RAPPORT_ASSIGN_OR_RETURN(const std::string a, txn.GetOrgSettings("org-a"));
+    EXPECT_EQ(a, R"({"safety_text":"b"})");
+    RAPPORT_ASSIGN_OR_RETURN(const std::string b, txn.GetOrgSettings("org-b"));
+    EXPECT_EQ(b, "{}");
+    return Status::Ok();
+  }));
+}
+
+TEST_P(StoreConformance, SessionsOfAnEpisodeInOrder) {
+  const domain::Session first = MakeWorld("org-a");
+  domain::Session later = first;
+  later.id = "session-3";
+  later.number = 3;
+  later.attendance = domain::Attendance::kNoShow;
+  domain::Session second = first;
+  second.id = "session-2";
+  second.number = 2;
+  ASSERT_OK(store_->Write([&](WriteTransaction& txn) -> Status {
+    RAPPORT_RETURN_IF_ERROR(txn.PutSession(later));
+    return txn.PutSession(second);
+  }));
+  ASSERT_OK(store_->Read([&](ReadTransaction& txn) -> Status {
+    RAPPORT_ASSIGN_OR_RETURN(const auto sessions,
+                             txn.ListSessionsForEpisode("org-a", first.episode_id));
+    EXPECT_EQ(sessions.size(), 3u);
+    if (sessions.size() == 3u) {
+      EXPECT_EQ(sessions[0].id, first.id);
+      EXPECT_EQ(sessions[1].id, "session-2");
+      EXPECT_EQ(sessions[2].attendance, domain::Attendance::kNoShow);
+    }
+    RAPPORT_ASSIGN_OR_RETURN(const auto none,
+                             txn.ListSessionsForEpisode("org-b", first.episode_id));
+    EXPECT_TRUE(none.empty());
+    return Status::Ok();
+  }));
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, StoreConformance,
                          ::testing::Values(Backend{"sqlite",
                                                    [](const std::filesystem::path& dir) {

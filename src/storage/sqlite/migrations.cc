@@ -165,8 +165,58 @@ CREATE TABLE scores (
 ) WITHOUT ROWID;
 )sql";
 
-constexpr std::array<Migration, 1> kMigrations{{
+// Alerts with their evidence and lifecycle, repair notes, and per-organisation settings
+// (issue 4; docs/signals.md). At most one active alert per (episode, dedupe key).
+constexpr std::string_view kAlerts = R"sql(
+CREATE TABLE alerts (
+  org_id TEXT NOT NULL,
+  id TEXT NOT NULL,
+  episode_id TEXT NOT NULL,
+  client_id TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  dedupe_key TEXT NOT NULL,
+  severity TEXT NOT NULL CHECK (severity IN ('urgent', 'warning', 'prompt')),
+  status TEXT NOT NULL CHECK (status IN ('open', 'acknowledged', 'resolved')),
+  session_number INTEGER NOT NULL,
+  last_session_number INTEGER NOT NULL,
+  occurrences INTEGER NOT NULL,
+  evidence TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  acknowledged_by TEXT NOT NULL DEFAULT '',
+  acknowledged_at INTEGER,
+  resolved_by TEXT NOT NULL DEFAULT '',
+  resolved_at INTEGER,
+  resolution TEXT NOT NULL DEFAULT '',
+  PRIMARY KEY (org_id, id),
+  FOREIGN KEY (org_id, episode_id) REFERENCES episodes (org_id, id)
+);
+CREATE INDEX alerts_episode ON alerts (org_id, episode_id);
+CREATE INDEX alerts_status ON alerts (org_id, status);
+CREATE UNIQUE INDEX alerts_active_key ON alerts (org_id, episode_id, dedupe_key)
+  WHERE status <> 'resolved';
+CREATE TABLE repair_notes (
+  org_id TEXT NOT NULL,
+  id TEXT NOT NULL,
+  alert_id TEXT NOT NULL,
+  author_id TEXT NOT NULL,
+  text TEXT NOT NULL,
+  discussed_with_client INTEGER NOT NULL,
+  created_at INTEGER NOT NULL,
+  PRIMARY KEY (org_id, id),
+  FOREIGN KEY (org_id, alert_id) REFERENCES alerts (org_id, id)
+);
+CREATE INDEX repair_notes_alert ON repair_notes (org_id, alert_id);
+CREATE TABLE org_settings (
+  org_id TEXT NOT NULL PRIMARY KEY REFERENCES organizations(id),
+  document TEXT NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+)sql";
+
+constexpr std::array<Migration, 2> kMigrations{{
     {1, "initial schema", kInitial},
+    {2, "alerts, repair notes and organisation settings", kAlerts},
 }};
 
 }  // namespace

@@ -330,6 +330,113 @@ class SqliteTransaction final : public WriteTransaction {
     return stmt->Int(0);
   }
 
+  Result<std::vector<domain::Session>> ListSessionsForEpisode(
+      std::string_view org_id, std::string_view episode_id) override {
+    RAPPORT_ASSIGN_OR_RETURN(Statement * stmt,
+                             db_.Cached("SELECT id FROM sessions WHERE org_id = ? AND "
+                                        "episode_id = ? ORDER BY number"));
+    stmt->Bind(1, org_id).Bind(2, episode_id);
+    std::vector<std::string> ids;
+    while (true) {
+      RAPPORT_ASSIGN_OR_RETURN(const bool row, stmt->Step());
+      if (!row) break;
+      ids.push_back(stmt->Text(0));
+    }
+    std::vector<domain::Session> out;
+    for (const std::string& id : ids) {
+      RAPPORT_ASSIGN_OR_RETURN(domain::Session session, GetSession(org_id, id));
+      out.push_back(std::move(session));
+    }
+    return out;
+  }
+
+  static constexpr std::string_view kAlertColumns =
+      "SELECT org_id, id, episode_id, client_id, kind, dedupe_key, severity, status, "
+      "session_number, last_session_number, occurrences, evidence, created_at, updated_at, "
+      "acknowledged_by, acknowledged_at, resolved_by, resolved_at, resolution FROM alerts ";
+
+  static Result<domain::Alert> ReadAlert(Statement& stmt) {
+    domain::Alert alert;
+    alert.org_id = stmt.Text(0);
+    alert.id = stmt.Text(1);
+    alert.episode_id = stmt.Text(2);
+    alert.client_id = stmt.Text(3);
+    alert.kind = stmt.Text(4);
+    alert.dedupe_key = stmt.Text(5);
+    RAPPORT_ASSIGN_OR_RETURN(alert.severity, ParseEnum(domain::ParseAlertSeverity, stmt.Text(6)));
+    RAPPORT_ASSIGN_OR_RETURN(alert.status, ParseEnum(domain::ParseAlertStatus, stmt.Text(7)));
+    alert.session_number = static_cast<int>(stmt.Int(8));
+    alert.last_session_number = static_cast<int>(stmt.Int(9));
+    alert.occurrences = static_cast<int>(stmt.Int(10));
+    alert.evidence_json = stmt.Text(11);
+    alert.created_at = FromUnixMillis(stmt.Int(12));
+    alert.updated_at = FromUnixMillis(stmt.Int(13));
+    alert.acknowledged_by = stmt.Text(14);
+    if (!stmt.IsNull(15)) alert.acknowledged_at = FromUnixMillis(stmt.Int(15));
+    alert.resolved_by = stmt.Text(16);
+    if (!stmt.IsNull(17)) alert.resolved_at = FromUnixMillis(stmt.Int(17));
+    alert.resolution = stmt.Text(18);
+    return alert;
+  }
+
+  Result<std::vector<domain::Alert>> ListAlerts(std::string_view org_id,
+                                                const AlertQuery& query) override {
+    RAPPORT_ASSIGN_OR_RETURN(
+        Statement * stmt,
+        db_.Cached(
+            std::string(kAlertColumns) +
+            "WHERE org_id = ?1 AND (IFNULL(?2, '') = '' OR episode_id = ?2) AND "
+            "(IFNULL(?3, '') = '' OR client_id = ?3) AND (IFNULL(?4, '') = '' OR "
+            "status = ?4) AND (?5 = 0 OR status <> 'resolved') ORDER BY CASE severity "
+            "WHEN 'urgent' THEN 0 WHEN 'warning' THEN 1 ELSE 2 END, created_at DESC, rowid DESC"));
+    stmt->Bind(1, org_id)
+        .Bind(2, query.episode_id)
+        .Bind(3, query.client_id)
+        .Bind(4, query.status ? domain::Name(*query.status) : std::string_view())
+        .Bind(5, query.active_only);
+    std::vector<domain::Alert> out;
+    while (true) {
+      RAPPORT_ASSIGN_OR_RETURN(const bool row, stmt->Step());
+      if (!row) break;
+      RAPPORT_ASSIGN_OR_RETURN(domain::Alert alert, ReadAlert(*stmt));
+      out.push_back(std::move(alert));
+    }
+    return out;
+  }
+
+  Result<domain::Alert> GetAlert(std::string_view org_id, std::string_view alert_id) override {
+    RAPPORT_ASSIGN_OR_RETURN(
+        Statement * stmt, db_.Cached(std::string(kAlertColumns) + "WHERE org_id = ? AND id = ?"));
+    stmt->Bind(1, org_id).Bind(2, alert_id);
+    RAPPORT_RETURN_IF_ERROR(StepOne(*stmt, "alert"));
+    return ReadAlert(*stmt);
+  }
+
+  Result<std::vector<domain::RepairNote>> ListRepairNotes(std::string_view org_id,
+                                                          std::string_view alert_id) override {
+    RAPPORT_ASSIGN_OR_RETURN(
+        Statement * stmt,
+        db_.Cached("SELECT id, author_id, text, discussed_with_client, created_at FROM "
+                   "repair_notes WHERE org_id = ? AND alert_id = ? ORDER BY created_at, rowid"));
+    stmt->Bind(1, org_id).Bind(2, alert_id);
+    std::vector<domain::RepairNote> out;
+    while (true) {
+      RAPPORT_ASSIGN_OR_RETURN(const bool row, stmt->Step());
+      if (!row) break;
+      out.push_back({stmt->Text(0), std::string(org_id), std::string(alert_id), stmt->Text(1),
+                     stmt->Text(2), stmt->Int(3) != 0, FromUnixMillis(stmt->Int(4))});
+    }
+    return out;
+  }
+
+  Result<std::string> GetOrgSettings(std::string_view org_id) override {
+    RAPPORT_ASSIGN_OR_RETURN(Statement * stmt,
+                             db_.Cached("SELECT document FROM org_settings WHERE org_id = ?"));
+    stmt->Bind(1, org_id);
+    RAPPORT_ASSIGN_OR_RETURN(const bool row, stmt->Step());
+    return row ? stmt->Text(0) : std::string("{}");
+  }
+
   // Writes.
 
   Status PutOrganization(const domain::Organization& v) override {
@@ -550,6 +657,87 @@ class SqliteTransaction final : public WriteTransaction {
                                 .Run());
     if (sqlite3_changes(db_.get()) != 1) return Conflict("check-in was already submitted");
     return Status::Ok();
+  }
+
+  Status BindAlert(Statement& stmt, const domain::Alert& v) {
+    stmt.Bind(1, v.org_id)
+        .Bind(2, v.id)
+        .Bind(3, v.episode_id)
+        .Bind(4, v.client_id)
+        .Bind(5, v.kind)
+        .Bind(6, v.dedupe_key)
+        .Bind(7, domain::Name(v.severity))
+        .Bind(8, domain::Name(v.status))
+        .Bind(9, v.session_number)
+        .Bind(10, v.last_session_number)
+        .Bind(11, v.occurrences)
+        .Bind(12, v.evidence_json)
+        .Bind(13, ToUnixMillis(v.created_at))
+        .Bind(14, ToUnixMillis(v.updated_at))
+        .Bind(15, v.acknowledged_by)
+        .Bind(17, v.resolved_by)
+        .Bind(19, v.resolution);
+    if (const auto at = OptionalMillis(v.acknowledged_at)) {
+      stmt.Bind(16, *at);
+    } else {
+      stmt.BindNull(16);
+    }
+    if (const auto at = OptionalMillis(v.resolved_at)) {
+      stmt.Bind(18, *at);
+    } else {
+      stmt.BindNull(18);
+    }
+    return stmt.Run();
+  }
+
+  Status PutAlert(const domain::Alert& v) override {
+    RAPPORT_ASSIGN_OR_RETURN(
+        Statement * stmt,
+        db_.Cached("INSERT INTO alerts (org_id, id, episode_id, client_id, kind, dedupe_key, "
+                   "severity, status, session_number, last_session_number, occurrences, "
+                   "evidence, created_at, updated_at, acknowledged_by, acknowledged_at, "
+                   "resolved_by, resolved_at, resolution) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, "
+                   "?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)"));
+    return BindAlert(*stmt, v);
+  }
+
+  Status UpdateAlert(const domain::Alert& v) override {
+    RAPPORT_ASSIGN_OR_RETURN(
+        Statement * stmt,
+        db_.Cached("UPDATE alerts SET episode_id = ?3, client_id = ?4, kind = ?5, dedupe_key = "
+                   "?6, severity = ?7, status = ?8, session_number = ?9, last_session_number = "
+                   "?10, occurrences = ?11, evidence = ?12, created_at = ?13, updated_at = ?14, "
+                   "acknowledged_by = ?15, acknowledged_at = ?16, resolved_by = ?17, "
+                   "resolved_at = ?18, resolution = ?19 WHERE org_id = ?1 AND id = ?2"));
+    RAPPORT_RETURN_IF_ERROR(BindAlert(*stmt, v));
+    if (sqlite3_changes(db_.get()) != 1) return NotFound("alert not found");
+    return Status::Ok();
+  }
+
+  Status PutRepairNote(const domain::RepairNote& v) override {
+    RAPPORT_RETURN_IF_ERROR(GetAlert(v.org_id, v.alert_id).status());
+    RAPPORT_ASSIGN_OR_RETURN(
+        Statement * stmt,
+        db_.Cached("INSERT INTO repair_notes (org_id, id, alert_id, author_id, text, "
+                   "discussed_with_client, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)"));
+    return stmt->Bind(1, v.org_id)
+        .Bind(2, v.id)
+        .Bind(3, v.alert_id)
+        .Bind(4, v.author_id)
+        .Bind(5, v.text)
+        .Bind(6, v.discussed_with_client)
+        .Bind(7, ToUnixMillis(v.created_at))
+        .Run();
+  }
+
+  Status PutOrgSettings(std::string_view org_id, std::string_view json_text,
+                        Timestamp updated_at) override {
+    RAPPORT_ASSIGN_OR_RETURN(
+        Statement * stmt,
+        db_.Cached("INSERT INTO org_settings (org_id, document, updated_at) VALUES (?, ?, ?) "
+                   "ON CONFLICT (org_id) DO UPDATE SET document = excluded.document, "
+                   "updated_at = excluded.updated_at"));
+    return stmt->Bind(1, org_id).Bind(2, json_text).Bind(3, ToUnixMillis(updated_at)).Run();
   }
 
  private:

@@ -1,0 +1,72 @@
+#include "alliance/settings.h"
+
+#include <nlohmann/json.hpp>
+
+#include "testing/testing.h"
+
+namespace rapport::alliance {
+namespace {
+
+using Json = nlohmann::json;
+
+TEST(Settings, EmptyDocumentGivesTheDocumentedDefaults) {
+  auto settings = ParseOrgSettingsText("{}");
+  ASSERT_OK(settings);
+  EXPECT_EQ(settings->signals.rupture_mode, ThresholdMode::kFixed);
+  EXPECT_EQ(settings->signals.rupture_window, 3);
+  EXPECT_EQ(settings->signals.rupture_tolerance, 0);
+  EXPECT_EQ(settings->signals.rupture_intra_k, 2);
+  EXPECT_EQ(settings->signals.dropout_early_sessions, 3);
+  EXPECT_EQ(settings->signals.dropout_min_factors, 2);
+  EXPECT_EQ(settings->signals.not_on_track_session, 6);
+  EXPECT_EQ(settings->signals.goal_stalled_sessions, 3);
+  EXPECT_TRUE(settings->safety_text.empty());
+}
+
+TEST(Settings, ParsesEverySetting) {
+  auto settings = ParseOrgSettings(Json::parse(R"({
+    "safety_text": "Call the duty clinician on 0123.",
+    "signals": {
+      "rupture": {"mode": "combined", "threshold": {"rapport-alliance-client": 0.5},
+                  "intra_k": 1, "window": 2, "tolerance": 0.25, "baseline": 3},
+      "dropout": {"early_sessions": 4, "min_factors": 3},
+      "not_on_track": {"session": 8},
+      "goal_stalled": {"sessions": 2},
+      "disabled": ["ceiling-dip"]
+    },
+    "guidance": {"disabled": ["raise-the-rupture"], "entries": [{
+      "id": "local-risk", "title": "Our risk pathway", "text": "Ring the duty line.",
+      "signals": ["risk-item"], "sources": ["Example Clinic (2024). Local risk policy. Internal."]
+    }]}
+  })"));
+  ASSERT_OK(settings);
+  EXPECT_EQ(settings->safety_text, "Call the duty clinician on 0123.");
+  EXPECT_EQ(settings->signals.rupture_mode, ThresholdMode::kCombined);
+  EXPECT_EQ(settings->signals.rupture_threshold.at("rapport-alliance-client"), 0.5);
+  EXPECT_EQ(settings->signals.rupture_window, 2);
+  EXPECT_EQ(settings->signals.rupture_tolerance, 0.25);
+  EXPECT_EQ(settings->signals.rupture_baseline, 3);
+  EXPECT_EQ(settings->signals.dropout_min_factors, 3);
+  EXPECT_EQ(settings->signals.not_on_track_session, 8);
+  EXPECT_TRUE(settings->signals.disabled.contains("ceiling-dip"));
+  ASSERT_EQ(settings->guidance_entries.size(), 1u);
+  EXPECT_TRUE(settings->guidance_disabled.contains("raise-the-rupture"));
+}
+
+TEST(Settings, ErrorsNameTheField) {
+  const auto field = [](const char* text) { return ParseOrgSettingsText(text).status().field(); };
+  EXPECT_EQ(field(R"({"signals": {"rupture": {"window": 0}}})"), "signals.rupture.window");
+  EXPECT_EQ(field(R"({"signals": {"rupture": {"windows": 3}}})"), "signals.rupture.windows");
+  EXPECT_EQ(field(R"({"signals": {"rupture": {"baseline": 0}}})"), "signals.rupture.baseline");
+  EXPECT_EQ(field(R"({"signals": {"rupture": {"mode": "loose"}}})"), "signals.rupture.mode");
+  EXPECT_EQ(field(R"({"signals": {"rupture": {"threshold": {"x": -1}}}})"),
+            "signals.rupture.threshold.x");
+  EXPECT_EQ(field(R"({"signals": {"disabled": ["risk-item"]}})"), "signals.disabled[0]");
+  EXPECT_EQ(field(R"({"safety_text": ""})"), "safety_text");
+  EXPECT_EQ(field(R"({"colour": "blue"})"), "colour");
+  EXPECT_EQ(field(R"({"guidance": {"entries": [{"id": "x"}]}})"), "title");
+  EXPECT_EQ(ParseOrgSettingsText("{not json").status().code(), StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace rapport::alliance
