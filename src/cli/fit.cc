@@ -42,9 +42,71 @@ struct LmmArgs {
   std::string formula;
   bool ml = false;
   bool ranef = false;
+  // The fixed form: columns y, t, client (and therapist), model y ~ 1 + t.
+  std::string input;
+  int levels = 2;
+  std::string random = "slope";
 };
 
-int RunLmm(const LmmArgs& args) {
+// The fixed form's summary: {"fixef", "se", "varcomp", "theta", "criterion", "reml", "n_obs",
+// "n_client", "iterations", "converged", "fit_seconds"}. var_t and cov are null for a random
+// intercept only; "therapist" is null for two levels.
+Json SummaryJson(const LmmArgs& args, const stats::MixedModelFit& fit, double seconds) {
+  const Eigen::VectorXd se = fit.beta_se();
+  Json fixef = Json::object();
+  Json errors = Json::object();
+  for (size_t index = 0; index < fit.fixed_names.size(); ++index) {
+    const auto at = static_cast<Eigen::Index>(index);
+    fixef[fit.fixed_names[index]] = fit.beta[at];
+    errors[fit.fixed_names[index]] = se[at];
+  }
+  Json client = {{"var_intercept", nullptr}, {"var_t", nullptr}, {"cov", nullptr}};
+  Json therapist = nullptr;
+  int64_t n_client = 0;
+  for (size_t term = 0; term < fit.components.size(); ++term) {
+    const stats::VarianceComponent& component = fit.components[term];
+    if (component.factor == "client") {
+      n_client = fit.levels[term];
+      client["var_intercept"] = component.covariance(0, 0);
+      if (component.covariance.rows() > 1) {
+        client["var_t"] = component.covariance(1, 1);
+        client["cov"] = component.covariance(1, 0);
+      }
+    } else if (component.factor == "therapist") {
+      therapist = {{"var_intercept", component.covariance(0, 0)}};
+    }
+  }
+  return {{"fixef", fixef},
+          {"se", errors},
+          {"varcomp", {{"client", client}, {"therapist", therapist}, {"residual", fit.sigma2}}},
+          {"theta", ToJson(fit.theta)},
+          {"criterion", fit.objective},
+          {"reml", !args.ml},
+          {"n_obs", fit.observations},
+          {"n_client", n_client},
+          {"iterations", fit.evaluations},
+          {"converged", fit.converged},
+          {"fit_seconds", seconds}};
+}
+
+int RunLmm(LmmArgs args) {
+  const bool fixed_form = !args.input.empty();
+  if (fixed_form == !args.data.empty()) {
+    return Fail(
+        InvalidArgument("give either --input (columns y, t, client[, therapist]) or "
+                        "--data with --formula"));
+  }
+  if (fixed_form) {
+    if (!args.formula.empty()) {
+      return Fail(InvalidArgument("--formula goes with --data; --input fits y ~ 1 + t"));
+    }
+    const std::string client_term = args.random == "slope" ? "(t | client)" : "(1 | client)";
+    args.formula = args.levels == 3 ? "y ~ 1 + t + (1 | therapist) + " + client_term
+                                    : "y ~ 1 + t + " + client_term;
+    args.data = args.input;
+  } else if (args.formula.empty()) {
+    return Fail(InvalidArgument("--data needs --formula, e.g. 'y ~ t + (t | client)'"));
+  }
   auto formula = stats::ParseFormula(args.formula);
   if (!formula.ok()) return Fail(formula.status());
   auto table = ReadCsvFile(args.data);
@@ -59,6 +121,10 @@ int RunLmm(const LmmArgs& args) {
   if (!fit.ok()) return Fail(fit.status());
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (fixed_form) {
+    std::cout << SummaryJson(args, *fit, seconds).dump() << "\n";
+    return 0;
+  }
 
   Json out;
   out["formula"] = args.formula;
@@ -205,10 +271,18 @@ void AddFitCommands(CLI::App& app, Commands& commands) {
   auto lmm_args = std::make_shared<LmmArgs>();
   CLI::App* lmm = fit->add_subcommand(
       "lmm", "Linear mixed model by REML or ML, as lme4's lmer (see docs/statistics.md).");
-  lmm->add_option("--data", lmm_args->data, "CSV file, one row per observation")->required();
+  lmm->add_option("--input", lmm_args->input,
+                  "CSV with columns y, t, client (and therapist for --levels 3): fits y ~ 1 + t");
+  lmm->add_option("--levels", lmm_args->levels,
+                  "With --input: 2 (clients) or 3 (clients nested in therapists); default 2")
+      ->check(CLI::IsMember({2, 3}));
+  lmm->add_option("--random", lmm_args->random,
+                  "With --input: random 'slope' (intercept and slope in t, the default) or "
+                  "'intercept' by client")
+      ->check(CLI::IsMember({"slope", "intercept"}));
+  lmm->add_option("--data", lmm_args->data, "CSV file, one row per observation (with --formula)");
   lmm->add_option("--formula", lmm_args->formula,
-                  "lme4 formula, e.g. 'y ~ session + (1 | therapist) + (session | client)'")
-      ->required();
+                  "lme4 formula, e.g. 'y ~ session + (1 | therapist) + (session | client)'");
   lmm->add_flag("--ml", lmm_args->ml, "Maximum likelihood instead of REML");
   lmm->add_flag("--ranef", lmm_args->ranef,
                 "Also print conditional modes (BLUPs) and conditional SDs per level");

@@ -65,6 +65,41 @@ TEST(CliFit, ScienceDataMatchesLme4Golden) {
   EXPECT_EQ(fit["groups"]["client"], 30);
   EXPECT_EQ(fit["groups"]["therapist"], 6);
 
+  // The fixed form of the command: columns y, t, client, therapist; y ~ 1 + t.
+  std::string text;
+  {
+    std::ifstream in(data);
+    std::stringstream buffer;
+    buffer << in.rdbuf();
+    text = buffer.str();
+  }
+  text.replace(text.find("session"), 7, "t");
+  const auto fixed_path = dir.path() / "fixed.csv";
+  std::ofstream(fixed_path) << text;
+  const auto fixed = Rapport({"fit", "lmm", "--input", fixed_path.string(), "--levels", "3"});
+  ASSERT_EQ(fixed.exit_code, 0) << fixed.err;
+  const Json summary = Json::parse(fixed.out);
+  EXPECT_REL(summary["criterion"].get<double>(), 943.023734762, 1e-9);
+  EXPECT_TRUE(summary["reml"].get<bool>());
+  EXPECT_REL(summary["fixef"]["t"].get<double>(), -1.45241255538, 1e-5);
+  EXPECT_REL(summary["se"]["(Intercept)"].get<double>(), 1.052680084794, 2e-3);
+  EXPECT_REL(summary["varcomp"]["client"]["var_intercept"].get<double>(), 17.502620618193, 2e-3);
+  EXPECT_REL(summary["varcomp"]["client"]["cov"].get<double>(), 1.294825345116, 2e-3);
+  EXPECT_REL(summary["varcomp"]["therapist"]["var_intercept"].get<double>(), 2.574642553358, 2e-3);
+  EXPECT_REL(summary["varcomp"]["residual"].get<double>(), 5.637829887695, 2e-3);
+  EXPECT_EQ(summary["n_obs"], 180);
+  EXPECT_EQ(summary["n_client"], 30);
+  EXPECT_EQ(summary["theta"].size(), 4u);
+  const auto ml = Json::parse(
+      Rapport({"fit", "lmm", "--input", fixed_path.string(), "--levels", "3", "--ml"}).out);
+  EXPECT_LE(ml["criterion"].get<double>(), 943.148475907 + 1e-6);
+  EXPECT_REL(ml["criterion"].get<double>(), 943.148475907, 1e-6);
+  const auto two = Json::parse(
+      Rapport({"fit", "lmm", "--input", fixed_path.string(), "--random", "intercept"}).out);
+  EXPECT_TRUE(two["varcomp"]["therapist"].is_null());
+  EXPECT_TRUE(two["varcomp"]["client"]["var_t"].is_null());
+  EXPECT_EQ(Rapport({"fit", "lmm", "--input", fixed_path.string(), "--levels", "4"}).exit_code, 2);
+
   // SCIENCE.md §11.6: the ETR model on ln(session + 1) needs the column; §11.7 likewise.
   // (Fitted through the library in src/stats tests.)
 }
