@@ -92,13 +92,13 @@ Result<std::vector<SessionRow>> SimulateThreeLevel(const ThreeLevelOptions& opti
 }
 
 std::string SessionRowsToCsv(const std::vector<SessionRow>& rows) {
-  std::string out = "therapist,client,session,y,alliance\n";
+  std::string out = "y,t,client,therapist,alliance\n";
   out.reserve(rows.size() * 64);
   char line[160];
   for (const SessionRow& row : rows) {
-    const int length = std::snprintf(
-        line, sizeof line, "%lld,%lld,%d,%.17g,%.17g\n", static_cast<long long>(row.therapist),
-        static_cast<long long>(row.client), row.session, row.y, row.alliance);
+    const int length = std::snprintf(line, sizeof line, "%.17g,%d,%lld,%lld,%.17g\n", row.y,
+                                     row.session, static_cast<long long>(row.client),
+                                     static_cast<long long>(row.therapist), row.alliance);
     out.append(line, static_cast<size_t>(length));
   }
   return out;

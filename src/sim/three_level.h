@@ -56,8 +56,8 @@ struct ThreeLevelOptions {
 // kInvalidArgument.
 Result<std::vector<SessionRow>> SimulateThreeLevel(const ThreeLevelOptions& options);
 
-// Writes rows as CSV with the header therapist,client,session,y,alliance (17 significant
-// digits, so a reader recovers every double exactly).
+// Writes rows as CSV with the header y,t,client,therapist,alliance (t = session number; 17
+// significant digits, so a reader recovers every double exactly).
 std::string SessionRowsToCsv(const std::vector<SessionRow>& rows);
 
 }  // namespace rapport::sim

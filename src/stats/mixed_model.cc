@@ -145,12 +145,9 @@ namespace {
 using DynP =
     Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::ColMajor, kMaxFixed, kMaxFixed>;
 using VecP = Eigen::Matrix<double, Eigen::Dynamic, 1, Eigen::ColMajor, kMaxFixed, 1>;
-// R rows by p columns (Eigen requires row-major storage for a single row).
-template <int R>
-using RowsByP = Eigen::Matrix<double, R, Eigen::Dynamic, R == 1 ? Eigen::RowMajor : Eigen::ColMajor,
-                              R, kMaxFixed>;
-// The same with the number of fixed effects known at compile time (P != Eigen::Dynamic), which
-// lets the per-client kernel unroll completely.
+// R rows by p columns (Eigen requires row-major storage for a single row); with the number of
+// fixed effects known at compile time (P != Eigen::Dynamic) the per-client kernel unrolls
+// completely.
 template <int R, int P>
 using RowsP = Eigen::Matrix<double, R, P, (R == 1 && P != 1) ? Eigen::RowMajor : Eigen::ColMajor, R,
                             P == Eigen::Dynamic ? kMaxFixed : P>;
@@ -233,16 +230,16 @@ void SolveLower(const Eigen::Matrix<double, K, K>& l, Matrix& b) {
 }
 
 // What the final pass keeps per inner position and per outer level.
-template <int K, int KT>
+template <int K, int KT, int P = Eigen::Dynamic>
 struct Factors {
   static constexpr int KO = KT > 0 ? KT : 1;  // storage shape when there is no outer term
   std::vector<Eigen::Matrix<double, K, K>> l_inner;
   std::vector<Eigen::Matrix<double, K, 1>> c_inner;
-  std::vector<RowsByP<K>> r_inner;
+  std::vector<RowsP<K, P>> r_inner;
   std::vector<Eigen::Matrix<double, K, KO>> e_inner;
   std::vector<Eigen::Matrix<double, KO, KO>> l_outer;
   std::vector<Eigen::Matrix<double, KO, 1>> c_outer;
-  std::vector<RowsByP<KO>> r_outer;
+  std::vector<RowsP<KO, P>> r_outer;
 };
 
 struct PassResult {
@@ -264,7 +261,7 @@ struct PassResult {
 // r² = yᵀy − ‖c_u‖² − ‖c_β‖².
 template <int K, int KT, int P>
 PassResult Pass(const MixedModelKernel& m, const double* theta, Criterion criterion,
-                Factors<K, KT>* factors) {
+                Factors<K, KT, P>* factors) {
   using MatK = Eigen::Matrix<double, K, K>;
   using VecK = Eigen::Matrix<double, K, 1>;
   using MatKP = RowsP<K, P>;
@@ -469,6 +466,154 @@ void Finish(const MixedModelKernel& m, const double* theta, Criterion criterion,
   }
   fit.random_effects.push_back(std::move(inner));
   if constexpr (KT > 0) fit.random_effects.push_back(std::move(outer));
+}
+
+// The gradient of tr(T · S) in one term's slice of θ: the element for T(row, col) is
+// S(col, row).
+template <int K, typename Matrix>
+void TermGradient(const Matrix& s, CovarianceStructure covariance, double* gradient) {
+  int index = 0;
+  for (int col = 0; col < K; ++col) {
+    if (covariance == CovarianceStructure::kDiagonal) {
+      gradient[index++] = s(col, col);
+    } else {
+      for (int row = col; row < K; ++row) gradient[index++] = s(col, row);
+    }
+  }
+}
+
+// The profiled criterion and its gradient in θ, from one factorisation and one backward pass.
+//
+// With M = Λ̃ᵀ C Λ̃ + diag(I, 0) the system matrix of (u, β) (C = [Z X]ᵀ[Z X], Λ̃ = diag(Λθ, I)),
+// log|L|² + log|R_X|² = log|M| and d log|M| = 2 tr(M⁻¹ Λ̃ᵀ C dΛ̃), which needs only the blocks of
+// M⁻¹ on the pattern of its Cholesky factor: they follow from the factor by the Takahashi
+// recursion (Takahashi, Fagan & Chin 1973; Erisman & Tinney 1975), from β back to the clients.
+// The ML deviance needs d log|L|² instead: the same recursion on ΛᵀZᵀZΛ + I alone (no β rows).
+// For the penalised residual r²(θ) = min ‖y − Xβ − ZΛu‖² + ‖u‖² the envelope theorem gives
+// dr² = −2 (y − Xβ̂ − ZΛû)ᵀ Z dΛ û. Cost: about three evaluations of the criterion, against
+// 2·dim θ for central differences.
+template <int K, int KT, int P>
+double ObjectiveAndGradient(const MixedModelKernel& m, const double* theta, Criterion criterion,
+                            double* gradient) {
+  using MatK = Eigen::Matrix<double, K, K>;
+  using VecK = Eigen::Matrix<double, K, 1>;
+  constexpr int KO = KT > 0 ? KT : 1;
+  using MatT = Eigen::Matrix<double, KO, KO>;
+  using VecT = Eigen::Matrix<double, KO, 1>;
+  using MatKT = Eigen::Matrix<double, K, KO>;
+  using MatTK = Eigen::Matrix<double, KO, K>;
+  using MatPK = RowsP<P, K>;   // p × k
+  using MatPT = RowsP<P, KO>;  // p × kt
+  using MatPP = SquareP<P>;
+  using VecPP = ColumnP<P>;
+
+  const int p = m.p;
+  Factors<K, KT, P> factors;
+  const PassResult pass = Pass<K, KT, P>(m, theta, criterion, &factors);
+  if (!std::isfinite(pass.objective)) {
+    std::fill(gradient, gradient + m.InnerThetaSize() + m.OuterThetaSize(), 0.0);
+    return pass.objective;
+  }
+
+  const bool reml = criterion == Criterion::kReml;
+  const MatK tc = BuildT<K>(theta, m.inner_covariance);
+  MatT tt = MatT::Zero();
+  if constexpr (KT > 0) tt = BuildT<KT>(theta + m.InnerThetaSize(), m.outer_covariance);
+
+  // β̂ (for the centred response) and Σ_ββ = (R_Xᵀ R_X)⁻¹; Σ_ββ enters log|M| only under REML.
+  const SquareP<P> l_x = pass.l_x;
+  const VecPP beta = l_x.transpose().template triangularView<Eigen::Upper>().solve(pass.c_beta);
+  MatPP sigma_bb = MatPP::Zero(p, p);
+  if (reml) {
+    const MatPP l_x_inverse =
+        l_x.template triangularView<Eigen::Lower>().solve(MatPP::Identity(p, p));
+    sigma_bb = l_x_inverse.transpose() * l_x_inverse;
+  }
+
+  MatK s_c = MatK::Zero();  // Σ_i [M⁻¹ Λ̃ᵀ C] client blocks
+  MatK q_c = MatK::Zero();  // Σ_i û_i (Z_iᵀ res)ᵀ
+  MatT s_t = MatT::Zero();
+  MatT q_t = MatT::Zero();
+  const size_t outer_levels = m.outer_begin.size() - 1;
+  for (size_t outer = 0; outer < outer_levels; ++outer) {
+    VecT v = VecT::Zero();
+    MatT sigma_vv = MatT::Zero();
+    MatPT sigma_bv = MatPT::Zero(p, KO);
+    MatT l_outer_inverse = MatT::Zero();
+    const double* w = nullptr;
+    if constexpr (KT > 0) {
+      w = m.outer_stats.data() + outer * m.outer_stride;
+      const MatT& l = factors.l_outer[outer];
+      v = l.transpose().template triangularView<Eigen::Upper>().solve(
+          factors.c_outer[outer] - factors.r_outer[outer] * beta);
+      l_outer_inverse = l.template triangularView<Eigen::Lower>().solve(MatT::Identity());
+      // Σ_βv = −Σ_ββ L_βv L_vv⁻¹ with L_βv = r_jᵀ; Σ_vv = L_vv⁻ᵀ (L_vv⁻¹ − L_βvᵀ Σ_βv).
+      sigma_bv = -(sigma_bb * factors.r_outer[outer].transpose()) * l_outer_inverse;
+      sigma_vv =
+          l_outer_inverse.transpose() * (l_outer_inverse - factors.r_outer[outer] * sigma_bv);
+    }
+    VecT w_residual = VecT::Zero();  // W_jᵀ res
+    MatT h = MatT::Zero();           // [M⁻¹ Λ̃ᵀ C] block of therapist j
+    if constexpr (KT > 0) {
+      const Eigen::Map<const MatT> wtw(w);
+      const Eigen::Map<const RowsP<KT, P>> wtx(w + KT * KT, KT, p);
+      const Eigen::Map<const VecT> wty(w + KT * KT + KT * p);
+      w_residual = wty - wtx * beta - wtw * (tt * v);
+      h = sigma_vv * tt.transpose() * wtw + sigma_bv.transpose() * wtx.transpose();
+    }
+    for (int64_t position = m.outer_begin[outer]; position < m.outer_begin[outer + 1]; ++position) {
+      const auto at = static_cast<size_t>(position);
+      const double* s = m.client_stats.data() + at * m.client_stride;
+      const Eigen::Map<const MatK> ztz(s);
+      const Eigen::Map<const RowsP<K, P>> ztx(s + K * K, K, p);
+      const Eigen::Map<const VecK> zty(s + K * K + K * p);
+      const MatK& l = factors.l_inner[at];
+      const auto& r = factors.r_inner[at];
+      const MatK l_inverse = l.template triangularView<Eigen::Lower>().solve(MatK::Identity());
+      VecK rhs = factors.c_inner[at] - r * beta;
+      // Σ_βu = −(Σ_βv L_vu + Σ_ββ L_βu) L_ii⁻¹ with L_vu = e_iᵀ, L_βu = r_iᵀ.
+      MatPK sigma_bu = -(sigma_bb * r.transpose()) * l_inverse;
+      MatTK sigma_vu = MatTK::Zero();
+      MatK inside = l_inverse;  // L_ii⁻¹ − e_i Σ_vu − r_i Σ_βu
+      if constexpr (KT > 0) {
+        const MatKT& e = factors.e_inner[at];
+        rhs -= e * v;
+        sigma_bu.noalias() -= (sigma_bv * e.transpose()) * l_inverse;
+        sigma_vu = -(sigma_vv * e.transpose() + sigma_bv.transpose() * r.transpose()) * l_inverse;
+        inside.noalias() -= e * sigma_vu;
+      }
+      inside.noalias() -= r * sigma_bu;
+      const MatK sigma_uu = l_inverse.transpose() * inside;
+      const VecK u = l.transpose().template triangularView<Eigen::Upper>().solve(rhs);
+      const VecK tu = tc * u;
+      VecK z_residual = zty - ztx * beta - ztz * tu;
+      MatK g = sigma_uu * tc.transpose() * ztz + sigma_bu.transpose() * ztx.transpose();
+      if constexpr (KT > 0) {
+        const Eigen::Map<const Eigen::Matrix<double, K, KT>> ztw(s + K * K + K * p + K);
+        z_residual.noalias() -= ztw * (tt * v);
+        g.noalias() += sigma_vu.transpose() * tt.transpose() * ztw.transpose();
+        h.noalias() += sigma_vu * tc.transpose() * ztw;
+        w_residual.noalias() -= ztw.transpose() * tu;
+      }
+      s_c += g;
+      q_c.noalias() += u * z_residual.transpose();
+    }
+    if constexpr (KT > 0) {
+      s_t += h;
+      q_t.noalias() += v * w_residual.transpose();
+    }
+  }
+
+  // d criterion = d log|M| (or d log|L|²) + dof / r² · d r², dof = n − p (REML) or n (ML).
+  const double dof = static_cast<double>(reml ? m.n - p : m.n);
+  const double residual_scale = dof / pass.r2;
+  const MatK inner_total = 2 * s_c - 2 * residual_scale * q_c;
+  TermGradient<K>(inner_total, m.inner_covariance, gradient);
+  if constexpr (KT > 0) {
+    const MatT outer_total = 2 * s_t - 2 * residual_scale * q_t;
+    TermGradient<KT>(outer_total, m.outer_covariance, gradient + m.InnerThetaSize());
+  }
+  return pass.objective;
 }
 
 // Dispatch on the (inner, outer) term sizes to the fixed-size kernels.
@@ -724,6 +869,32 @@ double MixedModelProblem::Objective(std::span<const double> theta, Criterion cri
   });
 }
 
+double MixedModelProblem::ObjectiveAndGradient(std::span<const double> theta, Criterion criterion,
+                                               std::span<double> gradient) const {
+  std::fill(gradient.begin(), gradient.end(), 0.0);
+  const std::vector<double> lower = theta_lower();
+  for (size_t index = 0; index < lower.size(); ++index) {
+    if (!(theta[index] >= lower[index]) || !std::isfinite(theta[index])) {
+      return std::numeric_limits<double>::infinity();
+    }
+  }
+  return internal::Dispatch(kernel_->k, kernel_->kt, [&](auto k, auto kt) {
+    constexpr int K = decltype(k)::value;
+    constexpr int KT = decltype(kt)::value;
+    const auto evaluate = [&](auto p) {
+      return internal::ObjectiveAndGradient<K, KT, decltype(p)::value>(*kernel_, theta.data(),
+                                                                       criterion, gradient.data());
+    };
+    switch (kernel_->p) {
+      case 1: return evaluate(std::integral_constant<int, 1>{});
+      case 2: return evaluate(std::integral_constant<int, 2>{});
+      case 3: return evaluate(std::integral_constant<int, 3>{});
+      case 4: return evaluate(std::integral_constant<int, 4>{});
+      default: return evaluate(std::integral_constant<int, Eigen::Dynamic>{});
+    }
+  });
+}
+
 Result<MixedModelFit> MixedModelProblem::Fit(const FitOptions& options) const {
   const std::vector<double> lower = theta_lower();
   std::vector<double> start = options.start;
@@ -750,7 +921,10 @@ Result<MixedModelFit> MixedModelProblem::Fit(const FitOptions& options) const {
     const int64_t stride = clients / 4'000;
     const MixedModelProblem sub(kernel_->Subsample(stride));
     const internal::MinimizeResult sub_optimum = internal::MinimizeBounded(
-        [&](std::span<const double> theta) { return sub.Objective(theta, options.criterion); },
+        internal::ValueAndGradientFunction(
+            [&](std::span<const double> theta, std::span<double> gradient) {
+              return sub.ObjectiveAndGradient(theta, options.criterion, gradient);
+            }),
         start, lower, minimize);
     if (std::isfinite(sub_optimum.f)) {
       start = sub_optimum.x;
@@ -761,8 +935,11 @@ Result<MixedModelFit> MixedModelProblem::Fit(const FitOptions& options) const {
     }
   }
   const internal::MinimizeResult optimum = internal::MinimizeBounded(
-      [&](std::span<const double> theta) { return Objective(theta, options.criterion); }, start,
-      lower, minimize);
+      internal::ValueAndGradientFunction(
+          [&](std::span<const double> theta, std::span<double> gradient) {
+            return ObjectiveAndGradient(theta, options.criterion, gradient);
+          }),
+      start, lower, minimize);
   if (!std::isfinite(optimum.f)) {
     return Internal("the mixed-model criterion is not finite at any θ tried");
   }

@@ -145,6 +145,12 @@ class MixedModelProblem {
   // REQUIRES: theta.size() == theta_size().
   double Objective(std::span<const double> theta, Criterion criterion) const;
 
+  // The criterion as Objective does, and its analytic gradient in θ written to `gradient`
+  // (zeros where the criterion is not finite). Costs about three evaluations of Objective.
+  // REQUIRES: theta.size() == gradient.size() == theta_size().
+  double ObjectiveAndGradient(std::span<const double> theta, Criterion criterion,
+                              std::span<double> gradient) const;
+
   // Minimises the criterion over θ and derives every estimate at the optimum.
   // Errors: kInvalidArgument for a start of the wrong size or outside the bounds.
   Result<MixedModelFit> Fit(const FitOptions& options = {}) const;

@@ -4,66 +4,93 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <utility>
 
 namespace rapport::stats::internal {
 namespace {
 
+// Counts evaluations and gives every point its value and gradient, analytic or by differences.
 class Counted {
  public:
-  Counted(const std::function<double(std::span<const double>)>& f, int budget)
-      : f_(f), budget_(budget) {}
-  double operator()(const Eigen::VectorXd& x) {
-    ++evaluations_;
-    const double value = f_(std::span<const double>(x.data(), static_cast<size_t>(x.size())));
-    return std::isnan(value) ? std::numeric_limits<double>::infinity() : value;
+  Counted(const ValueFunction* f, const ValueAndGradientFunction* fg, Eigen::VectorXd lower,
+          int budget)
+      : f_(f), fg_(fg), lower_(std::move(lower)), budget_(budget) {}
+
+  // f(x), and with an analytic gradient also ∇f(x) in `gradient` (else `gradient` is emptied).
+  double Value(const Eigen::VectorXd& x, Eigen::VectorXd& gradient) {
+    if (fg_ != nullptr) return ValueAndGradient(x, gradient);
+    gradient.resize(0);
+    return Call(x);
+  }
+  // Makes sure `gradient` holds ∇f at x, whose value Value gave as `fx`.
+  void Complete(const Eigen::VectorXd& x, double fx, Eigen::VectorXd& gradient) {
+    if (gradient.size() == x.size()) return;
+    gradient = Differences(x, fx);
   }
   bool exhausted() const { return evaluations_ >= budget_; }
   int evaluations() const { return evaluations_; }
 
  private:
-  const std::function<double(std::span<const double>)>& f_;
+  double Call(const Eigen::VectorXd& x) {
+    ++evaluations_;
+    const double value = (*f_)(std::span<const double>(x.data(), static_cast<size_t>(x.size())));
+    return std::isnan(value) ? std::numeric_limits<double>::infinity() : value;
+  }
+  double ValueAndGradient(const Eigen::VectorXd& x, Eigen::VectorXd& gradient) {
+    ++evaluations_;
+    gradient.resize(x.size());
+    const double value =
+        (*fg_)(std::span<const double>(x.data(), static_cast<size_t>(x.size())),
+               std::span<double>(gradient.data(), static_cast<size_t>(gradient.size())));
+    if (std::isnan(value) || !gradient.allFinite()) {
+      gradient.setZero();
+      return std::numeric_limits<double>::infinity();
+    }
+    return value;
+  }
+  // Central differences, or second-order one-sided differences where the central stencil
+  // would leave the feasible region. The step balances truncation error against the rounding
+  // noise of the criterion (about 1e-13 relative).
+  Eigen::VectorXd Differences(const Eigen::VectorXd& x, double fx) {
+    Eigen::VectorXd g(x.size());
+    for (Eigen::Index i = 0; i < x.size(); ++i) {
+      const double h = 2e-5 * std::max(1.0, std::abs(x[i]));
+      Eigen::VectorXd probe = x;
+      if (x[i] - h >= lower_[i]) {
+        probe[i] = x[i] + h;
+        const double up = Call(probe);
+        probe[i] = x[i] - h;
+        const double down = Call(probe);
+        g[i] = (up - down) / (2 * h);
+      } else {
+        probe[i] = x[i] + h;
+        const double one = Call(probe);
+        probe[i] = x[i] + 2 * h;
+        const double two = Call(probe);
+        g[i] = (-3 * fx + 4 * one - two) / (2 * h);
+      }
+    }
+    return g;
+  }
+
+  const ValueFunction* f_;
+  const ValueAndGradientFunction* fg_;
+  Eigen::VectorXd lower_;
   int budget_;
   int evaluations_ = 0;
 };
 
-// Central differences, or second-order one-sided differences where the central stencil would
-// leave the feasible region. The step balances truncation error against the rounding noise of
-// the criterion (about 1e-13 relative).
-Eigen::VectorXd Gradient(Counted& f, const Eigen::VectorXd& x, double fx,
-                         const Eigen::VectorXd& lower) {
-  Eigen::VectorXd g(x.size());
-  for (Eigen::Index i = 0; i < x.size(); ++i) {
-    const double h = 2e-5 * std::max(1.0, std::abs(x[i]));
-    Eigen::VectorXd probe = x;
-    if (x[i] - h >= lower[i]) {
-      probe[i] = x[i] + h;
-      const double up = f(probe);
-      probe[i] = x[i] - h;
-      const double down = f(probe);
-      g[i] = (up - down) / (2 * h);
-    } else {
-      probe[i] = x[i] + h;
-      const double one = f(probe);
-      probe[i] = x[i] + 2 * h;
-      const double two = f(probe);
-      g[i] = (-3 * fx + 4 * one - two) / (2 * h);
-    }
-  }
-  return g;
-}
-
-}  // namespace
-
-MinimizeResult MinimizeBounded(const std::function<double(std::span<const double>)>& f,
-                               std::vector<double> start, const std::vector<double>& lower_bounds,
-                               const MinimizeOptions& options) {
+MinimizeResult Minimize(const ValueFunction* value, const ValueAndGradientFunction* value_gradient,
+                        std::vector<double> start, const std::vector<double>& lower_bounds,
+                        const MinimizeOptions& options) {
   const Eigen::Index n = static_cast<Eigen::Index>(start.size());
   const Eigen::VectorXd lower = Eigen::Map<const Eigen::VectorXd>(lower_bounds.data(), n);
   Eigen::VectorXd x = Eigen::Map<const Eigen::VectorXd>(start.data(), n).cwiseMax(lower);
-  Counted count(f, options.max_evaluations);
+  Counted count(value, value_gradient, lower, options.max_evaluations);
 
-  double fx = count(x);
-  Eigen::VectorXd g = Gradient(count, x, fx, lower);
+  Eigen::VectorXd g;
+  double fx = count.Value(x, g);
+  count.Complete(x, fx, g);
   Eigen::MatrixXd h_inv = Eigen::MatrixXd::Identity(n, n);
   bool fresh = true;  // h_inv is the identity: scale the first step
   if (options.inverse_hessian.size() == static_cast<size_t>(n * n)) {
@@ -99,11 +126,12 @@ MinimizeResult MinimizeBounded(const std::function<double(std::span<const double
 
     // Backtracking (Armijo) along the projected path.
     Eigen::VectorXd x_new;
+    Eigen::VectorXd g_new;
     double f_new = 0;
     bool accepted = false;
     for (int attempt = 0; attempt < 60 && !count.exhausted(); ++attempt) {
       x_new = (x + alpha * d).cwiseMax(lower);
-      f_new = count(x_new);
+      f_new = count.Value(x_new, g_new);
       const double slope = g.dot(x_new - x);
       if (f_new <= fx + 1e-4 * slope) {
         accepted = true;
@@ -124,7 +152,7 @@ MinimizeResult MinimizeBounded(const std::function<double(std::span<const double
       converged = true;  // no descent is possible at the resolution of f
       break;
     }
-    const Eigen::VectorXd g_new = Gradient(count, x_new, f_new, lower);
+    count.Complete(x_new, f_new, g_new);
     const Eigen::VectorXd s = x_new - x;
     const Eigen::VectorXd y = g_new - g;
     const double sy = s.dot(y);
@@ -145,12 +173,38 @@ MinimizeResult MinimizeBounded(const std::function<double(std::span<const double
       converged = true;
       break;
     }
+    // The decrease the quadratic model still expects from a full step on the free variables:
+    // once it is below the tolerance, further steps only chase the rounding noise of f.
+    if (!fresh) {
+      Eigen::VectorXd free_now = Eigen::VectorXd::Ones(n);
+      for (Eigen::Index i = 0; i < n; ++i) {
+        if (x[i] <= lower[i] && g[i] > 0) free_now[i] = 0;
+      }
+      const Eigen::VectorXd g_free_now = g.cwiseProduct(free_now);
+      const double expected = 0.5 * g_free_now.dot(h_inv * g_free_now);
+      if (expected >= 0 && expected <= options.expected_decrease_tolerance * (1 + std::abs(fx))) {
+        converged = true;
+        break;
+      }
+    }
   }
   MinimizeResult result{std::vector<double>(x.data(), x.data() + n), fx, count.evaluations(),
                         converged, std::vector<double>(static_cast<size_t>(n * n))};
   Eigen::Map<Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>(
       result.inverse_hessian.data(), n, n) = h_inv;
   return result;
+}
+
+}  // namespace
+
+MinimizeResult MinimizeBounded(const ValueFunction& f, std::vector<double> start,
+                               const std::vector<double>& lower, const MinimizeOptions& options) {
+  return Minimize(&f, nullptr, std::move(start), lower, options);
+}
+
+MinimizeResult MinimizeBounded(const ValueAndGradientFunction& f, std::vector<double> start,
+                               const std::vector<double>& lower, const MinimizeOptions& options) {
+  return Minimize(nullptr, &f, std::move(start), lower, options);
 }
 
 }  // namespace rapport::stats::internal
