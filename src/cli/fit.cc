@@ -14,6 +14,7 @@
 #include "stats/formula.h"
 #include "stats/mixed_model.h"
 #include "stats/model_frame.h"
+#include "stats/omega.h"
 #include "stats/reliability.h"
 
 namespace rapport::cli {
@@ -188,34 +189,87 @@ struct ReliabilityArgs {
   std::string data;
   std::vector<std::string> items;
   bool icc = false;
+  // The summary form: every column of --input is an item (or, with --correlation, the file is
+  // a correlation matrix with the item names as header).
+  std::string input;
+  bool correlation = false;
+  int factors = 3;
 };
 
-int RunReliability(const ReliabilityArgs& args) {
-  auto table = ReadCsvFile(args.data);
-  if (!table.ok()) return Fail(table.status());
-  std::vector<std::string> items = args.items;
-  if (items.empty()) items = table->header();
+// The columns `items` of `table` as numbers, NaN for an empty cell; errors name file, line and
+// column.
+Result<Eigen::MatrixXd> ItemMatrix(const CsvTable& table, const std::vector<std::string>& items) {
   std::vector<size_t> columns;
   for (const std::string& item : items) {
-    auto column = table->RequireColumn(item);
-    if (!column.ok()) return Fail(column.status());
-    columns.push_back(*column);
+    RAPPORT_ASSIGN_OR_RETURN(const size_t column, table.RequireColumn(item));
+    columns.push_back(column);
   }
-  const auto rows = static_cast<Eigen::Index>(table->row_count());
+  const auto rows = static_cast<Eigen::Index>(table.row_count());
   Eigen::MatrixXd answers(rows, static_cast<Eigen::Index>(columns.size()));
   for (Eigen::Index row = 0; row < rows; ++row) {
     for (size_t item = 0; item < columns.size(); ++item) {
       const auto r = static_cast<size_t>(row);
       const auto col = static_cast<Eigen::Index>(item);
-      if (table->IsMissing(r, columns[item])) {
+      if (table.IsMissing(r, columns[item])) {
         answers(row, col) = std::nan("");
         continue;
       }
-      auto value = table->Number(r, columns[item]);
-      if (!value.ok()) return Fail(value.status());
-      answers(row, col) = *value;
+      RAPPORT_ASSIGN_OR_RETURN(answers(row, col), table.Number(r, columns[item]));
     }
   }
+  return answers;
+}
+
+// {"alpha", "omega_total", "omega_hierarchical", "n"}: Cronbach's α (psych::alpha raw_alpha)
+// and McDonald's ω (psych::omega) of the items in --input. With --correlation, α is the
+// standardised α psych::omega reports and n is null.
+int RunReliabilitySummary(const ReliabilityArgs& args) {
+  auto table = ReadCsvFile(args.input);
+  if (!table.ok()) return Fail(table.status());
+  auto matrix = ItemMatrix(*table, table->header());
+  if (!matrix.ok()) return Fail(matrix.status());
+  Json n = nullptr;
+  double alpha = 0;
+  Eigen::MatrixXd correlation;
+  if (args.correlation) {
+    if (matrix->rows() != matrix->cols() || !matrix->allFinite()) {
+      return Fail(InvalidArgument(args.input + ": --correlation needs a complete square matrix (" +
+                                  std::to_string(matrix->rows()) + " rows, " +
+                                  std::to_string(matrix->cols()) + " columns)"));
+    }
+    correlation = *matrix;
+  } else {
+    auto cronbach = stats::CronbachAlpha(*matrix);
+    if (!cronbach.ok()) return Fail(cronbach.status().WithContext(args.input));
+    alpha = cronbach->raw;
+    n = cronbach->respondents;
+    auto pairwise = stats::PairwiseCorrelation(*matrix);
+    if (!pairwise.ok()) return Fail(pairwise.status().WithContext(args.input));
+    correlation = *std::move(pairwise);
+  }
+  auto omega = stats::McDonaldOmega(correlation, args.factors);
+  if (!omega.ok()) return Fail(omega.status().WithContext(args.input));
+  if (args.correlation) alpha = omega->alpha;
+  const Json out = {{"alpha", alpha},
+                    {"omega_total", omega->omega_total},
+                    {"omega_hierarchical", omega->omega_hierarchical},
+                    {"n", n}};
+  std::cout << out.dump() << "\n";
+  return 0;
+}
+
+int RunReliability(const ReliabilityArgs& args) {
+  if (args.input.empty() == args.data.empty()) {
+    return Fail(InvalidArgument("give either --input (one column per item) or --data"));
+  }
+  if (!args.input.empty()) return RunReliabilitySummary(args);
+  auto table = ReadCsvFile(args.data);
+  if (!table.ok()) return Fail(table.status());
+  std::vector<std::string> items = args.items;
+  if (items.empty()) items = table->header();
+  auto matrix = ItemMatrix(*table, items);
+  if (!matrix.ok()) return Fail(matrix.status());
+  const Eigen::MatrixXd& answers = *matrix;
   Json out;
   out["items"] = items;
   auto alpha = stats::CronbachAlpha(answers);
@@ -250,7 +304,7 @@ int RunSimulate(const SimulateArgs& args) {
     if (!simulated.ok()) return Fail(simulated.status());
     rows = std::move(simulated).value();
   }
-  const std::string csv = sim::SessionRowsToCsv(rows);
+  const std::string csv = sim::SessionRowsToCsv(rows, args.science);
   if (args.out.empty() || args.out == "-") {
     std::cout << csv;
     return 0;
@@ -290,11 +344,22 @@ void AddFitCommands(CLI::App& app, Commands& commands) {
 
   auto reliability_args = std::make_shared<ReliabilityArgs>();
   CLI::App* reliability = fit->add_subcommand(
-      "reliability", "Cronbach's alpha (and with --icc the Shrout-Fleiss ICCs), as R psych.");
+      "reliability",
+      "Cronbach's alpha and McDonald's omega (and with --data --icc the Shrout-Fleiss ICCs), "
+      "as R psych.");
+  reliability->add_option("--input", reliability_args->input,
+                          "CSV, one column per item: prints alpha, omega_total, "
+                          "omega_hierarchical and n");
+  reliability->add_flag("--correlation", reliability_args->correlation,
+                        "With --input: the file is a correlation matrix, not answers");
   reliability
-      ->add_option("--data", reliability_args->data,
-                   "CSV file, one row per respondent (or target), one column per item (or judge)")
-      ->required();
+      ->add_option("--factors", reliability_args->factors,
+                   "With --input: group factors of omega's Schmid-Leiman solution (default 3)")
+      ->check(CLI::Range(1, 50));
+  reliability->add_option(
+      "--data", reliability_args->data,
+      "CSV file, one row per respondent (or target), one column per item (or judge): "
+      "detailed alpha");
   reliability
       ->add_option("--items", reliability_args->items, "Item columns (default: every column)")
       ->delimiter(',');
@@ -312,9 +377,10 @@ void AddFitCommands(CLI::App& app, Commands& commands) {
   simulate->add_option("--therapists", simulate_args->options.therapists, "Therapists (default 50)")
       ->check(CLI::Range(int64_t{1}, int64_t{100'000'000}));
   simulate->add_option("--min-sessions", simulate_args->options.min_sessions, "Default 4");
-  simulate->add_option("--max-sessions", simulate_args->options.max_sessions, "Default 14");
+  simulate->add_option("--max-sessions", simulate_args->options.max_sessions, "Default 8");
   simulate->add_flag("--science", simulate_args->science,
-                     "The deterministic 180-row data set of SCIENCE.md §11.5 instead");
+                     "The deterministic 180-row data set of SCIENCE.md §11.5 instead, with the "
+                     "alliance column of §11.7");
   simulate->add_option("--out", simulate_args->out, "Output file (default: standard output)");
   commands.push_back({simulate, [simulate_args] { return RunSimulate(*simulate_args); }});
 }

@@ -91,15 +91,20 @@ Result<std::vector<SessionRow>> SimulateThreeLevel(const ThreeLevelOptions& opti
   return rows;
 }
 
-std::string SessionRowsToCsv(const std::vector<SessionRow>& rows) {
-  std::string out = "y,t,client,therapist,alliance\n";
+std::string SessionRowsToCsv(const std::vector<SessionRow>& rows, bool alliance) {
+  std::string out = alliance ? "y,t,client,therapist,alliance\n" : "y,t,client,therapist\n";
   out.reserve(rows.size() * 64);
   char line[160];
   for (const SessionRow& row : rows) {
-    const int length = std::snprintf(line, sizeof line, "%.17g,%d,%lld,%lld,%.17g\n", row.y,
-                                     row.session, static_cast<long long>(row.client),
-                                     static_cast<long long>(row.therapist), row.alliance);
+    int length =
+        std::snprintf(line, sizeof line, "%.17g,%d,%lld,%lld", row.y, row.session,
+                      static_cast<long long>(row.client), static_cast<long long>(row.therapist));
     out.append(line, static_cast<size_t>(length));
+    if (alliance) {
+      length = std::snprintf(line, sizeof line, ",%.17g", row.alliance);
+      out.append(line, static_cast<size_t>(length));
+    }
+    out.push_back('\n');
   }
   return out;
 }

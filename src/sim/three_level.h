@@ -45,9 +45,9 @@ struct ThreeLevelOptions {
   int64_t clients = 1000;
   int64_t therapists = 50;  // clients are dealt to therapists in turn
   int min_sessions = 4;
-  int max_sessions = 14;
-  double therapist_sd = 1.5;
-  double intercept_sd = 4.0;
+  int max_sessions = 8;       // SCIENCE.md §11.5: 4 to 8 sessions per client
+  double therapist_sd = 3.0;  // SCIENCE.md §11.5's SDs: therapist 3.0, client intercept 4.0,
+  double intercept_sd = 4.0;  // slope 0.8, residual 2.5
   double slope_sd = 0.8;
   double residual_sd = 2.5;
 };
@@ -56,8 +56,9 @@ struct ThreeLevelOptions {
 // kInvalidArgument.
 Result<std::vector<SessionRow>> SimulateThreeLevel(const ThreeLevelOptions& options);
 
-// Writes rows as CSV with the header y,t,client,therapist,alliance (t = session number; 17
-// significant digits, so a reader recovers every double exactly).
-std::string SessionRowsToCsv(const std::vector<SessionRow>& rows);
+// Writes rows as CSV with the header y,t,client,therapist (t = session, 0 at intake), and a
+// last column alliance when `alliance` is true; 17 significant digits, so a reader recovers
+// every double exactly.
+std::string SessionRowsToCsv(const std::vector<SessionRow>& rows, bool alliance = false);
 
 }  // namespace rapport::sim

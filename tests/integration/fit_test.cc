@@ -66,13 +66,13 @@ TEST(CliFit, ScienceDataMatchesLme4Golden) {
   EXPECT_EQ(fit["groups"]["therapist"], 6);
 
   // The fixed form of the command: columns y, t, client, therapist; y ~ 1 + t.
-  const auto fixed_path = data;
   {
     std::ifstream in(data);
     std::string header;
     std::getline(in, header);
     ASSERT_EQ(header, "y,t,client,therapist,alliance");
   }
+  const auto& fixed_path = data;
   const auto fixed = Rapport({"fit", "lmm", "--input", fixed_path.string(), "--levels", "3"});
   ASSERT_EQ(fixed.exit_code, 0) << fixed.err;
   const Json summary = Json::parse(fixed.out);
@@ -193,6 +193,135 @@ TEST(CliFit, SimulatedThreeLevelMatchesLme4Live) {
   }
 }
 
+// `rapport simulate` writes the columns; `fit lmm --input` on them equals a live lme4 fit
+// of y ~ 1 + t for each --levels/--random form, key by key.
+TEST(CliFit, FixedFormOnSimulatedDataMatchesLme4Live) {
+  testing::TempDir dir;
+  const auto data = dir.path() / "cohort.csv";
+  ASSERT_EQ(Rapport({"simulate", "--seed", "7", "--clients", "300", "--therapists", "15", "--out",
+                     data.string()})
+                .exit_code,
+            0);
+  {
+    std::ifstream in(data);
+    std::string header;
+    std::getline(in, header);
+    EXPECT_EQ(header, "y,t,client,therapist");
+  }
+  struct Form {
+    std::vector<std::string> args;
+    std::string formula;
+    bool ml;
+  };
+  const std::vector<Form> forms = {
+      {{}, "y ~ 1 + t + (t | client)", false},
+      {{"--random", "intercept", "--ml"}, "y ~ 1 + t + (1 | client)", true},
+      {{"--levels", "3", "--random", "intercept"},
+       "y ~ 1 + t + (1 | therapist) + (1 | client)",
+       false},
+      {{"--levels", "3", "--random", "slope", "--ml"},
+       "y ~ 1 + t + (1 | therapist) + (t | client)",
+       true}};
+  for (const Form& form : forms) {
+    std::vector<std::string> args = {"fit", "lmm", "--input", data.string()};
+    args.insert(args.end(), form.args.begin(), form.args.end());
+    const auto result = Rapport(args);
+    ASSERT_EQ(result.exit_code, 0) << result.err;
+    const Json fit = Json::parse(result.out);
+    auto r = RunR(dir,
+                  "suppressMessages(library(lme4))\n"
+                  "d <- read.csv('" +
+                      data.string() + "')\nm <- lmer(" + form.formula +
+                      ", d, REML = " + (form.ml ? "FALSE" : "TRUE") +
+                      ")\n"
+                      "f <- function(n, v) cat(n, sprintf('%.15g', v), '\\n')\n"
+                      "f('criterion', if (isREML(m)) REMLcrit(m) else deviance(m))\n"
+                      "f('b0', fixef(m)[1]); f('b1', fixef(m)[2])\n"
+                      "se <- sqrt(diag(as.matrix(vcov(m)))); f('se0', se[1]); f('se1', se[2])\n"
+                      "v <- VarCorr(m); c <- v$client\n"
+                      "f('var_intercept', c[1, 1])\n"
+                      "if (ncol(c) > 1) { f('var_t', c[2, 2]); f('cov', c[1, 2]) }\n"
+                      "if (!is.null(v$therapist)) f('therapist', v$therapist[1, 1])\n"
+                      "f('sigma2', sigma(m)^2); f('n_client', ngrps(m)[['client']])\n");
+    const std::string where = form.formula + (form.ml ? " ML" : " REML");
+    ASSERT_GE(r.size(), 8u) << where;
+    EXPECT_EQ(fit["reml"].get<bool>(), !form.ml) << where;
+    EXPECT_LE(fit["criterion"].get<double>(), r["criterion"] * (1 + 1e-6)) << where;
+    EXPECT_REL(fit["criterion"].get<double>(), r["criterion"], 1e-6) << where;
+    EXPECT_REL(fit["fixef"]["(Intercept)"].get<double>(), r["b0"], 1e-5) << where;
+    EXPECT_REL(fit["fixef"]["t"].get<double>(), r["b1"], 1e-5) << where;
+    EXPECT_REL(fit["se"]["(Intercept)"].get<double>(), r["se0"], 2e-3) << where;
+    EXPECT_REL(fit["se"]["t"].get<double>(), r["se1"], 2e-3) << where;
+    const Json& client = fit["varcomp"]["client"];
+    EXPECT_REL(client["var_intercept"].get<double>(), r["var_intercept"], 2e-3) << where;
+    if (r.count("var_t") != 0) {
+      EXPECT_REL(client["var_t"].get<double>(), r["var_t"], 2e-3) << where;
+      EXPECT_REL(client["cov"].get<double>(), r["cov"], 2e-2) << where;
+      EXPECT_EQ(fit["theta"].size(), r.count("therapist") != 0 ? 4u : 3u) << where;
+    } else {
+      EXPECT_TRUE(client["var_t"].is_null()) << where;
+      EXPECT_TRUE(client["cov"].is_null()) << where;
+    }
+    if (r.count("therapist") != 0) {
+      EXPECT_REL(fit["varcomp"]["therapist"]["var_intercept"].get<double>(), r["therapist"], 2e-3)
+          << where;
+    } else {
+      EXPECT_TRUE(fit["varcomp"]["therapist"].is_null()) << where;
+    }
+    EXPECT_REL(fit["varcomp"]["residual"].get<double>(), r["sigma2"], 2e-3) << where;
+    EXPECT_EQ(fit["n_client"].get<double>(), r["n_client"]) << where;
+    EXPECT_TRUE(fit["converged"].get<bool>()) << where;
+    EXPECT_GT(fit["iterations"].get<int>(), 0) << where;
+    EXPECT_GE(fit["fit_seconds"].get<double>(), 0) << where;
+  }
+}
+
+// SCIENCE.md §11.8: psych::omega on the Thurstone and Harman74 correlation matrices (exported by
+// R in the test), and omega and alpha on raw answers (bfi, 25 items with missing answers)
+// against a live psych run.
+TEST(CliFit, ReliabilitySummaryMatchesPsychOmega) {
+  testing::TempDir dir;
+  const auto thurstone = dir.path() / "thurstone.csv";
+  const auto harman = dir.path() / "harman74.csv";
+  const auto bfi = dir.path() / "bfi25.csv";
+  auto r = RunR(dir,
+                "suppressMessages(library(psych))\n"
+                "write.csv(Thurstone, '" +
+                    thurstone.string() + "', row.names = FALSE)\nwrite.csv(Harman74.cor$cov, '" +
+                    harman.string() +
+                    "', row.names = FALSE)\n"
+                    "b <- bfi[, 1:25]\nwrite.csv(b, '" +
+                    bfi.string() +
+                    "', row.names = FALSE, na = '')\n"
+                    "o <- omega(b, nfactors = 3, plot = FALSE)\n"
+                    "f <- function(n, v) cat(n, sprintf('%.15g', v), '\\n')\n"
+                    "f('omega_h', o$omega_h); f('omega_t', o$omega.tot)\n"
+                    "f('alpha', alpha(b, check.keys = FALSE, warnings = FALSE)$total$raw_alpha)\n");
+  ASSERT_EQ(r.size(), 3u);
+  auto result = Rapport({"fit", "reliability", "--input", thurstone.string(), "--correlation"});
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  Json out = Json::parse(result.out);
+  EXPECT_NEAR(out["omega_hierarchical"].get<double>(), 0.7360703183, 1e-3);
+  EXPECT_NEAR(out["omega_total"].get<double>(), 0.9308254149, 1e-3);
+  EXPECT_NEAR(out["alpha"].get<double>(), 0.8914575356, 1e-9);
+  EXPECT_TRUE(out["n"].is_null());
+  result = Rapport(
+      {"fit", "reliability", "--input", harman.string(), "--correlation", "--factors", "4"});
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  out = Json::parse(result.out);
+  EXPECT_NEAR(out["omega_hierarchical"].get<double>(), 0.6449540163, 1e-3);
+  EXPECT_NEAR(out["omega_total"].get<double>(), 0.9341490711, 1e-3);
+  EXPECT_NEAR(out["alpha"].get<double>(), 0.9118768869, 1e-9);
+  result = Rapport({"fit", "reliability", "--input", bfi.string()});
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  out = Json::parse(result.out);
+  EXPECT_NEAR(out["omega_hierarchical"].get<double>(), r["omega_h"], 1e-3);
+  EXPECT_NEAR(out["omega_total"].get<double>(), r["omega_t"], 1e-3);
+  EXPECT_NEAR(out["alpha"].get<double>(), r["alpha"], 1e-9);
+  EXPECT_EQ(out["n"], 2800);
+  EXPECT_EQ(out.size(), 4u);
+}
+
 TEST(CliFit, ReliabilityMatchesPsych) {
   testing::TempDir dir;
   const auto attitude = dir.path() / "attitude.csv";
@@ -241,6 +370,26 @@ TEST(CliFit, BadInputExitsTwoNamingTheProblem) {
            {{"fit", "reliability", "--data", data.string(), "--items", "session,y"},
             "scores.csv line 3, column 'y'"},
            {{"simulate", "--clients", "10", "--therapists", "20"}, "therapists"}}) {
+    const auto result = Rapport(c.args);
+    EXPECT_EQ(result.exit_code, 2) << c.message;
+    EXPECT_NE(result.err.find(c.message), std::string::npos) << result.err;
+  }
+  const auto fixed = dir.path() / "fixed.csv";
+  std::ofstream(fixed) << "y,t,client,therapist\n3,0,a,T1\n2,1,a,T1\n4,0,b,T2\nx,1,b,T2\n";
+  const auto crossed = dir.path() / "crossed.csv";
+  std::ofstream(crossed)
+      << "y,t,client,therapist\n3,0,a,T1\n2,1,a,T2\n4,0,b,T2\n5,1,b,T2\n6,0,c,T1\n";
+  const auto no_t = dir.path() / "no_t.csv";
+  std::ofstream(no_t) << "y,session,client\n3,0,a\n2,1,a\n";
+  const auto items = dir.path() / "items.csv";
+  std::ofstream(items) << "q1,q2,q3\n1,2,3\n2,3,4\n3,x,5\n";
+  for (const Case& c : std::vector<Case>{
+           {{"fit", "lmm", "--input", fixed.string()}, "fixed.csv line 5, column 'y'"},
+           {{"fit", "lmm", "--input", crossed.string(), "--levels", "3"},
+            "client 'a' appears under therapist 'T1' and 'T2'"},
+           {{"fit", "lmm", "--input", no_t.string()}, "missing column 't'"},
+           {{"fit", "lmm", "--input", fixed.string(), "--random", "quadratic"}, "quadratic"},
+           {{"fit", "reliability", "--input", items.string()}, "items.csv line 4, column 'q2'"}}) {
     const auto result = Rapport(c.args);
     EXPECT_EQ(result.exit_code, 2) << c.message;
     EXPECT_NE(result.err.find(c.message), std::string::npos) << result.err;
