@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs what building and testing Rapport needs, and only what is missing (idempotent).
-# Debian 12 packages via apt-get (with sudo when not root). No npm packages are used yet.
+# Debian 12 packages via apt-get (with sudo when not root), then the browser code's npm
+# packages, pinned by web/package-lock.json (`npm ci`).
 set -euo pipefail
+cd "$(dirname "$0")/.."
 
 packages=(
   cmake ninja-build g++ pkg-config make
@@ -10,7 +12,11 @@ packages=(
   libeigen3-dev
   # Reference software the statistics tests and `make bench` compare with (SCIENCE.md §11).
   r-base-core r-cran-lme4 r-cran-psych r-cran-gparotation python3-statsmodels
+  # The browser code (TypeScript bundled by esbuild) and its tests in Debian's Chromium.
+  nodejs chromium
 )
+# Debian's npm, unless node already brings its own.
+if ! command -v npm >/dev/null 2>&1; then packages+=(npm); fi
 
 # `scripts/setup.sh fuzz` adds clang and its libFuzzer runtime, for `make fuzz`.
 if [[ " $* " == *" fuzz "* ]]; then
@@ -26,11 +32,19 @@ done
 
 if [ ${#missing[@]} -eq 0 ]; then
   echo "setup: all ${#packages[@]} Debian packages present"
-  exit 0
+else
+  sudo=""
+  if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+  echo "setup: installing ${missing[*]}"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-sudo=""
-if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
-echo "setup: installing ${missing[*]}"
-$sudo apt-get update -qq
-DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+# npm packages of web/, exactly as locked; reinstalled only when the lockfile changed. Nothing
+# is downloaded by them at install time (playwright-core drives Debian's Chromium).
+stamp=web/node_modules/.package-lock.json
+if [ ! -f "$stamp" ] || ! cmp -s web/package-lock.json web/node_modules/.rapport-lock; then
+  echo "setup: npm ci in web/"
+  (cd web && npm ci --no-audit --no-fund --loglevel=error)
+  cp web/package-lock.json web/node_modules/.rapport-lock
+fi

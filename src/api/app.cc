@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <fstream>
+#include <sstream>
 
 #include <nlohmann/json.hpp>
 
@@ -136,10 +138,57 @@ App::App(storage::Store& store, const instruments::Catalog& catalog, const Clock
     Response response{200, "image/svg+xml", {}, FaviconSvg()};
     return response;
   });
+  LoadWebAssets();
+  router_.Add("GET", "/assets/{name}", [this](Request& r) { return WebAsset(r); });
   router_.Add("GET", "/c/{token}", [this](Request& r) { return ShowCheckin(r); });
   router_.Add("POST", "/c/{token}", [this](Request& r) { return SubmitCheckinForm(r); });
   router_.Add("POST", "/api/v1/checkins/{token}",
               [this](Request& r) { return SubmitCheckinJson(r); });
+}
+
+void App::LoadWebAssets() {
+  if (options_.web_dir.empty()) return;
+  std::error_code error;
+  std::filesystem::directory_iterator entries(options_.web_dir, error);
+  if (error) {
+    log::Info("no built browser code; pages work without script",
+              {{"web_dir", options_.web_dir.string()}});
+    return;
+  }
+  for (const std::filesystem::directory_entry& entry : entries) {
+    const std::string extension = entry.path().extension().string();
+    const char* type = extension == ".js"    ? "text/javascript; charset=utf-8"
+                       : extension == ".css" ? "text/css; charset=utf-8"
+                                             : nullptr;
+    if (type == nullptr || !entry.is_regular_file(error)) continue;
+    std::ifstream in(entry.path(), std::ios::binary);
+    std::ostringstream bytes;
+    bytes << in.rdbuf();
+    if (!in) continue;
+    web_assets_[entry.path().filename().string()] = {type, bytes.str()};
+  }
+}
+
+Response App::WebAsset(const Request& request) const {
+  const auto found = web_assets_.find(request.Param("name"));
+  if (found == web_assets_.end()) {
+    return ProblemResponse(404, "no such resource: " + request.path);
+  }
+  Response response{200, found->second.first, {}, found->second.second};
+  response.headers.emplace_back("Cache-Control", "public, max-age=300");
+  return response;
+}
+
+std::filesystem::path DefaultWebDir() {
+  if (const char* dir = std::getenv("RAPPORT_WEB_DIR"); dir != nullptr && *dir != '\0') {
+    return dir;
+  }
+  for (const std::filesystem::path& candidate : {std::filesystem::path(RAPPORT_BUILD_WEB_DIR),
+                                                 std::filesystem::path(RAPPORT_INSTALL_WEB_DIR)}) {
+    std::error_code ignored;
+    if (std::filesystem::is_directory(candidate, ignored)) return candidate;
+  }
+  return {};
 }
 
 Response App::Health(const Request&) const { return JsonResponse(200, R"({"status":"ok"})"); }

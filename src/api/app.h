@@ -2,6 +2,8 @@
 // functions of a Request; tests call app.router().Handle(request) without a socket.
 #pragma once
 
+#include <filesystem>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -20,7 +22,14 @@ struct AppOptions {
   int max_json_depth = 32;
   // Text of the respondent's pages; null: loaded from the data folder's ui/ (see UiText).
   std::shared_ptr<const UiText> ui_text;
+  // Built browser code (web/, bundled by esbuild) served under /assets/: every *.js and *.css
+  // file directly in this folder, read once at start. Empty or missing: none (the pages work
+  // without script).
+  std::filesystem::path web_dir;
 };
+
+// RAPPORT_WEB_DIR when set, else the build tree's web/ folder, else the installed copy.
+std::filesystem::path DefaultWebDir();
 
 class App {
  public:
@@ -31,6 +40,8 @@ class App {
   const Router& router() const { return router_; }
 
  private:
+  void LoadWebAssets();
+  Response WebAsset(const Request& request) const;
   Response Health(const Request& request) const;
   Response Start(const Request& request) const;
   Response ShowCheckin(const Request& request) const;
@@ -50,6 +61,8 @@ class App {
 
   storage::Store& store_;
   const instruments::Catalog& catalog_;
+  // File name → (content type, bytes) of the built browser code.
+  std::map<std::string, std::pair<std::string, std::string>> web_assets_;
   CheckinService checkins_;
   AppOptions options_;
   Router router_;

@@ -1,6 +1,8 @@
 // Handlers through the router, without a socket, on a real SQLite store in a temp folder.
 #include "api/app.h"
 
+#include <fstream>
+
 #include <nlohmann/json.hpp>
 
 #include "base/id.h"
@@ -115,7 +117,36 @@ TEST_F(AppTest, FormShowsEveryItemWithLabelledOptions) {
   EXPECT_NE(page.body.find("I felt heard and respected today."), std::string::npos);
   EXPECT_NE(page.body.find("name=\"i.rapport-alliance-client.open-1\""), std::string::npos);
   EXPECT_NE(page.body.find("<legend"), std::string::npos);
-  EXPECT_EQ(page.body.find("<script"), std::string::npos);
+  // No inline script (the Content-Security-Policy allows only 'self'): one external script.
+  const std::string tag = "<script src=\"/assets/checkin.js\" defer></script>";
+  const size_t script = page.body.find("<script");
+  EXPECT_EQ(page.body.compare(script, tag.size(), tag), 0) << page.body.substr(script, 80);
+  EXPECT_EQ(page.body.find("<script", script + 1), std::string::npos);
+  // The progress line the script fills in, worded for the page's language.
+  EXPECT_NE(page.body.find("data-template=\"{answered} of {total} questions answered\""),
+            std::string::npos);
+}
+
+TEST_F(AppTest, ServesBuiltBrowserCodeWithItsType) {
+  testing::TempDir web;
+  std::ofstream(web.path() / "checkin.js") << "console.log(1);";
+  std::ofstream(web.path() / "notes.txt") << "not served";
+  AppOptions options;
+  options.web_dir = web.path();
+  App app(*store_, catalog_, clock_, random_, options);
+  Request request;
+  request.method = "GET";
+  request.path = "/assets/checkin.js";
+  Response response = app.router().Handle(request);
+  EXPECT_EQ(response.status, 200);
+  EXPECT_EQ(response.content_type, "text/javascript; charset=utf-8");
+  EXPECT_EQ(response.body, "console.log(1);");
+  request.path = "/assets/notes.txt";
+  EXPECT_EQ(app.router().Handle(request).status, 404);
+  request.path = "/assets/..%2Fcheckin.js";
+  EXPECT_EQ(app.router().Handle(request).status, 404);
+  request.path = "/assets/rapport.css";
+  EXPECT_EQ(app.router().Handle(request).status, 200);
 }
 
 TEST_F(AppTest, FormSubmissionScoresAndShowsTheResult) {

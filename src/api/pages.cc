@@ -6,8 +6,9 @@
 namespace rapport::api {
 namespace {
 
+// `script`: the path of one script under /assets/ to load (deferred), or empty.
 std::string Page(const std::string& title, const std::string& body,
-                 const std::string& language = "en") {
+                 const std::string& language = "en", const std::string& script = {}) {
   std::string out =
       "<!doctype html>\n<html lang=\"" + HtmlEscape(language) +
       "\">\n<head>\n<meta charset=\"utf-8\">\n"
@@ -16,7 +17,9 @@ std::string Page(const std::string& title, const std::string& body,
   out +=
       " · Rapport</title>\n<link rel=\"stylesheet\" "
       "href=\"/assets/rapport.css\">\n<link rel=\"icon\" type=\"image/svg+xml\" "
-      "href=\"/assets/favicon.svg\">\n</head>\n<body>\n";
+      "href=\"/assets/favicon.svg\">\n";
+  if (!script.empty()) out += "<script src=\"" + HtmlEscape(script) + "\" defer></script>\n";
+  out += "</head>\n<body>\n";
   out += "<main>\n" + body + "</main>\n</body>\n</html>\n";
   return out;
 }
@@ -98,7 +101,13 @@ std::string RenderCheckinForm(const PageLanguage& page, const std::vector<Instru
             HtmlEscape(ui.Get(lang, "form.error_heading")) + "</strong> " + HtmlEscape(error) +
             "</div>\n";
   }
-  body += "<form method=\"post\" action=\"" + HtmlEscape(action) + "\" novalidate>\n";
+  // Filled in and shown by /assets/checkin.js; without script the form works as it is.
+  body += "<div class=\"progress\" id=\"progress\" hidden data-template=\"" +
+          HtmlEscape(ui.Get(lang, "form.progress")) +
+          "\"><progress aria-hidden=\"true\"></progress><p class=\"progress-text\" "
+          "role=\"status\"></p></div>\n";
+  body +=
+      "<form class=\"checkin\" method=\"post\" action=\"" + HtmlEscape(action) + "\" novalidate>\n";
   body += "<input type=\"hidden\" name=\"lang\" value=\"" + HtmlEscape(lang) + "\">\n";
   for (const InstrumentView& view : views) {
     const instruments::Definition* definition = view.definition;
@@ -155,7 +164,7 @@ std::string RenderCheckinForm(const PageLanguage& page, const std::vector<Instru
   }
   body +=
       "<button type=\"submit\">" + HtmlEscape(ui.Get(lang, "form.submit")) + "</button>\n</form>\n";
-  return Page(ui.Get(lang, "form.title"), body, lang);
+  return Page(ui.Get(lang, "form.title"), body, lang, "/assets/checkin.js");
 }
 
 std::string RenderCheckinResult(const PageLanguage& page, const std::vector<InstrumentView>& views,
@@ -252,6 +261,11 @@ nav.languages ul { list-style: none; display: flex; flex-wrap: wrap; gap: 0.25re
 nav.languages a, nav.languages strong { display: inline-block; padding: 0.5rem 0.25rem;
   min-height: 2.75rem; }
 .fallback { color: var(--muted); font-style: italic; }
+.progress { position: sticky; top: 0; z-index: 1; background: var(--paper);
+  padding: 0.5rem 0; margin: 0 0 0.5rem; }
+.progress[hidden] { display: none; }
+.progress progress { display: block; width: 100%; height: 0.5rem; accent-color: var(--accent); }
+.progress p { margin: 0.25rem 0 0; color: var(--muted); font-size: 0.9rem; }
 )css";
   return kCss;
 }

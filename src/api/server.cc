@@ -25,7 +25,8 @@ namespace net = boost::asio;
 using tcp = net::ip::tcp;
 
 constexpr std::string_view kContentSecurityPolicy =
-    "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "form-action 'self'; "
     "frame-ancestors 'none'; base-uri 'none'";
 
 // Converts a parsed Beast request into the transport-independent Request.

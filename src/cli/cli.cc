@@ -161,6 +161,7 @@ int Serve(storage::Store& store, const instruments::Catalog& catalog, api::Serve
   auto ui_text = api::UiText::LoadDirectory(instruments::DefaultDataDir() / "ui");
   if (!ui_text.ok()) return Fail(ui_text.status());
   app_options.ui_text = std::make_shared<const api::UiText>(std::move(ui_text).value());
+  app_options.web_dir = api::DefaultWebDir();
   for (const std::string& token : demo.checkin_tokens)
     app_options.demo_checkin_links.push_back("/c/" + token);
   api::App app(store, catalog, DefaultClock(), DefaultRandom(), std::move(app_options));
