@@ -314,6 +314,7 @@ int Main(int argc, char** argv) {
   AddCoreCommands(app, commands);
   AddInstrumentsCommands(app, commands);
   AddFitCommands(app, commands);
+  AddFitEffectsCommands(app, commands);
   AddAnalyzeCommands(app, commands);
   AddAlertCommands(app, commands);
 
