@@ -1,6 +1,9 @@
-// `rapport fit therapists` and `rapport fit within-between`: therapist effects (SCIENCE.md §8)
-// and the within/between-client alliance–outcome decomposition (§6.2) from CSV files. Rows with
-// an empty cell in a column the model uses are dropped (as lme4's na.omit) and counted.
+// `rapport fit therapists`, `rapport fit within-between` and `rapport fit dropout`: therapist
+// effects (SCIENCE.md §8), the within/between-client alliance–outcome decomposition (§6.2) and
+// the dropout model (§6.1) from CSV files. For the mixed models, rows with an empty cell in a
+// column the model uses are dropped (as lme4's na.omit) and counted; the dropout model treats an
+// empty feature as the training mean.
+#include <cmath>
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -11,6 +14,7 @@
 
 #include "base/csv.h"
 #include "cli/command.h"
+#include "stats/logistic.h"
 #include "stats/therapist_effects.h"
 #include "stats/within_between.h"
 
@@ -174,6 +178,57 @@ int RunWithinBetween(const WithinBetweenArgs& args) {
   return 0;
 }
 
+struct DropoutArgs {
+  std::string input;
+  std::string outcome;
+  std::vector<std::string> features;
+  int folds = 5;
+};
+
+int RunDropout(const DropoutArgs& args) {
+  auto table = ReadCsvFile(args.input);
+  if (!table.ok()) return Fail(table.status());
+  auto outcome = table->RequireColumn(args.outcome);
+  if (!outcome.ok()) return Fail(outcome.status());
+  std::vector<std::string> features = args.features;
+  if (features.empty()) {
+    for (const std::string& name : table->header()) {
+      if (name != args.outcome && name != "client" && name != "id") features.push_back(name);
+    }
+  }
+  std::vector<size_t> at;
+  for (const std::string& name : features) {
+    auto column = table->RequireColumn(name);
+    if (!column.ok()) return Fail(column.status());
+    at.push_back(*column);
+  }
+  const auto rows = static_cast<Eigen::Index>(table->row_count());
+  Eigen::MatrixXd x(rows, static_cast<Eigen::Index>(features.size()));
+  Eigen::VectorXd y(rows);
+  for (Eigen::Index row = 0; row < rows; ++row) {
+    const auto r = static_cast<size_t>(row);
+    auto value = table->Number(r, *outcome);
+    if (!value.ok()) return Fail(value.status());
+    if (*value != 0 && *value != 1) {
+      return Fail(InvalidArgument(table->Where(r, *outcome) + ": the outcome must be 0 or 1"));
+    }
+    y[row] = *value;
+    for (size_t c = 0; c < at.size(); ++c) {
+      if (table->IsMissing(r, at[c])) {
+        x(row, static_cast<Eigen::Index>(c)) = std::nan("");
+        continue;
+      }
+      auto number = table->Number(r, at[c]);
+      if (!number.ok()) return Fail(number.status());
+      x(row, static_cast<Eigen::Index>(c)) = *number;
+    }
+  }
+  auto model = stats::FitDropoutModel(features, x, y, args.folds);
+  if (!model.ok()) return Fail(model.status().WithContext(args.input));
+  std::cout << model->ToJson().dump() << "\n";
+  return 0;
+}
+
 }  // namespace
 
 void AddFitEffectsCommands(CLI::App& app, Commands& commands) {
@@ -204,6 +259,21 @@ void AddFitEffectsCommands(CLI::App& app, Commands& commands) {
   within_between->add_flag("--detrend", wb_args->detrend,
                            "Remove each client's linear alliance trend before centring");
   commands.push_back({within_between, [wb_args] { return RunWithinBetween(*wb_args); }});
+
+  auto dropout_args = std::make_shared<DropoutArgs>();
+  CLI::App* dropout = fit->add_subcommand(
+      "dropout",
+      "Logistic dropout model (IRLS) with cross-validated AUC, Brier score and calibration "
+      "(one row per ended episode).");
+  dropout->add_option("--input", dropout_args->input, "CSV file")->required();
+  dropout->add_option("--outcome", dropout_args->outcome, "The 0/1 dropout column")->required();
+  dropout
+      ->add_option("--features", dropout_args->features,
+                   "Feature columns (default: every column but the outcome, client and id)")
+      ->delimiter(',');
+  dropout->add_option("--folds", dropout_args->folds, "Cross-validation folds (default 5)")
+      ->check(CLI::Range(2, 100));
+  commands.push_back({dropout, [dropout_args] { return RunDropout(*dropout_args); }});
 }
 
 }  // namespace rapport::cli

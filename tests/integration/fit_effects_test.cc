@@ -113,6 +113,61 @@ TEST(CliFitEffects, TherapistEffectsMatchLme4Live) {
   }
 }
 
+// The dropout model's coefficients and standard errors equal R's glm(binomial) on the same file
+// (standardised features, as the model stores them), run to a tight convergence so that its
+// vcov, taken at the last iteration's weights, is at the optimum too; AUC and calibration come
+// from held-out folds.
+TEST(CliFitEffects, DropoutModelMatchesGlmLive) {
+  testing::TempDir dir;
+  const auto data = dir.path() / "episodes.csv";
+  {
+    std::ofstream out(data);
+    out << "client,first_alliance,missed,dropped_out\n";
+    uint64_t state = 12345;
+    const auto uniform = [&state] {
+      state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+      return static_cast<double>(state >> 11) / 9007199254740992.0;
+    };
+    for (int i = 0; i < 300; ++i) {
+      const double alliance = 10 + 20 * uniform();
+      const int missed = static_cast<int>(3 * uniform());
+      const double risk = 1 / (1 + std::exp(-(-1.0 - 0.15 * (alliance - 20) + 0.5 * missed)));
+      out << "c" << i << "," << alliance << "," << missed << "," << (uniform() < risk ? 1 : 0)
+          << "\n";
+    }
+  }
+  const Json model = RunJson(
+      {"fit", "dropout", "--input", data.string(), "--outcome", "dropped_out", "--folds", "5"});
+  ASSERT_TRUE(model.contains("coefficients")) << model.dump();
+  EXPECT_EQ(model["features"], Json({"first_alliance", "missed"}));
+  const auto r =
+      RunR(dir, "d <- read.csv('" + data.string() +
+                    "')\n"
+                    "m <- glm(dropped_out ~ scale(first_alliance) + scale(missed), "
+                    "family = binomial, data = d,\n"
+                    "         control = glm.control(epsilon = 1e-14, maxit = 100))\n"
+                    "b <- coef(m); s <- sqrt(diag(vcov(m)))\n"
+                    "for (i in 1:3) { cat(paste0('b', i), sprintf('%.15g', b[i]), '\\n'); "
+                    "cat(paste0('s', i), sprintf('%.15g', s[i]), '\\n') }\n"
+                    "cat('deviance', sprintf('%.15g', deviance(m)), '\\n')\n");
+  ASSERT_EQ(r.size(), 7u);
+  EXPECT_REL(model["coefficients"]["(Intercept)"].get<double>(), r.at("b1"), 1e-6);
+  EXPECT_REL(model["coefficients"]["first_alliance"].get<double>(), r.at("b2"), 1e-6);
+  EXPECT_REL(model["coefficients"]["missed"].get<double>(), r.at("b3"), 1e-6);
+  EXPECT_REL(model["se"]["first_alliance"].get<double>(), r.at("s2"), 1e-5);
+  EXPECT_REL(model["se"]["missed"].get<double>(), r.at("s3"), 1e-5);
+  EXPECT_REL(model["deviance"].get<double>(), r.at("deviance"), 1e-8);
+  EXPECT_GT(model["auc"].get<double>(), 0.6);
+  EXPECT_EQ(model["calibration"].size(), 10u);
+  EXPECT_EQ(model["cases"], 300);
+
+  std::ofstream(dir.path() / "bad.csv") << "a,dropped_out\n1,0\n2,3\n";
+  const auto bad = Rapport(
+      {"fit", "dropout", "--input", (dir.path() / "bad.csv").string(), "--outcome", "dropped_out"});
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.err.find("line 3"), std::string::npos) << bad.err;
+}
+
 TEST(CliFitEffects, BadInputExitsTwoNamingTheProblem) {
   testing::TempDir dir;
   const auto half = dir.path() / "half.csv";
