@@ -31,6 +31,46 @@ struct AlertQuery {
   bool active_only = false;  // open or acknowledged
 };
 
+// One scored response on one instrument with the context that models fitted on an
+// organisation's history need: expected treatment response (scores by client and session),
+// reliability per instrument (item answers) and dropout models (episodes, sessions, times).
+struct InstrumentObservation {
+  std::string response_id;
+  std::string episode_id;
+  std::string session_id;
+  int session_number = 0;  // 1-based within the episode
+  Timestamp session_at;    // the session's scheduled time
+  std::string respondent_id;
+  domain::Perspective perspective = domain::Perspective::kClient;  // the respondent's role
+  std::optional<domain::Target> target;
+  // The respondent when they are one of the episode's clients; empty otherwise (a clinician,
+  // collateral or observer rating).
+  std::string client_id;
+  std::string instrument_version;           // the scoring version of `total`
+  std::optional<double> total;              // empty when too many items were missing
+  std::vector<domain::ItemAnswer> answers;  // in the order stored (item order)
+  Timestamp submitted_at;
+  friend bool operator==(const InstrumentObservation&, const InstrumentObservation&) = default;
+};
+
+// A statistical model fitted on an organisation's history, stored as its JSON document with
+// its provenance in columns. Only the latest model per (organisation, kind, instrument) is
+// kept. The store does not interpret `document`; its kind's code does (e.g. "etr":
+// stats/etr.h).
+struct FittedModel {
+  std::string org_id;
+  std::string kind;           // free text, e.g. "etr" or "dropout"; never empty
+  std::string instrument_id;  // the instrument it models; empty when it is not about one
+  std::string document;       // the model as JSON text
+  Timestamp fitted_at;
+  std::optional<Timestamp> data_from;  // the window of the data it was fitted on, when known
+  std::optional<Timestamp> data_to;
+  int64_t clients = 0;       // clients in the data
+  int64_t observations = 0;  // rows in the data
+  double criterion = 0;      // the fit criterion at the optimum (e.g. REML criterion, deviance)
+  friend bool operator==(const FittedModel&, const FittedModel&) = default;
+};
+
 // Reads. Valid only inside the callback it was passed to.
 class ReadTransaction {
  public:
@@ -70,6 +110,17 @@ class ReadTransaction {
   // The organisation's settings document (JSON text; "{}" when none was stored). What it may
   // hold is defined by src/alliance/settings.h; the store does not interpret it.
   virtual Result<std::string> GetOrgSettings(std::string_view org_id) = 0;
+
+  // Every scored response on `instrument_id` in the organisation whose session is scheduled
+  // at or after `from` and before `to`, with its latest score and its item answers; ordered
+  // by episode id, session number, submission time, then response id. Empty when there are
+  // none (also for an unknown organisation or instrument).
+  virtual Result<std::vector<InstrumentObservation>> ListObservations(
+      std::string_view org_id, std::string_view instrument_id, Timestamp from, Timestamp to) = 0;
+  // The latest model of `kind` for the instrument (empty `instrument_id`: the one not about
+  // an instrument). kNotFound when none is stored.
+  virtual Result<FittedModel> GetFittedModel(std::string_view org_id, std::string_view kind,
+                                             std::string_view instrument_id) = 0;
 };
 
 // Reads and writes. Put* insert a new row; kConflict when the id (or a unique field such as a
@@ -99,6 +150,9 @@ class WriteTransaction : public ReadTransaction {
   // Stores (inserts or replaces) the organisation's settings document.
   virtual Status PutOrgSettings(std::string_view org_id, std::string_view json_text,
                                 Timestamp updated_at) = 0;
+  // Stores the model, replacing any with the same org_id, kind and instrument_id.
+  // kInvalidArgument for an empty kind; kNotFound for an unknown organisation.
+  virtual Status PutFittedModel(const FittedModel& value) = 0;
 };
 
 // Thread safety: all methods may be called from any thread concurrently.

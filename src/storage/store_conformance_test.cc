@@ -412,6 +412,168 @@ TEST_P(StoreConformance, SessionsOfAnEpisodeInOrder) {
   }));
 }
 
+TEST_P(StoreConformance, ObservationsOfOneInstrumentWithTheirContext) {
+  const domain::Session first = MakeWorld("org-a");
+  const domain::Session elsewhere = MakeWorld("org-b");
+  const Timestamp start = first.scheduled_at;
+  domain::Session second = first;
+  second.id = "session-2";
+  second.number = 2;
+  second.scheduled_at = start + std::chrono::hours(24 * 7);
+  second.participants.clear();
+  domain::Session third = second;
+  third.id = "session-3";
+  third.number = 3;
+  third.scheduled_at = start + std::chrono::hours(24 * 14);
+  const domain::Checkin checkin = MakeCheckin(first, "t");
+  domain::Response intake = MakeResponse(checkin, "response-1");
+  domain::Response later = MakeResponse(checkin, "response-2");
+  later.session_id = second.id;
+  later.answers = {{"1", 3.0}, {"2", 1.0}};
+  later.score.total = std::nullopt;  // too many items missing: still listed
+  later.submitted_at = intake.submitted_at + std::chrono::hours(1);
+  domain::Response corrected = later;  // a second submission for session 2, earlier
+  corrected.id = "response-0";
+  corrected.submitted_at = intake.submitted_at - std::chrono::hours(1);
+  corrected.score.total = 9.0;
+  domain::Response clinician = MakeResponse(checkin, "response-3");
+  clinician.session_id = second.id;
+  clinician.respondent_id = "user-org-a";
+  clinician.perspective = domain::Perspective::kClinician;
+  clinician.target = domain::Target::kClinician;
+  domain::Response other_instrument = MakeResponse(checkin, "response-4");
+  other_instrument.instrument_id = "gad-7";
+  other_instrument.score.instrument_id = "gad-7";
+  domain::Response outside = MakeResponse(checkin, "response-5");
+  outside.session_id = third.id;
+  domain::Response other_org = MakeResponse(MakeCheckin(elsewhere, "u"), "response-6");
+  ASSERT_OK(store_->Write([&](WriteTransaction& txn) -> Status {
+    RAPPORT_RETURN_IF_ERROR(txn.PutSession(second));
+    RAPPORT_RETURN_IF_ERROR(txn.PutSession(third));
+    RAPPORT_RETURN_IF_ERROR(txn.PutCheckin(checkin));
+    for (const domain::Response* response :
+         {&later, &intake, &clinician, &corrected, &other_instrument, &outside, &other_org}) {
+      RAPPORT_RETURN_IF_ERROR(txn.PutResponse(*response));
+    }
+    return Status::Ok();
+  }));
+  ASSERT_OK(store_->Read([&](ReadTransaction& txn) -> Status {
+    // Sessions 1 and 2 lie in [start, start + 14 days); session 3 starts the excluded end.
+    RAPPORT_ASSIGN_OR_RETURN(
+        const auto observations,
+        txn.ListObservations("org-a", "phq-9", start, start + std::chrono::hours(24 * 14)));
+    std::vector<std::string> ids;
+    for (const InstrumentObservation& o : observations) ids.push_back(o.response_id);
+    // By episode, session number, submission time, then response id.
+    EXPECT_EQ(ids,
+              (std::vector<std::string>{"response-1", "response-0", "response-3", "response-2"}));
+    if (observations.size() != 4u) return Status::Ok();
+    const InstrumentObservation& a = observations[0];
+    EXPECT_EQ(a.episode_id, first.episode_id);
+    EXPECT_EQ(a.session_id, first.id);
+    EXPECT_EQ(a.session_number, 1);
+    EXPECT_EQ(a.session_at, start);
+    EXPECT_EQ(a.respondent_id, "client-org-a");
+    EXPECT_EQ(a.client_id, "client-org-a");
+    EXPECT_EQ(a.perspective, domain::Perspective::kClient);
+    EXPECT_FALSE(a.target.has_value());
+    EXPECT_EQ(a.instrument_version, "1");
+    EXPECT_EQ(a.total, 13.5);
+    EXPECT_EQ(a.answers, intake.answers);
+    EXPECT_EQ(a.submitted_at, intake.submitted_at);
+    EXPECT_EQ(observations[1].total, 9.0);
+    EXPECT_EQ(observations[1].session_number, 2);
+    EXPECT_EQ(observations[1].session_at, second.scheduled_at);
+    const InstrumentObservation& rated_by_clinician = observations[2];
+    EXPECT_EQ(rated_by_clinician.perspective, domain::Perspective::kClinician);
+    EXPECT_EQ(rated_by_clinician.target, domain::Target::kClinician);
+    EXPECT_EQ(rated_by_clinician.respondent_id, "user-org-a");
+    EXPECT_EQ(rated_by_clinician.client_id, "") << "not a client of the episode";
+    EXPECT_FALSE(observations[3].total.has_value());
+    EXPECT_EQ(observations[3].answers, later.answers);
+    // The window's start is inclusive and its end exclusive.
+    RAPPORT_ASSIGN_OR_RETURN(
+        const auto late,
+        txn.ListObservations("org-a", "phq-9", third.scheduled_at, third.scheduled_at + 1ms));
+    EXPECT_EQ(late.size(), 1u);
+    RAPPORT_ASSIGN_OR_RETURN(const auto none, txn.ListObservations("org-a", "phq-9", start, start));
+    EXPECT_TRUE(none.empty());
+    RAPPORT_ASSIGN_OR_RETURN(const auto gad,
+                             txn.ListObservations("org-a", "gad-7", start, third.scheduled_at));
+    EXPECT_EQ(gad.size(), 1u);
+    // Tenant isolation: each organisation sees only its own responses.
+    RAPPORT_ASSIGN_OR_RETURN(
+        const auto b, txn.ListObservations("org-b", "phq-9", start, third.scheduled_at + 1ms));
+    EXPECT_EQ(b.size(), 1u);
+    if (!b.empty()) {
+      EXPECT_EQ(b[0].response_id, "response-6");
+    }
+    RAPPORT_ASSIGN_OR_RETURN(const auto unknown, txn.ListObservations("org-c", "phq-9", start,
+                                                                      third.scheduled_at + 1ms));
+    EXPECT_TRUE(unknown.empty());
+    return Status::Ok();
+  }));
+}
+
+TEST_P(StoreConformance, FittedModelsKeepTheLatestPerKindAndInstrument) {
+  MakeWorld("org-a");
+  MakeWorld("org-b");
+  const Timestamp now = clock_.Now();
+  FittedModel etr{"org-a", "etr",
+                  "phq-9", R"({"kind":"etr","format":1})",
+                  now,     now - std::chrono::hours(24 * 365),
+                  now,     120,
+                  1034,    5120.25};
+  FittedModel dropout{"org-a", "dropout",    "",           R"({"kind":"dropout"})",
+                      now,     std::nullopt, std::nullopt, 80,
+                      80,      97.5};
+  ASSERT_OK(store_->Write([&](WriteTransaction& txn) -> Status {
+    RAPPORT_RETURN_IF_ERROR(txn.PutFittedModel(etr));
+    return txn.PutFittedModel(dropout);
+  }));
+  ASSERT_OK(store_->Read([&](ReadTransaction& txn) -> Status {
+    RAPPORT_ASSIGN_OR_RETURN(const FittedModel read, txn.GetFittedModel("org-a", "etr", "phq-9"));
+    EXPECT_EQ(read, etr);
+    RAPPORT_ASSIGN_OR_RETURN(const FittedModel other, txn.GetFittedModel("org-a", "dropout", ""));
+    EXPECT_EQ(other, dropout);
+    EXPECT_EQ(txn.GetFittedModel("org-a", "etr", "gad-7").status().code(), StatusCode::kNotFound);
+    EXPECT_EQ(txn.GetFittedModel("org-a", "dropout", "phq-9").status().code(),
+              StatusCode::kNotFound);
+    // Tenant isolation.
+    EXPECT_EQ(txn.GetFittedModel("org-b", "etr", "phq-9").status().code(), StatusCode::kNotFound);
+    return Status::Ok();
+  }));
+  // A refit replaces the model.
+  etr.document = R"({"kind":"etr","format":1,"refit":true})";
+  etr.fitted_at = now + 1h;
+  etr.data_from = std::nullopt;
+  etr.clients = 140;
+  etr.observations = 1200;
+  etr.criterion = 6001.5;
+  ASSERT_OK(store_->Write([&](WriteTransaction& txn) { return txn.PutFittedModel(etr); }));
+  FittedModel b = etr;
+  b.org_id = "org-b";
+  b.clients = 7;
+  ASSERT_OK(store_->Write([&](WriteTransaction& txn) { return txn.PutFittedModel(b); }));
+  ASSERT_OK(store_->Read([&](ReadTransaction& txn) -> Status {
+    RAPPORT_ASSIGN_OR_RETURN(const FittedModel read, txn.GetFittedModel("org-a", "etr", "phq-9"));
+    EXPECT_EQ(read, etr);
+    RAPPORT_ASSIGN_OR_RETURN(const FittedModel read_b, txn.GetFittedModel("org-b", "etr", "phq-9"));
+    EXPECT_EQ(read_b.clients, 7);
+    return Status::Ok();
+  }));
+  FittedModel unknown = etr;
+  unknown.org_id = "org-c";
+  EXPECT_EQ(
+      store_->Write([&](WriteTransaction& txn) { return txn.PutFittedModel(unknown); }).code(),
+      StatusCode::kNotFound);
+  FittedModel no_kind = etr;
+  no_kind.kind.clear();
+  EXPECT_EQ(
+      store_->Write([&](WriteTransaction& txn) { return txn.PutFittedModel(no_kind); }).code(),
+      StatusCode::kInvalidArgument);
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, StoreConformance,
                          ::testing::Values(Backend{"sqlite",
                                                    [](const std::filesystem::path& dir) {

@@ -214,9 +214,30 @@ CREATE TABLE org_settings (
 );
 )sql";
 
-constexpr std::array<Migration, 2> kMigrations{{
+// Models fitted on an organisation's history (issue 5; docs/statistics.md): the latest per
+// (organisation, kind, instrument), as JSON with provenance columns. The index serves
+// ListObservations, which reads every response on one instrument.
+constexpr std::string_view kFittedModels = R"sql(
+CREATE INDEX responses_instrument ON responses (org_id, instrument_id);
+CREATE TABLE fitted_models (
+  org_id TEXT NOT NULL REFERENCES organizations(id),
+  kind TEXT NOT NULL CHECK (kind <> ''),
+  instrument_id TEXT NOT NULL,
+  document TEXT NOT NULL,
+  fitted_at INTEGER NOT NULL,
+  data_from INTEGER,
+  data_to INTEGER,
+  clients INTEGER NOT NULL,
+  observations INTEGER NOT NULL,
+  criterion REAL NOT NULL,
+  PRIMARY KEY (org_id, kind, instrument_id)
+);
+)sql";
+
+constexpr std::array<Migration, 3> kMigrations{{
     {1, "initial schema", kInitial},
     {2, "alerts, repair notes and organisation settings", kAlerts},
+    {3, "fitted models and responses by instrument", kFittedModels},
 }};
 
 }  // namespace

@@ -28,6 +28,45 @@ TEST(Migrations, ApplyFromEmptyAndAreIdempotent) {
             StatusCode::kConflict);
 }
 
+// A database written by an older Rapport keeps its rows through the later migrations.
+TEST(Migrations, UpgradeAVersionTwoDatabaseWithData) {
+  testing::TempDir dir;
+  const std::string path = (dir.path() / "v2.db").string();
+  {
+    auto db = Connection::Open(path, false);
+    ASSERT_OK(db);
+    ASSERT_OK(CurrentVersion(*db));
+    for (const Migration& migration : Migrations()) {
+      if (migration.version > 2) break;
+      ASSERT_OK(db->Execute(migration.sql));
+      ASSERT_OK(db->Execute("INSERT INTO schema_migrations VALUES (" +
+                            std::to_string(migration.version) + ", 'old', 0)"));
+    }
+    ASSERT_OK(db->Execute(
+        "INSERT INTO organizations VALUES ('org', 'Org', 0);"
+        "INSERT INTO episodes VALUES ('org', 'e', 'c', 'individual', 0, NULL, NULL);"
+        "INSERT INTO sessions VALUES ('org', 's', 'e', 1, 1000, 'attended');"
+        "INSERT INTO responses VALUES ('org', 'r', '', 's', 'client', 'client', NULL, 'phq-9', "
+        "2000);"
+        "INSERT INTO scores VALUES ('org', 'r', 'phq-9', '1', 12, 'moderate', '{}', '[]');"));
+    EXPECT_EQ(*CurrentVersion(*db), 2);
+  }
+  auto store = OpenStore("sqlite:" + path, /*migrate=*/true);
+  ASSERT_OK(store);
+  EXPECT_EQ(*(*store)->SchemaVersion(), Migrations().back().version);
+  ASSERT_OK((*store)->Read([](ReadTransaction& txn) -> Status {
+    RAPPORT_ASSIGN_OR_RETURN(
+        const auto observations,
+        txn.ListObservations("org", "phq-9", FromUnixMillis(0), FromUnixMillis(10'000)));
+    EXPECT_EQ(observations.size(), 1u);
+    if (!observations.empty()) {
+      EXPECT_EQ(observations[0].total, 12.0);
+    }
+    EXPECT_EQ(txn.GetFittedModel("org", "etr", "phq-9").status().code(), StatusCode::kNotFound);
+    return Status::Ok();
+  }));
+}
+
 TEST(Migrations, AnUnmigratedDatabaseIsRefusedWithoutMigrate) {
   testing::TempDir dir;
   const std::string path = (dir.path() / "old.db").string();

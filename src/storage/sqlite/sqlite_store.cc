@@ -437,6 +437,86 @@ class SqliteTransaction final : public WriteTransaction {
     return row ? stmt->Text(0) : std::string("{}");
   }
 
+  Result<std::vector<InstrumentObservation>> ListObservations(std::string_view org_id,
+                                                              std::string_view instrument_id,
+                                                              Timestamp from,
+                                                              Timestamp to) override {
+    // One row per item answer (or one row for a response without answers), in the order the
+    // contract promises; rows of one response are adjacent.
+    RAPPORT_ASSIGN_OR_RETURN(
+        Statement * stmt,
+        db_.Cached("SELECT r.id, s.episode_id, r.session_id, s.number, s.scheduled_at, "
+                   "r.respondent_id, r.perspective, r.target, IFNULL(ec.client_id, ''), "
+                   "sc.scoring_version, sc.total, r.submitted_at, a.item_id, a.value "
+                   "FROM responses r "
+                   "JOIN sessions s ON s.org_id = r.org_id AND s.id = r.session_id "
+                   "JOIN scores sc ON sc.org_id = r.org_id AND sc.response_id = r.id AND "
+                   "sc.scoring_version = (SELECT MAX(m.scoring_version) FROM scores m WHERE "
+                   "m.org_id = r.org_id AND m.response_id = r.id) "
+                   "LEFT JOIN episode_clients ec ON ec.org_id = r.org_id AND "
+                   "ec.episode_id = s.episode_id AND ec.client_id = r.respondent_id "
+                   "LEFT JOIN answers a ON a.org_id = r.org_id AND a.response_id = r.id "
+                   "WHERE r.org_id = ?1 AND r.instrument_id = ?2 AND s.scheduled_at >= ?3 AND "
+                   "s.scheduled_at < ?4 "
+                   "ORDER BY s.episode_id, s.number, r.submitted_at, r.id, a.position"));
+    stmt->Bind(1, org_id)
+        .Bind(2, instrument_id)
+        .Bind(3, ToUnixMillis(from))
+        .Bind(4, ToUnixMillis(to));
+    std::vector<InstrumentObservation> out;
+    while (true) {
+      RAPPORT_ASSIGN_OR_RETURN(const bool row, stmt->Step());
+      if (!row) break;
+      const std::string response_id = stmt->Text(0);
+      if (out.empty() || out.back().response_id != response_id) {
+        InstrumentObservation observation;
+        observation.response_id = response_id;
+        observation.episode_id = stmt->Text(1);
+        observation.session_id = stmt->Text(2);
+        observation.session_number = static_cast<int>(stmt->Int(3));
+        observation.session_at = FromUnixMillis(stmt->Int(4));
+        observation.respondent_id = stmt->Text(5);
+        RAPPORT_ASSIGN_OR_RETURN(observation.perspective,
+                                 ParseEnum(domain::ParsePerspective, stmt->Text(6)));
+        if (!stmt->IsNull(7)) {
+          RAPPORT_ASSIGN_OR_RETURN(observation.target,
+                                   ParseEnum(domain::ParseTarget, stmt->Text(7)));
+        }
+        observation.client_id = stmt->Text(8);
+        observation.instrument_version = stmt->Text(9);
+        observation.total = stmt->OptionalDouble(10);
+        observation.submitted_at = FromUnixMillis(stmt->Int(11));
+        out.push_back(std::move(observation));
+      }
+      if (!stmt->IsNull(12))
+        out.back().answers.push_back({stmt->Text(12), stmt->OptionalDouble(13)});
+    }
+    return out;
+  }
+
+  Result<FittedModel> GetFittedModel(std::string_view org_id, std::string_view kind,
+                                     std::string_view instrument_id) override {
+    RAPPORT_ASSIGN_OR_RETURN(
+        Statement * stmt,
+        db_.Cached("SELECT document, fitted_at, data_from, data_to, clients, observations, "
+                   "criterion FROM fitted_models WHERE org_id = ? AND kind = ? AND "
+                   "instrument_id = ?"));
+    stmt->Bind(1, org_id).Bind(2, kind).Bind(3, instrument_id);
+    RAPPORT_RETURN_IF_ERROR(StepOne(*stmt, "fitted model"));
+    FittedModel model;
+    model.org_id = std::string(org_id);
+    model.kind = std::string(kind);
+    model.instrument_id = std::string(instrument_id);
+    model.document = stmt->Text(0);
+    model.fitted_at = FromUnixMillis(stmt->Int(1));
+    if (!stmt->IsNull(2)) model.data_from = FromUnixMillis(stmt->Int(2));
+    if (!stmt->IsNull(3)) model.data_to = FromUnixMillis(stmt->Int(3));
+    model.clients = stmt->Int(4);
+    model.observations = stmt->Int(5);
+    model.criterion = stmt->Double(6);
+    return model;
+  }
+
   // Writes.
 
   Status PutOrganization(const domain::Organization& v) override {
@@ -738,6 +818,35 @@ class SqliteTransaction final : public WriteTransaction {
                    "ON CONFLICT (org_id) DO UPDATE SET document = excluded.document, "
                    "updated_at = excluded.updated_at"));
     return stmt->Bind(1, org_id).Bind(2, json_text).Bind(3, ToUnixMillis(updated_at)).Run();
+  }
+
+  Status PutFittedModel(const FittedModel& v) override {
+    if (v.kind.empty()) return InvalidArgument("a fitted model needs a kind", "kind");
+    RAPPORT_RETURN_IF_ERROR(GetOrganization(v.org_id).status());
+    RAPPORT_ASSIGN_OR_RETURN(
+        Statement * stmt,
+        db_.Cached("INSERT INTO fitted_models (org_id, kind, instrument_id, document, fitted_at, "
+                   "data_from, data_to, clients, observations, criterion) VALUES (?, ?, ?, ?, ?, "
+                   "?, ?, ?, ?, ?) ON CONFLICT (org_id, kind, instrument_id) DO UPDATE SET "
+                   "document = excluded.document, fitted_at = excluded.fitted_at, data_from = "
+                   "excluded.data_from, data_to = excluded.data_to, clients = excluded.clients, "
+                   "observations = excluded.observations, criterion = excluded.criterion"));
+    stmt->Bind(1, v.org_id)
+        .Bind(2, v.kind)
+        .Bind(3, v.instrument_id)
+        .Bind(4, v.document)
+        .Bind(5, ToUnixMillis(v.fitted_at));
+    if (const auto from = OptionalMillis(v.data_from)) {
+      stmt->Bind(6, *from);
+    } else {
+      stmt->BindNull(6);
+    }
+    if (const auto to = OptionalMillis(v.data_to)) {
+      stmt->Bind(7, *to);
+    } else {
+      stmt->BindNull(7);
+    }
+    return stmt->Bind(8, v.clients).Bind(9, v.observations).Bind(10, v.criterion).Run();
   }
 
  private:
