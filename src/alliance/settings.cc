@@ -101,10 +101,22 @@ Status ParseSignals(const Json& signals, SignalSettings& out) {
   }
   if (signals.contains("not_on_track")) {
     const Json& n = signals.at("not_on_track");
-    RAPPORT_RETURN_IF_ERROR(CheckKeys(n, "signals.not_on_track", {"session"}));
+    RAPPORT_RETURN_IF_ERROR(
+        CheckKeys(n, "signals.not_on_track", {"session", "etr_min_clients", "percentile"}));
     if (n.contains("session")) {
       RAPPORT_ASSIGN_OR_RETURN(out.not_on_track_session,
                                Integer(n.at("session"), "signals.not_on_track.session", 2, 200));
+    }
+    if (n.contains("etr_min_clients")) {
+      // At least 3: the model's client covariance has three parameters (stats/etr.h).
+      RAPPORT_ASSIGN_OR_RETURN(
+          out.etr_min_clients,
+          Integer(n.at("etr_min_clients"), "signals.not_on_track.etr_min_clients", 3, 10'000'000));
+    }
+    if (n.contains("percentile")) {
+      RAPPORT_ASSIGN_OR_RETURN(
+          out.not_on_track_percentile,
+          Number(n.at("percentile"), "signals.not_on_track.percentile", 60, 99.9));
     }
   }
   if (signals.contains("goal_stalled")) {

@@ -31,8 +31,13 @@ struct SignalSettings {
   // `dropout_min_factors` of {low alliance, falling alliance, no improvement, missed session}.
   int dropout_early_sessions = 3;
   int dropout_min_factors = 2;
-  // Not on track (rational fallback of SCIENCE.md §4.3): reliable deterioration at any time;
-  // no reliable improvement by this session number.
+  // Not on track (SCIENCE.md §4.3). With an expected-treatment-response model of the
+  // instrument fitted on at least `etr_min_clients` clients: a score beyond the one-sided
+  // `not_on_track_percentile` boundary of the expected course for the client's intake.
+  // Otherwise the rational fallback: reliable deterioration at any time; no reliable
+  // improvement by session `not_on_track_session`.
+  int etr_min_clients = 50;
+  double not_on_track_percentile = 90;
   int not_on_track_session = 6;
   // Goal stalled: no rise on a goal over this many ratings.
   int goal_stalled_sessions = 3;

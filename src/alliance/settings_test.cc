@@ -19,6 +19,8 @@ TEST(Settings, EmptyDocumentGivesTheDocumentedDefaults) {
   EXPECT_EQ(settings->signals.dropout_early_sessions, 3);
   EXPECT_EQ(settings->signals.dropout_min_factors, 2);
   EXPECT_EQ(settings->signals.not_on_track_session, 6);
+  EXPECT_EQ(settings->signals.etr_min_clients, 50);
+  EXPECT_EQ(settings->signals.not_on_track_percentile, 90);
   EXPECT_EQ(settings->signals.goal_stalled_sessions, 3);
   EXPECT_TRUE(settings->safety_text.empty());
 }
@@ -30,7 +32,7 @@ TEST(Settings, ParsesEverySetting) {
       "rupture": {"mode": "combined", "threshold": {"rapport-alliance-client": 0.5},
                   "intra_k": 1, "window": 2, "tolerance": 0.25, "baseline": 3},
       "dropout": {"early_sessions": 4, "min_factors": 3},
-      "not_on_track": {"session": 8},
+      "not_on_track": {"session": 8, "etr_min_clients": 120, "percentile": 80},
       "goal_stalled": {"sessions": 2},
       "disabled": ["ceiling-dip"]
     },
@@ -48,6 +50,8 @@ TEST(Settings, ParsesEverySetting) {
   EXPECT_EQ(settings->signals.rupture_baseline, 3);
   EXPECT_EQ(settings->signals.dropout_min_factors, 3);
   EXPECT_EQ(settings->signals.not_on_track_session, 8);
+  EXPECT_EQ(settings->signals.etr_min_clients, 120);
+  EXPECT_EQ(settings->signals.not_on_track_percentile, 80);
   EXPECT_TRUE(settings->signals.disabled.contains("ceiling-dip"));
   ASSERT_EQ(settings->guidance_entries.size(), 1u);
   EXPECT_TRUE(settings->guidance_disabled.contains("raise-the-rupture"));
@@ -62,6 +66,14 @@ TEST(Settings, ErrorsNameTheField) {
   EXPECT_EQ(field(R"({"signals": {"rupture": {"threshold": {"x": -1}}}})"),
             "signals.rupture.threshold.x");
   EXPECT_EQ(field(R"({"signals": {"disabled": ["risk-item"]}})"), "signals.disabled[0]");
+  EXPECT_EQ(field(R"({"signals": {"not_on_track": {"etr_min_clients": 2}}})"),
+            "signals.not_on_track.etr_min_clients");
+  EXPECT_EQ(field(R"({"signals": {"not_on_track": {"etr_min_clients": 50.5}}})"),
+            "signals.not_on_track.etr_min_clients");
+  EXPECT_EQ(field(R"({"signals": {"not_on_track": {"percentile": 100}}})"),
+            "signals.not_on_track.percentile");
+  EXPECT_EQ(field(R"({"signals": {"not_on_track": {"percentile": 50}}})"),
+            "signals.not_on_track.percentile");
   EXPECT_EQ(field(R"({"safety_text": ""})"), "safety_text");
   EXPECT_EQ(field(R"({"colour": "blue"})"), "colour");
   EXPECT_EQ(field(R"({"guidance": {"entries": [{"id": "x"}]}})"), "title");

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <map>
 #include <optional>
 
@@ -92,11 +93,22 @@ std::optional<double> ReliableThreshold(const Definition& definition,
 
 Json JsonOrNull(const std::optional<int64_t>& v) { return v ? Json(*v) : Json(nullptr); }
 
+// A number in its shortest form for text: 90, 92.5.
+std::string Short(double value) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%g", value);
+  return text;
+}
+
 class Evaluator {
  public:
   Evaluator(const EpisodeHistory& history, const DefinitionLookup& find,
-            const OrgSettings& settings)
-      : history_(history), find_(find), settings_(settings), signals_(settings.signals) {}
+            const OrgSettings& settings, const EtrModelLookup& etr_models)
+      : history_(history),
+        find_(find),
+        settings_(settings),
+        signals_(settings.signals),
+        etr_models_(etr_models) {}
 
   std::vector<Signal> Run() {
     BuildSeries();
@@ -441,15 +453,111 @@ class Evaluator {
     out_.push_back(std::move(signal));
   }
 
-  // Not on track, rational fallback of SCIENCE.md §4.3 until the expected-treatment-response
-  // model exists: reliable deterioration from the first rating (warning), or no reliable
-  // improvement by the configured session (prompt).
+  // Not on track (SCIENCE.md §4.3): against the organisation's expected treatment response
+  // when a model fitted on enough clients exists for client ratings of the instrument;
+  // otherwise the rational fallback.
   void NotOnTrack(const Series& series) {
     if (!Enabled("not-on-track")) return;
-    auto criteria = CriteriaFromDefinition(*series.definition);
-    if (!criteria.ok()) return;
     const std::vector<SeriesPoint> points = Points(series);
     if (points.size() < 2) return;
+    std::string why_rational = "no expected-treatment-response model for this instrument";
+    if (series.perspective != Perspective::kClient) {
+      why_rational = "the expected-treatment-response model describes client ratings";
+    } else if (const stats::EtrModel* model =
+                   etr_models_ ? etr_models_(series.definition->id) : nullptr;
+               model != nullptr) {
+      if (model->provenance.clients >= signals_.etr_min_clients) {
+        if (NotOnTrackByModel(series, points, *model)) return;
+        why_rational = "the expected-treatment-response model does not apply to this series";
+      } else {
+        why_rational = "the expected-treatment-response model was fitted on " +
+                       std::to_string(model->provenance.clients) + " clients; at least " +
+                       std::to_string(signals_.etr_min_clients) +
+                       " are needed (signals.not_on_track.etr_min_clients)";
+      }
+    }
+    NotOnTrackRational(series, points, why_rational);
+  }
+
+  // The empirical rule (SCIENCE.md §4.3; Finch, Lambert & Schaalje 2001; Lutz et al. 2006):
+  // the latest score against the one-sided boundary of the predictive distribution for a new
+  // client with this intake score. Sessions count from the client's first rating (the intake,
+  // t = 0), as the model was fitted (docs/statistics.md). Without an intake covariate the
+  // prediction is conditioned on the intake score (Gaussian conditioning); with one, the intake
+  // enters as the covariate. Returns false when the model cannot be applied (then the
+  // rational fallback runs).
+  bool NotOnTrackByModel(const Series& series, const std::vector<SeriesPoint>& points,
+                         const stats::EtrModel& model) {
+    const SeriesPoint& intake = points.front();
+    const SeriesPoint& latest = points.back();
+    const double since_intake = static_cast<double>(latest.session - intake.session);
+    const double t = model.IntakeSession() + since_intake;
+    const auto prediction = model.has_covariate()
+                                ? stats::Predict(model, t, intake.score)
+                                : stats::PredictGivenIntake(model, t, intake.score);
+    if (!prediction.ok()) return false;
+    const bool higher_is_better =
+        series.definition->direction == instruments::Direction::kHigherIsBetter;
+    const auto test =
+        stats::TestNotOnTrack(*prediction, latest.score,
+                              higher_is_better ? stats::ScoreDirection::kHigherIsBetter
+                                               : stats::ScoreDirection::kHigherIsWorse,
+                              signals_.not_on_track_percentile);
+    if (!test.ok()) return false;
+    if (!test->not_on_track) return true;
+    Json band = Json::object();
+    for (const stats::EtrBand& b : stats::PercentileBands(*prediction)) {
+      band["p" + Short(b.percentile)] = b.value;
+    }
+    const stats::EtrProvenance& provenance = model.provenance;
+    const auto optional_time = [](const std::optional<Timestamp>& time) {
+      return time ? Json(FormatTimestamp(*time)) : Json(nullptr);
+    };
+    Signal signal;
+    signal.kind = "not-on-track";
+    signal.severity = AlertSeverity::kWarning;
+    signal.key = Key("not-on-track", series);
+    signal.client_id = series.respondent_id;
+    signal.session_number = signal.last_session_number = static_cast<int>(latest.session);
+    std::string rule = "the latest score is worse than the one-sided ";
+    rule.append(Short(test->percentile))
+        .append(
+            "% boundary of the organisation's expected treatment response for a client with "
+            "this intake score (SCIENCE.md §4.3; Finch, Lambert & Schaalje 2001)");
+    signal.evidence = {
+        {"rule", rule},
+        {"method", "expected-treatment-response"},
+        {"instrument", series.definition->id},
+        {"direction", higher_is_better ? "higher-is-better" : "higher-is-worse"},
+        {"intake_session", intake.session},
+        {"intake", intake.score},
+        {"session", latest.session},
+        {"sessions_since_intake", since_intake},
+        {"latest", latest.score},
+        {"expected", prediction->mean},
+        {"sd", prediction->sd()},
+        {"band", band},
+        {"percentile", test->percentile},
+        {"boundary", test->boundary},
+        {"model",
+         {{"kind", "etr"},
+          {"instrument", provenance.instrument_id},
+          {"conditioning", model.has_covariate() ? "intake as covariate" : "intake score"},
+          {"fitted_at", FormatTimestamp(provenance.fitted_at)},
+          {"clients", provenance.clients},
+          {"observations", provenance.observations},
+          {"data_from", optional_time(provenance.data_from)},
+          {"data_to", optional_time(provenance.data_to)}}}};
+    out_.push_back(std::move(signal));
+    return true;
+  }
+
+  // Rational fallback of SCIENCE.md §4.3: reliable deterioration from the first rating
+  // (warning), or no reliable improvement by the configured session (prompt).
+  void NotOnTrackRational(const Series& series, const std::vector<SeriesPoint>& points,
+                          const std::string& why_rational) {
+    auto criteria = CriteriaFromDefinition(*series.definition);
+    if (!criteria.ok()) return;
     const ChangeResult change =
         ClassifyChange(points.front().score, points.back().score, *criteria);
     const bool deteriorated = change.reliable == ReliableChangeKind::kDeteriorated;
@@ -468,6 +576,8 @@ class Evaluator {
                               : "no reliable improvement by session " +
                                     std::to_string(signals_.not_on_track_session) +
                                     " (SCIENCE.md §4.3 rational fallback)"},
+        {"method", "rational"},
+        {"why_rational", why_rational},
         {"instrument", series.definition->id},
         {"first_session", points.front().session},
         {"first", points.front().score},
@@ -516,6 +626,7 @@ class Evaluator {
   const DefinitionLookup& find_;
   const OrgSettings& settings_;
   const SignalSettings& signals_;
+  const EtrModelLookup& etr_models_;
   std::vector<Series> series_;
   std::vector<Signal> out_;
 };
@@ -551,8 +662,8 @@ bool GoalStalled(std::span<const SeriesPoint> ratings, int sessions, double top)
 }
 
 std::vector<Signal> EvaluateEpisode(const EpisodeHistory& history, const DefinitionLookup& find,
-                                    const OrgSettings& settings) {
-  return Evaluator(history, find, settings).Run();
+                                    const OrgSettings& settings, const EtrModelLookup& etr_models) {
+  return Evaluator(history, find, settings, etr_models).Run();
 }
 
 }  // namespace rapport::alliance

@@ -1,7 +1,8 @@
 // The clinical signals of DESIGN.md §5 over one episode's stored ratings: risk items, low
 // alliance, ruptures and repairs, dips from the ceiling, perspective gaps, early dropout risk,
 // not on track, and stalled goals. Each signal carries its evidence (the numbers and the rule).
-// Rules and defaults: docs/signals.md. Pure; no I/O. Thread safety: none needed.
+// Rules and defaults: docs/signals.md. Pure; no I/O (models fitted on the organisation's
+// history are passed in). Thread safety: none needed.
 #pragma once
 
 #include <functional>
@@ -17,6 +18,7 @@
 #include "domain/alert.h"
 #include "domain/types.h"
 #include "instruments/definition.h"
+#include "stats/etr.h"
 
 namespace rapport::alliance {
 
@@ -43,11 +45,18 @@ struct EpisodeHistory {
 };
 
 using DefinitionLookup = std::function<const instruments::Definition*(std::string_view id)>;
+// The organisation's expected-treatment-response model of an instrument (stats/etr.h), or
+// null when it has none. An empty lookup means no models.
+using EtrModelLookup = std::function<const stats::EtrModel*(std::string_view instrument_id)>;
 
 // Every signal that the ratings so far support, in a deterministic order. Responses whose
-// instrument is unknown or whose session is not in `sessions` are ignored.
+// instrument is unknown or whose session is not in `sessions` are ignored. Not on track uses
+// the instrument's model from `etr_models` for client ratings when the model was fitted on at
+// least `settings.signals.etr_min_clients` clients, else the rational fallback
+// (docs/signals.md).
 std::vector<Signal> EvaluateEpisode(const EpisodeHistory& history, const DefinitionLookup& find,
-                                    const OrgSettings& settings);
+                                    const OrgSettings& settings,
+                                    const EtrModelLookup& etr_models = {});
 
 // The rupture rule parameters for ratings on `definition` under `settings`; errors when no
 // threshold can be found (no setting, no reliable_change value, not intra-individual mode).

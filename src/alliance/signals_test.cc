@@ -63,7 +63,11 @@ class Signals : public ::testing::Test {
 
   std::vector<Signal> Evaluate() {
     return EvaluateEpisode(
-        history_, [&](std::string_view id) { return catalog_.Find(id); }, settings_);
+        history_, [&](std::string_view id) { return catalog_.Find(id); }, settings_,
+        [&](std::string_view id) -> const stats::EtrModel* {
+          const auto it = etr_models_.find(std::string(id));
+          return it == etr_models_.end() ? nullptr : &it->second;
+        });
   }
 
   std::vector<Signal> OfKind(const std::string& kind) {
@@ -77,7 +81,25 @@ class Signals : public ::testing::Test {
   instruments::Catalog catalog_;
   EpisodeHistory history_;
   OrgSettings settings_;
+  std::map<std::string, stats::EtrModel> etr_models_;
 };
+
+// An expected-treatment-response model on a PHQ-9-like scale: falling from 16 at intake along
+// ln(t + 1), fitted (by assumption) on `clients` clients.
+stats::EtrModel PhqModel(int64_t clients) {
+  stats::EtrModel model;
+  model.beta = Eigen::Vector2d(16, -3);
+  model.beta_se = Eigen::Vector2d(0.4, 0.2);
+  model.g << 16, 2, 2, 2;
+  model.sigma2 = 4;
+  model.provenance.instrument_id = "phq-9";
+  model.provenance.clients = clients;
+  model.provenance.observations = clients * 8;
+  model.provenance.fitted_at = FromUnixMillis(1'780'000'000'000);
+  model.provenance.data_to = FromUnixMillis(1'779'000'000'000);
+  model.provenance.converged = true;
+  return model;
+}
 
 TEST_F(Signals, RuptureCarriesEvidenceAndTheDimensionThatDroppedMost) {
   for (int s = 1; s <= 3; ++s) AddSession(s);
@@ -185,6 +207,136 @@ TEST_F(Signals, NotOnTrackOnReliableDeteriorationOrNoImprovementByTheSession) {
   not_on_track = OfKind("not-on-track");
   ASSERT_EQ(not_on_track.size(), 1u);
   EXPECT_EQ(not_on_track[0].severity, AlertSeverity::kPrompt);
+}
+
+// PHQ-9 answers whose total is `total` (item 9 always 0).
+std::vector<double> PhqAnswers(int total) {
+  std::vector<double> answers(9, 0);
+  for (size_t item = 0; item < 8 && total > 0; ++item) {
+    answers[item] = std::min(3, total);
+    total -= static_cast<int>(answers[item]);
+  }
+  return answers;
+}
+
+TEST_F(Signals, NotOnTrackAgainstTheExpectedTreatmentResponseModel) {
+  for (int s = 1; s <= 7; ++s) AddSession(s);
+  etr_models_["phq-9"] = PhqModel(120);
+  const stats::EtrModel& model = etr_models_["phq-9"];
+  Rate(2, "phq-9", PhqAnswers(15));  // the intake: the first rating, t = 0
+  Rate(3, "phq-9", PhqAnswers(14));
+  // Session 6 is t = 4 after the intake. Conditional on the intake of 15 the expected score is
+  // about 10.2 with SD 3.6: the 90% boundary is about 14.9.
+  const auto given = stats::PredictGivenIntake(model, 4, 15);
+  ASSERT_OK(given);
+  const auto test = stats::TestNotOnTrack(*given, 0, stats::ScoreDirection::kHigherIsWorse, 90);
+  ASSERT_OK(test);
+  ASSERT_GT(test->boundary, 14);
+  ASSERT_LT(test->boundary, 16);
+  Rate(6, "phq-9", PhqAnswers(16));  // +1 from intake: no reliable deterioration, yet NOT
+  auto signals = OfKind("not-on-track");
+  ASSERT_EQ(signals.size(), 1u);
+  const Signal& signal = signals[0];
+  EXPECT_EQ(signal.severity, AlertSeverity::kWarning);
+  EXPECT_EQ(signal.session_number, 6);
+  const nlohmann::json& e = signal.evidence;
+  EXPECT_EQ(e["method"], "expected-treatment-response");
+  EXPECT_EQ(e["direction"], "higher-is-worse");
+  EXPECT_EQ(e["intake_session"], 2);
+  EXPECT_EQ(e["intake"], 15.0);
+  EXPECT_EQ(e["session"], 6);
+  EXPECT_EQ(e["sessions_since_intake"], 4.0);
+  EXPECT_EQ(e["latest"], 16.0);
+  EXPECT_DOUBLE_EQ(e["expected"].get<double>(), given->mean);
+  EXPECT_DOUBLE_EQ(e["sd"].get<double>(), given->sd());
+  EXPECT_DOUBLE_EQ(e["boundary"].get<double>(), test->boundary);
+  EXPECT_EQ(e["percentile"], 90.0);
+  EXPECT_DOUBLE_EQ(e["band"]["p50"].get<double>(), given->mean);
+  EXPECT_DOUBLE_EQ(e["band"]["p90"].get<double>(), test->boundary);
+  EXPECT_EQ(e["band"].size(), 5u);
+  EXPECT_EQ(e["model"]["kind"], "etr");
+  EXPECT_EQ(e["model"]["clients"], 120);
+  EXPECT_EQ(e["model"]["fitted_at"], FormatTimestamp(model.provenance.fitted_at));
+  EXPECT_EQ(e["model"]["data_to"], FormatTimestamp(*model.provenance.data_to));
+  EXPECT_TRUE(e["model"]["data_from"].is_null());
+  EXPECT_EQ(e["model"]["conditioning"], "intake score");
+  EXPECT_NE(e["rule"].get<std::string>().find("one-sided 90% boundary"), std::string::npos);
+
+  // A stricter organisation setting moves the boundary nearer the mean.
+  settings_.signals.not_on_track_percentile = 75;
+  signals = OfKind("not-on-track");
+  ASSERT_EQ(signals.size(), 1u);
+  EXPECT_LT(signals[0].evidence["boundary"].get<double>(), test->boundary);
+
+  // Within the band at the latest session: no signal, although the rational rule would prompt
+  // (no reliable improvement by session 6).
+  settings_.signals.not_on_track_percentile = 90;
+  Rate(7, "phq-9", PhqAnswers(12));
+  EXPECT_TRUE(OfKind("not-on-track").empty());
+  etr_models_.clear();
+  signals = OfKind("not-on-track");
+  ASSERT_EQ(signals.size(), 1u);
+  EXPECT_EQ(signals[0].evidence["method"], "rational");
+  EXPECT_EQ(signals[0].severity, AlertSeverity::kPrompt);
+}
+
+TEST_F(Signals, NotOnTrackFallsBackToTheRationalRuleWithoutEnoughClients) {
+  for (int s = 1; s <= 2; ++s) AddSession(s);
+  etr_models_["phq-9"] = PhqModel(49);  // the default etr_min_clients is 50
+  Rate(1, "phq-9", PhqAnswers(8));
+  Rate(2, "phq-9", PhqAnswers(14));  // +6: reliable deterioration
+  auto signals = OfKind("not-on-track");
+  ASSERT_EQ(signals.size(), 1u);
+  EXPECT_EQ(signals[0].evidence["method"], "rational");
+  EXPECT_EQ(signals[0].evidence["why_rational"],
+            "the expected-treatment-response model was fitted on 49 clients; at least 50 are "
+            "needed (signals.not_on_track.etr_min_clients)");
+  EXPECT_EQ(signals[0].severity, AlertSeverity::kWarning);
+  // With a lower organisation minimum the model decides (14 after an intake of 8 is beyond
+  // its boundary of about 10.7 one session later).
+  settings_.signals.etr_min_clients = 40;
+  signals = OfKind("not-on-track");
+  ASSERT_EQ(signals.size(), 1u);
+  EXPECT_EQ(signals[0].evidence["method"], "expected-treatment-response");
+  EXPECT_GT(signals[0].evidence["boundary"].get<double>(), 10);
+  EXPECT_LT(signals[0].evidence["boundary"].get<double>(), 11);
+  // Ratings by someone else than the client never use the model.
+  history_.responses.clear();
+  Rate(1, "phq-9", PhqAnswers(8), Perspective::kCollateral, "partner-1");
+  Rate(2, "phq-9", PhqAnswers(14), Perspective::kCollateral, "partner-1");
+  signals = OfKind("not-on-track");
+  ASSERT_EQ(signals.size(), 1u);
+  EXPECT_EQ(signals[0].evidence["method"], "rational");
+  EXPECT_EQ(signals[0].evidence["why_rational"],
+            "the expected-treatment-response model describes client ratings");
+}
+
+TEST_F(Signals, NotOnTrackOnAHigherIsBetterOutcomeUsesTheLowerBoundary) {
+  for (int s = 1; s <= 5; ++s) AddSession(s);
+  // ORS-like: rising from 20 at intake; an intake covariate model.
+  stats::EtrModel model;
+  model.covariate = "intake";
+  model.beta = Eigen::Vector4d(2, 4, 0.9, 0);
+  model.beta_se = Eigen::Vector4d(1, 1, 0.1, 0.1);
+  model.g << 4, 0, 0, 1;
+  model.sigma2 = 4;
+  model.provenance.clients = 300;
+  model.provenance.fitted_at = FromUnixMillis(1'780'000'000'000);
+  etr_models_["ors"] = model;
+  Rate(1, "ors", {5, 5, 5, 5});  // intake 20: expected at t = 3 is 2 + 4 ln 4 + 18 ≈ 25.5
+  Rate(4, "ors", {5, 5, 5, 4});  // 19, below the 10th percentile of about 20.9
+  const auto prediction = stats::Predict(model, 3, 20.0);
+  ASSERT_OK(prediction);
+  auto signals = OfKind("not-on-track");
+  ASSERT_EQ(signals.size(), 1u);
+  const nlohmann::json& e = signals[0].evidence;
+  EXPECT_EQ(e["direction"], "higher-is-better");
+  EXPECT_EQ(e["model"]["conditioning"], "intake as covariate");
+  EXPECT_DOUBLE_EQ(e["expected"].get<double>(), prediction->mean);
+  EXPECT_DOUBLE_EQ(e["boundary"].get<double>(), prediction->Percentile(10));
+  EXPECT_GT(e["boundary"].get<double>(), 19);
+  Rate(5, "ors", {6, 6, 6, 6});  // 24 at t = 4: on track
+  EXPECT_TRUE(OfKind("not-on-track").empty());
 }
 
 TEST_F(Signals, DisabledKindsAreNotRaised) {
