@@ -4,6 +4,7 @@
 #include <set>
 #include <sstream>
 
+#include "alerts/models.h"
 #include "alliance/alerts.h"
 #include "alliance/signals.h"
 #include "base/id.h"
@@ -44,8 +45,23 @@ Status EvaluateAfterResponse(storage::WriteTransaction& txn, const instruments::
     log::Error("organisation settings are invalid; using the defaults",
                {{"org", std::string(org_id)}, {"error", loaded.status().message()}});
   }
+  // The organisation's expected-treatment-response models of the outcome measures this
+  // episode's clients rated (docs/signals.md, not on track).
+  std::vector<std::string> outcome_ids;
+  for (const domain::Response& response : history.responses) {
+    const instruments::Definition* definition = catalog.Find(response.instrument_id);
+    if (definition != nullptr && definition->kind == "outcome" &&
+        response.perspective == domain::Perspective::kClient) {
+      outcome_ids.push_back(response.instrument_id);
+    }
+  }
+  RAPPORT_ASSIGN_OR_RETURN(const auto etr_models, LoadEtrModels(txn, org_id, outcome_ids));
   const std::vector<alliance::Signal> signals = alliance::EvaluateEpisode(
-      history, [&](std::string_view id) { return catalog.Find(id); }, settings);
+      history, [&](std::string_view id) { return catalog.Find(id); }, settings,
+      [&](std::string_view id) -> const stats::EtrModel* {
+        const auto it = etr_models.find(id);
+        return it == etr_models.end() ? nullptr : &it->second;
+      });
   storage::AlertQuery query;
   query.episode_id = session.episode_id;
   RAPPORT_ASSIGN_OR_RETURN(const std::vector<domain::Alert> existing,

@@ -152,7 +152,9 @@ Result<EtrModel> FitEtr(std::span<const EtrRow> rows, const EtrFitOptions& optio
   RAPPORT_ASSIGN_OR_RETURN(const MixedModelFit fit, FitMixedModel(data, fit_options));
   model.beta = fit.beta;
   model.beta_se = fit.beta_se();
-  model.g = fit.components.front().covariance;
+  // σ² T Tᵀ, symmetric up to rounding; made exactly so for the stored form.
+  const Eigen::MatrixXd& covariance = fit.components.front().covariance;
+  model.g = 0.5 * (covariance + covariance.transpose());
   model.sigma2 = fit.sigma2;
   model.provenance.clients = clients;
   model.provenance.observations = fit.observations;
