@@ -1,5 +1,6 @@
-// `rapport fit lmm`, `rapport fit reliability` and `rapport simulate`: the statistics engine
-// (src/stats) on CSV files. Output is one JSON object on stdout.
+// `rapport fit lmm`, `rapport fit reliability`, `rapport fit etr` and `rapport simulate`: the
+// statistics engine (src/stats) on CSV files and, for `fit etr`, on an organisation's stored
+// history. Output is one JSON object on stdout.
 #include <CLI/CLI.hpp>
 #include <chrono>
 #include <fstream>
@@ -8,9 +9,12 @@
 
 #include <nlohmann/json.hpp>
 
+#include "alerts/models.h"
+#include "base/clock.h"
 #include "base/csv.h"
 #include "cli/command.h"
 #include "sim/three_level.h"
+#include "stats/etr.h"
 #include "stats/formula.h"
 #include "stats/mixed_model.h"
 #include "stats/model_frame.h"
@@ -289,6 +293,156 @@ int RunReliability(const ReliabilityArgs& args) {
   return 0;
 }
 
+struct EtrArgs {
+  // From the store.
+  std::string db;
+  std::string org;
+  std::string instrument;
+  std::string from;
+  std::string to;
+  int64_t min_clients = 0;  // 0: the organisation's etr_min_clients setting
+  std::string data_dir;
+  std::string site_dir;
+  // From a CSV file.
+  std::string input;
+  int first_session = 0;
+  std::string covariate = "none";
+};
+
+// A date (YYYY-MM-DD, midnight UTC) or an RFC 3339 time; `end_of_day` moves a bare date to
+// the next midnight, so `--to 2025-06-30` includes that day.
+Result<Timestamp> ParseWhen(const std::string& text, const std::string& option, bool end_of_day) {
+  const bool date = text.size() == 10 && text[4] == '-' && text[7] == '-';
+  std::string full = text;
+  if (date) full.append("T00:00:00Z");
+  auto parsed = ParseTimestamp(full);
+  if (!parsed.ok()) {
+    std::string message = option;
+    message.append(" '").append(text).append(
+        "' is not a date (YYYY-MM-DD) or an RFC 3339 time (2025-06-30T12:00:00Z)");
+    return InvalidArgument(message, option);
+  }
+  if (date && end_of_day) return *parsed + std::chrono::hours(24);
+  return *parsed;
+}
+
+// The researcher's form: rows y, t, client[, x] from a CSV file; nothing is stored.
+Result<stats::EtrModel> FitEtrCsv(const EtrArgs& args) {
+  RAPPORT_ASSIGN_OR_RETURN(const CsvTable table, ReadCsvFile(args.input));
+  RAPPORT_ASSIGN_OR_RETURN(const size_t y_column, table.RequireColumn("y"));
+  RAPPORT_ASSIGN_OR_RETURN(const size_t t_column, table.RequireColumn("t"));
+  RAPPORT_ASSIGN_OR_RETURN(const size_t client_column, table.RequireColumn("client"));
+  const bool with_covariate = args.covariate == "intake";
+  std::optional<size_t> x_column;
+  if (with_covariate) {
+    auto found = table.RequireColumn("x");
+    if (!found.ok()) {
+      return InvalidArgument("--covariate intake reads each client's intake score from column "
+                             "'x': " +
+                                 found.status().message(),
+                             "x");
+    }
+    x_column = *found;
+  }
+  std::vector<stats::EtrRow> rows;
+  rows.reserve(table.row_count());
+  for (size_t row = 0; row < table.row_count(); ++row) {
+    stats::EtrRow r;
+    RAPPORT_ASSIGN_OR_RETURN(r.score, table.Number(row, y_column));
+    RAPPORT_ASSIGN_OR_RETURN(r.session, table.Number(row, t_column));
+    if (r.session < args.first_session) {
+      std::string message = table.Where(row, t_column);
+      message.append("the session is before the intake (session ")
+          .append(std::to_string(args.first_session))
+          .append(")");
+      return InvalidArgument(message, "t");
+    }
+    RAPPORT_ASSIGN_OR_RETURN(r.client, table.Text(row, client_column));
+    if (x_column) {
+      RAPPORT_ASSIGN_OR_RETURN(r.covariate, table.Number(row, *x_column));
+    }
+    rows.push_back(std::move(r));
+  }
+  stats::EtrFitOptions options;
+  options.origin =
+      args.first_session == 1 ? stats::SessionOrigin::kOneBased : stats::SessionOrigin::kZeroBased;
+  if (with_covariate) options.covariate = "intake";
+  options.provenance.instrument_id = args.instrument;
+  options.provenance.fitted_at = DefaultClock().Now();
+  auto model = stats::FitEtr(rows, options);
+  if (!model.ok()) return model.status().WithContext(args.input);
+  return model;
+}
+
+// The organisation's form: fit on its stored history and store the model.
+Result<stats::EtrModel> FitEtrStore(const EtrArgs& args) {
+  for (const auto& [value, option] : {std::pair{&args.org, "--org"}, {&args.instrument,
+                                                                     "--instrument"}}) {
+    if (value->empty()) {
+      return InvalidArgument(std::string(option) + " is required with --db", option);
+    }
+  }
+  RAPPORT_ASSIGN_OR_RETURN(const instruments::Catalog catalog,
+                           LoadCatalog(args.data_dir, args.site_dir));
+  const instruments::Definition* instrument = catalog.Find(args.instrument);
+  if (instrument == nullptr) {
+    return InvalidArgument("unknown instrument '" + args.instrument +
+                               "' (see `rapport instruments list`)",
+                           "instrument");
+  }
+  const Timestamp now = DefaultClock().Now();
+  alerts::EtrFitRequest request;
+  request.org_id = args.org;
+  request.instrument = instrument;
+  request.now = now;
+  request.window.to = now;
+  request.window.intake_covariate = args.covariate == "intake";
+  if (!args.from.empty()) {
+    RAPPORT_ASSIGN_OR_RETURN(request.window.from, ParseWhen(args.from, "--from", false));
+  }
+  if (!args.to.empty()) {
+    RAPPORT_ASSIGN_OR_RETURN(request.window.to, ParseWhen(args.to, "--to", true));
+  }
+  if (request.window.from && *request.window.from >= request.window.to) {
+    return InvalidArgument("--from must be before --to", "from");
+  }
+  if (args.min_clients != 0) request.min_clients = args.min_clients;
+  RAPPORT_ASSIGN_OR_RETURN(const auto store, storage::OpenStore(args.db, /*migrate=*/false));
+  std::optional<stats::EtrModel> model;
+  RAPPORT_RETURN_IF_ERROR(store->Read([&](storage::ReadTransaction& txn) -> Status {
+    if (txn.GetOrganization(args.org).status().code() == StatusCode::kNotFound) {
+      return InvalidArgument("unknown organisation '" + args.org + "'", "org");
+    }
+    RAPPORT_ASSIGN_OR_RETURN(model, alerts::FitEtrOnHistory(txn, request));
+    return Status::Ok();
+  }));
+  RAPPORT_RETURN_IF_ERROR(store->Write([&](storage::WriteTransaction& txn) {
+    return alerts::StoreEtrModel(txn, args.org, *model);
+  }));
+  return std::move(*model);
+}
+
+int RunEtr(const EtrArgs& args) {
+  const bool from_csv = !args.input.empty();
+  if (from_csv == !args.db.empty()) {
+    return Fail(InvalidArgument(
+        "give either --db with --org and --instrument (fit on the organisation's history and "
+        "store the model) or --input FILE.csv (columns y, t, client[, x])"));
+  }
+  if (from_csv && (!args.org.empty() || !args.from.empty() || !args.to.empty() ||
+                   args.min_clients != 0)) {
+    return Fail(InvalidArgument("--org, --from, --to and --min-clients go with --db"));
+  }
+  if (!from_csv && args.first_session != 0) {
+    return Fail(InvalidArgument("--first-session goes with --input; stored sessions count from "
+                                "0 at the intake"));
+  }
+  auto model = from_csv ? FitEtrCsv(args) : FitEtrStore(args);
+  if (!model.ok()) return Fail(model.status());
+  std::cout << stats::EtrModelToJson(*model).dump(2) << "\n";
+  return 0;
+}
+
 struct SimulateArgs {
   sim::ThreeLevelOptions options;
   bool science = false;
@@ -319,7 +473,8 @@ int RunSimulate(const SimulateArgs& args) {
 }  // namespace
 
 void AddFitCommands(CLI::App& app, Commands& commands) {
-  CLI::App* fit = app.add_subcommand("fit", "Fit statistical models to a CSV file.");
+  CLI::App* fit = app.add_subcommand(
+      "fit", "Fit statistical models to a CSV file or an organisation's history.");
   fit->require_subcommand(1);
 
   auto lmm_args = std::make_shared<LmmArgs>();
@@ -367,6 +522,43 @@ void AddFitCommands(CLI::App& app, Commands& commands) {
                         "Also the six intraclass correlations (complete rows required)");
   commands.push_back(
       {reliability, [reliability_args] { return RunReliability(*reliability_args); }});
+
+  auto etr_args = std::make_shared<EtrArgs>();
+  CLI::App* etr = fit->add_subcommand(
+      "etr",
+      "Expected treatment response (SCIENCE.md §4.3): fit an outcome measure's expected course "
+      "on an organisation's history and store it for the not-on-track signal, or fit a CSV file "
+      "(see docs/statistics.md).");
+  etr->add_option("--db", etr_args->db, "Database URL, e.g. sqlite:rapport.db");
+  etr->add_option("--org", etr_args->org, "Organisation id (with --db)");
+  etr->add_option("--instrument", etr_args->instrument,
+                  "Outcome instrument id, e.g. phq-9 (with --db; recorded in the model with "
+                  "--input)");
+  etr->add_option("--from", etr_args->from,
+                  "Client episodes whose intake is on or after this date (YYYY-MM-DD or RFC "
+                  "3339; default: all)");
+  etr->add_option("--to", etr_args->to,
+                  "... and before the end of this day (or time); ratings after it are left out "
+                  "(default: now)");
+  etr->add_option("--min-clients", etr_args->min_clients,
+                  "Refuse to fit on fewer clients (default: the organisation's "
+                  "signals.not_on_track.etr_min_clients, 50)")
+      ->check(CLI::Range(int64_t{3}, int64_t{100'000'000}));
+  etr->add_option("--covariate", etr_args->covariate,
+                  "'none' (default): y ~ f(t), conditioned on the intake when predicting; "
+                  "'intake': y ~ f(t) * intake on the ratings after the intake (with --input: "
+                  "column x)")
+      ->check(CLI::IsMember({"none", "intake"}));
+  etr->add_option("--input", etr_args->input,
+                  "CSV with columns y, t, client[, x] instead of --db: prints the model, stores "
+                  "nothing");
+  etr->add_option("--first-session", etr_args->first_session,
+                  "With --input: the intake's t, 0 (default; f(t) = ln(t + 1)) or 1 (f(t) = "
+                  "ln(t))")
+      ->check(CLI::IsMember({0, 1}));
+  etr->add_option("--data-dir", etr_args->data_dir, "Rapport's data folder (default: found)");
+  etr->add_option("--site-dir", etr_args->site_dir, "The site's folder of own instruments");
+  commands.push_back({etr, [etr_args] { return RunEtr(*etr_args); }});
 
   auto simulate_args = std::make_shared<SimulateArgs>();
   CLI::App* simulate = app.add_subcommand(
