@@ -337,10 +337,11 @@ Result<stats::EtrModel> FitEtrCsv(const EtrArgs& args) {
   if (with_covariate) {
     auto found = table.RequireColumn("x");
     if (!found.ok()) {
-      return InvalidArgument("--covariate intake reads each client's intake score from column "
-                             "'x': " +
-                                 found.status().message(),
-                             "x");
+      return InvalidArgument(
+          "--covariate intake reads each client's intake score from column "
+          "'x': " +
+              found.status().message(),
+          "x");
     }
     x_column = *found;
   }
@@ -376,8 +377,8 @@ Result<stats::EtrModel> FitEtrCsv(const EtrArgs& args) {
 
 // The organisation's form: fit on its stored history and store the model.
 Result<stats::EtrModel> FitEtrStore(const EtrArgs& args) {
-  for (const auto& [value, option] : {std::pair{&args.org, "--org"}, {&args.instrument,
-                                                                     "--instrument"}}) {
+  for (const auto& [value, option] :
+       {std::pair{&args.org, "--org"}, {&args.instrument, "--instrument"}}) {
     if (value->empty()) {
       return InvalidArgument(std::string(option) + " is required with --db", option);
     }
@@ -386,9 +387,9 @@ Result<stats::EtrModel> FitEtrStore(const EtrArgs& args) {
                            LoadCatalog(args.data_dir, args.site_dir));
   const instruments::Definition* instrument = catalog.Find(args.instrument);
   if (instrument == nullptr) {
-    return InvalidArgument("unknown instrument '" + args.instrument +
-                               "' (see `rapport instruments list`)",
-                           "instrument");
+    return InvalidArgument(
+        "unknown instrument '" + args.instrument + "' (see `rapport instruments list`)",
+        "instrument");
   }
   const Timestamp now = DefaultClock().Now();
   alerts::EtrFitRequest request;
@@ -429,13 +430,14 @@ int RunEtr(const EtrArgs& args) {
         "give either --db with --org and --instrument (fit on the organisation's history and "
         "store the model) or --input FILE.csv (columns y, t, client[, x])"));
   }
-  if (from_csv && (!args.org.empty() || !args.from.empty() || !args.to.empty() ||
-                   args.min_clients != 0)) {
+  if (from_csv &&
+      (!args.org.empty() || !args.from.empty() || !args.to.empty() || args.min_clients != 0)) {
     return Fail(InvalidArgument("--org, --from, --to and --min-clients go with --db"));
   }
   if (!from_csv && args.first_session != 0) {
-    return Fail(InvalidArgument("--first-session goes with --input; stored sessions count from "
-                                "0 at the intake"));
+    return Fail(
+        InvalidArgument("--first-session goes with --input; stored sessions count from "
+                        "0 at the intake"));
   }
   auto model = from_csv ? FitEtrCsv(args) : FitEtrStore(args);
   if (!model.ok()) return Fail(model.status());
