@@ -31,8 +31,8 @@ Result<instruments::Catalog> LoadCatalog(const std::string& data_dir, const std:
 
 // Subcommand families, one per source file; Main adds each in turn.
 void AddCoreCommands(CLI::App& app, Commands& commands);  // cli.cc: score, serve, migrate, demo
-void AddFitCommands(CLI::App& app,
-                    Commands& commands);  // fit.cc: fit lmm|reliability|etr, simulate
+// fit.cc: fit lmm|reliability|etr, simulate
+void AddFitCommands(CLI::App& app, Commands& commands);
 // fit_effects.cc: fit therapists|within-between|dropout (after AddFitCommands, which adds `fit`)
 void AddFitEffectsCommands(CLI::App& app, Commands& commands);
 void AddInstrumentsCommands(CLI::App& app, Commands& commands);  // instruments.cc
