@@ -56,12 +56,15 @@ Status EvaluateAfterResponse(storage::WriteTransaction& txn, const instruments::
     }
   }
   RAPPORT_ASSIGN_OR_RETURN(const auto etr_models, LoadEtrModels(txn, org_id, outcome_ids));
+  RAPPORT_ASSIGN_OR_RETURN(const std::optional<stats::DropoutModel> dropout_model,
+                           LoadDropoutModel(txn, org_id));
   const std::vector<alliance::Signal> signals = alliance::EvaluateEpisode(
       history, [&](std::string_view id) { return catalog.Find(id); }, settings,
       [&](std::string_view id) -> const stats::EtrModel* {
         const auto it = etr_models.find(id);
         return it == etr_models.end() ? nullptr : &it->second;
-      });
+      },
+      dropout_model ? &*dropout_model : nullptr);
   storage::AlertQuery query;
   query.episode_id = session.episode_id;
   RAPPORT_ASSIGN_OR_RETURN(const std::vector<domain::Alert> existing,

@@ -1,8 +1,12 @@
 #include "alerts/models.h"
 
+#include <cmath>
+#include <set>
+
 #include <nlohmann/json.hpp>
 
 #include "alerts/alerts.h"
+#include "alliance/dropout.h"
 #include "base/log.h"
 
 namespace rapport::alerts {
@@ -145,6 +149,125 @@ Result<std::map<std::string, stats::EtrModel, std::less<>>> LoadEtrModels(
     out.emplace(id, std::move(model).value());
   }
   return out;
+}
+
+Result<DropoutData> DropoutDataFromHistory(storage::ReadTransaction& txn,
+                                           const instruments::Catalog& catalog,
+                                           std::string_view org_id, Timestamp to,
+                                           int early_sessions) {
+  // Episodes with client alliance ratings, from every alliance measure of the catalogue.
+  std::set<std::string> episode_ids;
+  for (const instruments::Definition* definition : catalog.All()) {
+    if (definition->kind != "alliance") continue;
+    RAPPORT_ASSIGN_OR_RETURN(const std::vector<storage::InstrumentObservation> observations,
+                             txn.ListObservations(org_id, definition->id, FromUnixMillis(0), to));
+    for (const storage::InstrumentObservation& o : observations) episode_ids.insert(o.episode_id);
+  }
+  DropoutData data;
+  std::vector<std::vector<double>> rows;
+  std::vector<double> outcomes;
+  const auto find = [&](std::string_view id) { return catalog.Find(id); };
+  for (const std::string& episode_id : episode_ids) {
+    RAPPORT_ASSIGN_OR_RETURN(const domain::Episode episode, txn.GetEpisode(org_id, episode_id));
+    if (!episode.ended_at || *episode.ended_at >= to || !episode.end_reason ||
+        episode.client_ids.empty()) {
+      continue;
+    }
+    const domain::EndReason reason = *episode.end_reason;
+    if (reason != domain::EndReason::kDroppedOut && reason != domain::EndReason::kCompleted) {
+      continue;
+    }
+    alliance::EpisodeHistory history;
+    RAPPORT_ASSIGN_OR_RETURN(history.sessions, txn.ListSessionsForEpisode(org_id, episode_id));
+    RAPPORT_ASSIGN_OR_RETURN(history.responses, txn.ListResponsesForEpisode(org_id, episode_id));
+    rows.push_back(
+        alliance::DropoutFeatures(history, find, episode.client_ids.front(), early_sessions));
+    outcomes.push_back(reason == domain::EndReason::kDroppedOut ? 1 : 0);
+    data.episode_ids.push_back(episode_id);
+  }
+  const auto n = static_cast<Eigen::Index>(rows.size());
+  const auto k = static_cast<Eigen::Index>(alliance::DropoutFeatureNames().size());
+  data.x.resize(n, k);
+  data.dropped_out.resize(n);
+  for (Eigen::Index r = 0; r < n; ++r) {
+    for (Eigen::Index c = 0; c < k; ++c) {
+      data.x(r, c) = rows[static_cast<size_t>(r)][static_cast<size_t>(c)];
+    }
+    data.dropped_out[r] = outcomes[static_cast<size_t>(r)];
+  }
+  return data;
+}
+
+Result<stats::DropoutModel> FitDropoutOnHistory(storage::ReadTransaction& txn,
+                                                const instruments::Catalog& catalog,
+                                                std::string_view org_id, Timestamp to,
+                                                Timestamp now, int folds) {
+  RAPPORT_RETURN_IF_ERROR(txn.GetOrganization(org_id).status());
+  RAPPORT_ASSIGN_OR_RETURN(const alliance::OrgSettings settings, LoadOrgSettings(txn, org_id));
+  const int early = settings.signals.dropout_early_sessions;
+  RAPPORT_ASSIGN_OR_RETURN(const DropoutData data,
+                           DropoutDataFromHistory(txn, catalog, org_id, to, early));
+  const auto cases = data.dropped_out.size();
+  if (cases < settings.signals.dropout_model_min_cases) {
+    return InvalidArgument("organisation '" + std::string(org_id) + "' has " +
+                               std::to_string(cases) +
+                               " ended episodes (completed or dropped out) with client alliance "
+                               "ratings; the dropout model needs at least " +
+                               std::to_string(settings.signals.dropout_model_min_cases) +
+                               " (signals.dropout.model_min_cases)",
+                           "min_cases");
+  }
+  // Features no episode has (e.g. no outcome measure in use) are left out.
+  std::vector<std::string> names;
+  std::vector<Eigen::Index> keep;
+  for (Eigen::Index c = 0; c < data.x.cols(); ++c) {
+    int known = 0;
+    for (Eigen::Index r = 0; r < data.x.rows(); ++r) known += std::isnan(data.x(r, c)) ? 0 : 1;
+    if (known >= 2) {
+      names.push_back(alliance::DropoutFeatureNames()[static_cast<size_t>(c)]);
+      keep.push_back(c);
+    }
+  }
+  Eigen::MatrixXd x(data.x.rows(), static_cast<Eigen::Index>(keep.size()));
+  for (size_t c = 0; c < keep.size(); ++c)
+    x.col(static_cast<Eigen::Index>(c)) = data.x.col(keep[c]);
+  RAPPORT_ASSIGN_OR_RETURN(stats::DropoutModel model,
+                           stats::FitDropoutModel(names, x, data.dropped_out, folds));
+  model.fitted_at = FormatTimestamp(now);
+  return model;
+}
+
+Status StoreDropoutModel(storage::WriteTransaction& txn, std::string_view org_id,
+                         const stats::DropoutModel& model, Timestamp now) {
+  storage::FittedModel stored;
+  stored.org_id = std::string(org_id);
+  stored.kind = std::string(kDropoutModelKind);
+  stored.document = model.ToJson().dump();
+  stored.fitted_at = now;
+  stored.clients = model.cases;
+  stored.observations = model.cases;
+  stored.criterion = model.fit.deviance;
+  return txn.PutFittedModel(stored);
+}
+
+Result<std::optional<stats::DropoutModel>> LoadDropoutModel(storage::ReadTransaction& txn,
+                                                            std::string_view org_id) {
+  auto stored = txn.GetFittedModel(org_id, kDropoutModelKind, "");
+  if (!stored.ok()) {
+    if (stored.status().code() == StatusCode::kNotFound)
+      return std::optional<stats::DropoutModel>();
+    return stored.status();
+  }
+  const nlohmann::json document = nlohmann::json::parse(stored->document, nullptr, false);
+  auto model = document.is_discarded()
+                   ? Result<stats::DropoutModel>(InvalidArgument("dropout model: not valid JSON"))
+                   : stats::DropoutModel::FromJson(document);
+  if (!model.ok()) {
+    log::Error("the stored dropout model is invalid; using the rule",
+               {{"org", std::string(org_id)}, {"error", model.status().message()}});
+    return std::optional<stats::DropoutModel>();
+  }
+  return std::optional<stats::DropoutModel>(std::move(model).value());
 }
 
 }  // namespace rapport::alerts

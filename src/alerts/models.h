@@ -14,8 +14,10 @@
 
 #include "base/clock.h"
 #include "base/status.h"
+#include "instruments/catalog.h"
 #include "instruments/definition.h"
 #include "stats/etr.h"
+#include "stats/logistic.h"
 #include "storage/store.h"
 
 namespace rapport::alerts {
@@ -80,5 +82,40 @@ Status StoreEtrModel(storage::WriteTransaction& txn, std::string_view org_id,
 Result<std::map<std::string, stats::EtrModel, std::less<>>> LoadEtrModels(
     storage::ReadTransaction& txn, std::string_view org_id,
     std::span<const std::string> instrument_ids);
+
+// The kind under which the dropout model is stored (one per organisation, no instrument).
+inline constexpr std::string_view kDropoutModelKind = "dropout";
+
+// One row per ended episode for the dropout model: the early-session features of
+// alliance/dropout.h for the episode's first client, and 1 when it ended with "dropped out", 0
+// when "completed" (referrals and other endings say nothing about dropout and are left out).
+struct DropoutData {
+  Eigen::MatrixXd x;
+  Eigen::VectorXd dropped_out;
+  std::vector<std::string> episode_ids;
+};
+
+// Collects the organisation's ended episodes that have client ratings on an alliance measure
+// of `catalog` and ended before `to`. Errors: the store's.
+Result<DropoutData> DropoutDataFromHistory(storage::ReadTransaction& txn,
+                                           const instruments::Catalog& catalog,
+                                           std::string_view org_id, Timestamp to,
+                                           int early_sessions);
+
+// Fits the dropout model on the organisation's history (not stored), with the early window of
+// its settings. Errors: kNotFound for an unknown organisation; kInvalidArgument for too little
+// history (the message says how much there is) and for data the fit refuses.
+Result<stats::DropoutModel> FitDropoutOnHistory(storage::ReadTransaction& txn,
+                                                const instruments::Catalog& catalog,
+                                                std::string_view org_id, Timestamp to,
+                                                Timestamp now, int folds = 5);
+
+// Stores the model as the organisation's dropout model. Errors: the store's.
+Status StoreDropoutModel(storage::WriteTransaction& txn, std::string_view org_id,
+                         const stats::DropoutModel& model, Timestamp now);
+
+// The stored dropout model, or nullopt when there is none or it fails validation (logged).
+Result<std::optional<stats::DropoutModel>> LoadDropoutModel(storage::ReadTransaction& txn,
+                                                            std::string_view org_id);
 
 }  // namespace rapport::alerts

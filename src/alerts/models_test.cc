@@ -349,5 +349,116 @@ TEST_F(StoredHistory, NotOnTrackAlertUsesTheStoredModel) {
   EXPECT_EQ(raised[0].resolution, "condition-cleared");
 }
 
+// The dropout model: fitted on the ended episodes of a simulated organisation (where a low early
+// alliance raises the chance of dropping out), stored, loaded back, and used by the
+// dropout-risk signal of a new client's first check-in.
+TEST_F(StoredHistory, DropoutModelOnHistoryDrivesTheSignal) {
+  AddOrganisation("org-a", 30, 5);
+  AddOrganisation("org-small", 1, 6);
+  const std::string settings = R"({"signals": {"dropout": {"model_min_cases": 40}}})";
+  ASSERT_OK(store_->Write([&](storage::WriteTransaction& txn) {
+    return SaveOrgSettings(txn, "org-a", settings, clock_.Now());
+  }));
+  const Timestamp to = clock_.Now() + std::chrono::hours(1);
+  std::optional<Result<stats::DropoutModel>> fitted;
+  std::optional<Result<stats::DropoutModel>> small;
+  ASSERT_OK(store_->Read([&](storage::ReadTransaction& txn) -> Status {
+    fitted = FitDropoutOnHistory(txn, catalog_, "org-a", to, clock_.Now());
+    small = FitDropoutOnHistory(txn, catalog_, "org-small", to, clock_.Now());
+    return Status::Ok();
+  }));
+  ASSERT_FALSE(small->ok());
+  EXPECT_NE(small->status().message().find("needs at least 100"), std::string::npos)
+      << small->status().message();
+  ASSERT_OK(*fitted);
+  const stats::DropoutModel& model = **fitted;
+  EXPECT_GE(model.cases, 40);
+  EXPECT_GT(model.dropouts, 5);
+  ASSERT_EQ(model.features.front(), "first_alliance");
+  EXPECT_LT(model.fit.beta[1], 0) << "a higher first alliance lowers the risk";
+  EXPECT_GT(model.auc, 0.6);
+  EXPECT_EQ(model.fitted_at, FormatTimestamp(clock_.Now()));
+  ASSERT_OK(store_->Write([&](storage::WriteTransaction& txn) {
+    return StoreDropoutModel(txn, "org-a", model, clock_.Now());
+  }));
+  ASSERT_OK(store_->Read([&](storage::ReadTransaction& txn) -> Status {
+    RAPPORT_ASSIGN_OR_RETURN(const auto loaded, LoadDropoutModel(txn, "org-a"));
+    EXPECT_TRUE(loaded.has_value());
+    if (loaded) {
+      EXPECT_DOUBLE_EQ(loaded->fit.beta[1], model.fit.beta[1]);
+    }
+    RAPPORT_ASSIGN_OR_RETURN(const auto none, LoadDropoutModel(txn, "org-small"));
+    EXPECT_FALSE(none.has_value());
+    return Status::Ok();
+  }));
+
+  // Two new clients rate their first session: one at the bottom of the alliance scale, one at
+  // the top. Only the first is flagged, by the model, with its reasons.
+  const instruments::Definition* alliance = catalog_.Find("rapport-alliance-client");
+  ASSERT_NE(alliance, nullptr);
+  SeededRandom random(9);
+  const auto first_session = [&](const std::string& who, bool low) -> Status {
+    std::vector<domain::ItemAnswer> answers;
+    for (const instruments::Item& item : alliance->items) {
+      const double value = low ? item.options.front().value : item.options.back().value;
+      answers.push_back({item.id, value});
+    }
+    RAPPORT_ASSIGN_OR_RETURN(const domain::Score score, instruments::Score(*alliance, answers));
+    return store_->Write([&](storage::WriteTransaction& txn) -> Status {
+      RAPPORT_RETURN_IF_ERROR(txn.PutClient({who, "org-a", who, "en", false, clock_.Now()}));
+      domain::Episode episode;
+      episode.id = who + "-episode";
+      episode.org_id = "org-a";
+      episode.clinic_id = "clinic";
+      episode.client_ids = {who};
+      episode.started_at = clock_.Now();
+      RAPPORT_RETURN_IF_ERROR(txn.PutEpisode(episode));
+      domain::Session session;
+      session.id = who + "-session-1";
+      session.org_id = "org-a";
+      session.episode_id = episode.id;
+      session.number = 1;
+      session.scheduled_at = clock_.Now();
+      session.attendance = domain::Attendance::kAttended;
+      RAPPORT_RETURN_IF_ERROR(txn.PutSession(session));
+      domain::Response response;
+      response.id = NewId(random);
+      response.org_id = "org-a";
+      response.session_id = session.id;
+      response.respondent_id = who;
+      response.instrument_id = alliance->id;
+      response.answers = answers;
+      response.score = score;
+      response.submitted_at = clock_.Now();
+      RAPPORT_RETURN_IF_ERROR(txn.PutResponse(response));
+      return EvaluateAfterResponse(txn, catalog_, "org-a", session.id, clock_.Now(), random);
+    });
+  };
+  ASSERT_OK(first_session("low", true));
+  ASSERT_OK(first_session("high", false));
+  const auto dropout_alerts = [&](const std::string& who) {
+    std::vector<domain::Alert> out;
+    EXPECT_OK(store_->Read([&](storage::ReadTransaction& txn) -> Status {
+      storage::AlertQuery query;
+      query.episode_id = who + "-episode";
+      RAPPORT_ASSIGN_OR_RETURN(const auto all, txn.ListAlerts("org-a", query));
+      for (const domain::Alert& alert : all) {
+        if (alert.kind == "dropout-risk") out.push_back(alert);
+      }
+      return Status::Ok();
+    }));
+    return out;
+  };
+  EXPECT_TRUE(dropout_alerts("high").empty());
+  const auto low = dropout_alerts("low");
+  ASSERT_EQ(low.size(), 1u);
+  const nlohmann::json evidence = nlohmann::json::parse(low[0].evidence_json);
+  EXPECT_EQ(evidence["method"], "model");
+  EXPECT_GE(evidence["probability"].get<double>(), 0.30);
+  EXPECT_EQ(evidence["contributions"][0]["feature"], "first_alliance");
+  EXPECT_EQ(evidence["contributions"][0]["value"], 0.0);  // the bottom of the scale
+  EXPECT_EQ(evidence["model"]["cases"], model.cases);
+}
+
 }  // namespace
 }  // namespace rapport::alerts

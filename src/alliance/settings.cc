@@ -88,7 +88,9 @@ Status ParseSignals(const Json& signals, SignalSettings& out) {
   }
   if (signals.contains("dropout")) {
     const Json& d = signals.at("dropout");
-    RAPPORT_RETURN_IF_ERROR(CheckKeys(d, "signals.dropout", {"early_sessions", "min_factors"}));
+    RAPPORT_RETURN_IF_ERROR(
+        CheckKeys(d, "signals.dropout",
+                  {"early_sessions", "min_factors", "model_min_cases", "model_threshold"}));
     if (d.contains("early_sessions")) {
       RAPPORT_ASSIGN_OR_RETURN(
           out.dropout_early_sessions,
@@ -97,6 +99,16 @@ Status ParseSignals(const Json& signals, SignalSettings& out) {
     if (d.contains("min_factors")) {
       RAPPORT_ASSIGN_OR_RETURN(out.dropout_min_factors,
                                Integer(d.at("min_factors"), "signals.dropout.min_factors", 1, 4));
+    }
+    if (d.contains("model_min_cases")) {
+      RAPPORT_ASSIGN_OR_RETURN(
+          out.dropout_model_min_cases,
+          Integer(d.at("model_min_cases"), "signals.dropout.model_min_cases", 20, 10'000'000));
+    }
+    if (d.contains("model_threshold")) {
+      RAPPORT_ASSIGN_OR_RETURN(
+          out.dropout_model_threshold,
+          Number(d.at("model_threshold"), "signals.dropout.model_threshold", 0.01, 0.99));
     }
   }
   if (signals.contains("not_on_track")) {

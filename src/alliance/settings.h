@@ -31,6 +31,11 @@ struct SignalSettings {
   // `dropout_min_factors` of {low alliance, falling alliance, no improvement, missed session}.
   int dropout_early_sessions = 3;
   int dropout_min_factors = 2;
+  // With a dropout model fitted on at least `dropout_model_min_cases` ended episodes
+  // (src/stats/logistic.h): alert when the predicted probability of dropout is at least
+  // `dropout_model_threshold`, instead of the rule above.
+  int dropout_model_min_cases = 100;
+  double dropout_model_threshold = 0.30;
   // Not on track (SCIENCE.md §4.3). With an expected-treatment-response model of the
   // instrument fitted on at least `etr_min_clients` clients: a score beyond the one-sided
   // `not_on_track_percentile` boundary of the expected course for the client's intake.

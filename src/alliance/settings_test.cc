@@ -20,6 +20,8 @@ TEST(Settings, EmptyDocumentGivesTheDocumentedDefaults) {
   EXPECT_EQ(settings->signals.dropout_min_factors, 2);
   EXPECT_EQ(settings->signals.not_on_track_session, 6);
   EXPECT_EQ(settings->signals.etr_min_clients, 50);
+  EXPECT_EQ(settings->signals.dropout_model_min_cases, 100);
+  EXPECT_DOUBLE_EQ(settings->signals.dropout_model_threshold, 0.30);
   EXPECT_EQ(settings->signals.not_on_track_percentile, 90);
   EXPECT_EQ(settings->signals.goal_stalled_sessions, 3);
   EXPECT_TRUE(settings->safety_text.empty());
@@ -74,6 +76,10 @@ TEST(Settings, ErrorsNameTheField) {
             "signals.not_on_track.percentile");
   EXPECT_EQ(field(R"({"signals": {"not_on_track": {"percentile": 50}}})"),
             "signals.not_on_track.percentile");
+  EXPECT_EQ(field(R"({"signals": {"dropout": {"model_min_cases": 19}}})"),
+            "signals.dropout.model_min_cases");
+  EXPECT_EQ(field(R"({"signals": {"dropout": {"model_threshold": 1}}})"),
+            "signals.dropout.model_threshold");
   EXPECT_EQ(field(R"({"safety_text": ""})"), "safety_text");
   EXPECT_EQ(field(R"({"colour": "blue"})"), "colour");
   EXPECT_EQ(field(R"({"guidance": {"entries": [{"id": "x"}]}})"), "title");

@@ -7,6 +7,7 @@
 #include <optional>
 
 #include "alliance/change.h"
+#include "alliance/dropout.h"
 
 namespace rapport::alliance {
 namespace {
@@ -103,12 +104,14 @@ std::string Short(double value) {
 class Evaluator {
  public:
   Evaluator(const EpisodeHistory& history, const DefinitionLookup& find,
-            const OrgSettings& settings, const EtrModelLookup& etr_models)
+            const OrgSettings& settings, const EtrModelLookup& etr_models,
+            const stats::DropoutModel* dropout_model)
       : history_(history),
         find_(find),
         settings_(settings),
         signals_(settings.signals),
-        etr_models_(etr_models) {}
+        etr_models_(etr_models),
+        dropout_model_(dropout_model) {}
 
   std::vector<Signal> Run() {
     BuildSeries();
@@ -382,6 +385,53 @@ class Evaluator {
 
   // Early dropout risk, rule-based defaults until a model is fitted (DESIGN.md §5; Sharf,
   // Primavera & Diener 2010: weaker alliance, more dropout, d = .55).
+  // Early dropout risk from the organisation's own model (stats/logistic.h) on the features of
+  // alliance/dropout.h: the predicted probability against the configured threshold, with each
+  // feature's share of the log-odds as the reason.
+  void DropoutRiskFromModel(const Series& client, const std::vector<SeriesPoint>& points) {
+    const stats::DropoutModel& model = *dropout_model_;
+    const std::vector<double> values =
+        DropoutFeatures(history_, find_, client.respondent_id, signals_.dropout_early_sessions);
+    const std::vector<std::string>& names = DropoutFeatureNames();
+    std::vector<double> ordered;
+    for (const std::string& feature : model.features) {
+      const auto at = std::find(names.begin(), names.end(), feature);
+      ordered.push_back(at == names.end() ? std::nan("")
+                                          : values[static_cast<size_t>(at - names.begin())]);
+    }
+    const stats::DropoutModel::Prediction prediction = model.Predict(ordered);
+    if (prediction.probability < signals_.dropout_model_threshold) return;
+    Json contributions = Json::array();
+    for (const auto& part : prediction.contributions) {
+      contributions.push_back({{"feature", part.feature},
+                               {"value", std::isnan(part.value) ? Json() : Json(part.value)},
+                               {"log_odds", part.log_odds}});
+    }
+    Signal signal;
+    signal.kind = "dropout-risk";
+    signal.severity = AlertSeverity::kWarning;
+    signal.key = Key("dropout-risk", client);
+    signal.client_id = client.respondent_id;
+    signal.session_number = signal.last_session_number = static_cast<int>(points.back().session);
+    signal.evidence = {
+        {"method", "model"},
+        {"rule", "predicted probability of dropping out at least " +
+                     Short(signals_.dropout_model_threshold) +
+                     " (logistic model fitted on the organisation's ended episodes)"},
+        {"probability", prediction.probability},
+        {"threshold", signals_.dropout_model_threshold},
+        {"early_sessions", signals_.dropout_early_sessions},
+        {"contributions", contributions},
+        {"model",
+         {{"kind", "dropout"},
+          {"fitted_at", model.fitted_at},
+          {"cases", model.cases},
+          {"dropouts", model.dropouts},
+          {"auc", model.auc},
+          {"brier", model.brier}}}};
+    out_.push_back(std::move(signal));
+  }
+
   void DropoutRisk(const Series& client) {
     if (!Enabled("dropout-risk")) return;
     const Definition& definition = *client.definition;
@@ -391,6 +441,10 @@ class Evaluator {
       if (p.session <= early) points.push_back(p);
     }
     if (points.empty()) return;
+    if (dropout_model_ != nullptr && dropout_model_->cases >= signals_.dropout_model_min_cases) {
+      DropoutRiskFromModel(client, points);
+      return;
+    }
     Json factors = Json::array();
     for (const SeriesPoint& p : points) {
       if (LowOnCutoff(definition, p.score)) {
@@ -445,6 +499,7 @@ class Evaluator {
     signal.client_id = client.respondent_id;
     signal.session_number = signal.last_session_number = static_cast<int>(points.back().session);
     signal.evidence = {
+        {"method", "rule"},
         {"rule", "in the first sessions, at least " + std::to_string(signals_.dropout_min_factors) +
                      " of: low alliance, falling alliance, no reliable "
                      "improvement, a missed session (rule-based default)"},
@@ -627,6 +682,7 @@ class Evaluator {
   const OrgSettings& settings_;
   const SignalSettings& signals_;
   const EtrModelLookup& etr_models_;
+  const stats::DropoutModel* dropout_model_;
   std::vector<Series> series_;
   std::vector<Signal> out_;
 };
@@ -662,8 +718,9 @@ bool GoalStalled(std::span<const SeriesPoint> ratings, int sessions, double top)
 }
 
 std::vector<Signal> EvaluateEpisode(const EpisodeHistory& history, const DefinitionLookup& find,
-                                    const OrgSettings& settings, const EtrModelLookup& etr_models) {
-  return Evaluator(history, find, settings, etr_models).Run();
+                                    const OrgSettings& settings, const EtrModelLookup& etr_models,
+                                    const stats::DropoutModel* dropout_model) {
+  return Evaluator(history, find, settings, etr_models, dropout_model).Run();
 }
 
 }  // namespace rapport::alliance

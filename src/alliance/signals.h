@@ -19,6 +19,7 @@
 #include "domain/types.h"
 #include "instruments/definition.h"
 #include "stats/etr.h"
+#include "stats/logistic.h"
 
 namespace rapport::alliance {
 
@@ -54,9 +55,12 @@ using EtrModelLookup = std::function<const stats::EtrModel*(std::string_view ins
 // the instrument's model from `etr_models` for client ratings when the model was fitted on at
 // least `settings.signals.etr_min_clients` clients, else the rational fallback
 // (docs/signals.md).
+// Early dropout risk uses `dropout_model` (stats/logistic.h) when it is not null and was fitted
+// on at least `settings.signals.dropout_model_min_cases` ended episodes, else the rule.
 std::vector<Signal> EvaluateEpisode(const EpisodeHistory& history, const DefinitionLookup& find,
                                     const OrgSettings& settings,
-                                    const EtrModelLookup& etr_models = {});
+                                    const EtrModelLookup& etr_models = {},
+                                    const stats::DropoutModel* dropout_model = nullptr);
 
 // The rupture rule parameters for ratings on `definition` under `settings`; errors when no
 // threshold can be found (no setting, no reliable_change value, not intra-individual mode).

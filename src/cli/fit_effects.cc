@@ -12,11 +12,14 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include "alerts/models.h"
+#include "base/clock.h"
 #include "base/csv.h"
 #include "cli/command.h"
 #include "stats/logistic.h"
 #include "stats/therapist_effects.h"
 #include "stats/within_between.h"
+#include "storage/store.h"
 
 namespace rapport::cli {
 namespace {
@@ -179,13 +182,55 @@ int RunWithinBetween(const WithinBetweenArgs& args) {
 }
 
 struct DropoutArgs {
+  // From a CSV file.
   std::string input;
   std::string outcome;
   std::vector<std::string> features;
   int folds = 5;
+  // From an organisation's history, stored for the dropout-risk signal.
+  std::string db;
+  std::string org;
+  std::string site_dir;
 };
 
+// Fits on the organisation's ended episodes, stores the model and prints it.
+int RunDropoutOnHistory(const DropoutArgs& args) {
+  if (args.org.empty()) return Fail(InvalidArgument("--org is required with --db", "org"));
+  if (!args.input.empty() || !args.outcome.empty() || !args.features.empty()) {
+    return Fail(InvalidArgument("--input, --outcome and --features go without --db"));
+  }
+  auto catalog = LoadCatalog("", args.site_dir);
+  if (!catalog.ok()) return Fail(catalog.status());
+  auto store = storage::OpenStore(args.db, /*migrate=*/false);
+  if (!store.ok()) return Fail(store.status());
+  const Timestamp now = DefaultClock().Now();
+  std::optional<stats::DropoutModel> model;
+  Status status = (*store)->Read([&](storage::ReadTransaction& txn) -> Status {
+    if (txn.GetOrganization(args.org).status().code() == StatusCode::kNotFound) {
+      return InvalidArgument("unknown organisation '" + args.org + "'", "org");
+    }
+    RAPPORT_ASSIGN_OR_RETURN(
+        model, alerts::FitDropoutOnHistory(txn, *catalog, args.org, now, now, args.folds));
+    return Status::Ok();
+  });
+  if (status.ok()) {
+    status = (*store)->Write([&](storage::WriteTransaction& txn) {
+      return alerts::StoreDropoutModel(txn, args.org, *model, now);
+    });
+  }
+  (*store)->Close();
+  if (!status.ok()) return Fail(status);
+  std::cout << model->ToJson().dump() << "\n";
+  return 0;
+}
+
 int RunDropout(const DropoutArgs& args) {
+  if (!args.db.empty()) return RunDropoutOnHistory(args);
+  if (args.input.empty() || args.outcome.empty()) {
+    return Fail(InvalidArgument(
+        "give --input with --outcome (a CSV file), or --db with --org (the organisation's "
+        "history)"));
+  }
   auto table = ReadCsvFile(args.input);
   if (!table.ok()) return Fail(table.status());
   auto outcome = table->RequireColumn(args.outcome);
@@ -263,16 +308,22 @@ void AddFitEffectsCommands(CLI::App& app, Commands& commands) {
   auto dropout_args = std::make_shared<DropoutArgs>();
   CLI::App* dropout = fit->add_subcommand(
       "dropout",
-      "Logistic dropout model (IRLS) with cross-validated AUC, Brier score and calibration "
-      "(one row per ended episode).");
-  dropout->add_option("--input", dropout_args->input, "CSV file")->required();
-  dropout->add_option("--outcome", dropout_args->outcome, "The 0/1 dropout column")->required();
+      "Logistic dropout model (IRLS) with cross-validated AUC, Brier score and calibration, "
+      "from a CSV file or fitted and stored on an organisation's history (--db).");
+  dropout->add_option("--input", dropout_args->input, "CSV file, one row per ended episode");
+  dropout->add_option("--outcome", dropout_args->outcome, "With --input: the 0/1 dropout column");
   dropout
       ->add_option("--features", dropout_args->features,
                    "Feature columns (default: every column but the outcome, client and id)")
       ->delimiter(',');
   dropout->add_option("--folds", dropout_args->folds, "Cross-validation folds (default 5)")
       ->check(CLI::Range(2, 100));
+  dropout->add_option("--db", dropout_args->db,
+                      "Fit on this database's history instead, and store the model for the "
+                      "dropout-risk signal");
+  dropout->add_option("--org", dropout_args->org, "With --db: the organisation id");
+  dropout->add_option("--site-dir", dropout_args->site_dir,
+                      "With --db: the site's instruments folder");
   commands.push_back({dropout, [dropout_args] { return RunDropout(*dropout_args); }});
 }
 

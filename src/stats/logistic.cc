@@ -250,7 +250,8 @@ Json DropoutModel::ToJson() const {
           {"folds", folds},
           {"auc", auc},
           {"brier", brier},
-          {"calibration", table}};
+          {"calibration", table},
+          {"fitted_at", fitted_at}};
 }
 
 Result<DropoutModel> DropoutModel::FromJson(const Json& json) {
@@ -293,6 +294,7 @@ Result<DropoutModel> DropoutModel::FromJson(const Json& json) {
     model.cases = json.value("cases", int64_t{0});
     model.dropouts = json.value("dropouts", int64_t{0});
     model.folds = json.value("folds", 0);
+    model.fitted_at = json.value("fitted_at", std::string());
     model.auc = json.value("auc", std::nan(""));
     model.brier = json.value("brier", std::nan(""));
     for (const Json& bin : json.value("calibration", Json::array())) {

@@ -61,6 +61,7 @@ struct DropoutModel {
   double auc = 0;                           // out of fold
   double brier = 0;                         // out of fold
   std::vector<CalibrationBin> calibration;  // out of fold
+  std::string fitted_at;  // RFC 3339, set by whoever fits it on stored history; may be empty
 
   struct Contribution {
     std::string feature;

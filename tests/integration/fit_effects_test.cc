@@ -183,6 +183,17 @@ TEST(CliFitEffects, BadInputExitsTwoNamingTheProblem) {
   result = Rapport({"fit", "within-between", "--input", half.string()});
   EXPECT_EQ(result.exit_code, 2);
   EXPECT_NE(result.err.find("missing column 't'"), std::string::npos) << result.err;
+  // The dropout model on a database's history: the organisation must exist.
+  const std::string db = "sqlite:" + (dir.path() / "r.db").string();
+  ASSERT_EQ(Rapport({"migrate", "--db", db}).exit_code, 0);
+  result = Rapport({"fit", "dropout", "--db", db, "--org", "nobody"});
+  EXPECT_EQ(result.exit_code, 2);
+  EXPECT_NE(result.err.find("unknown organisation 'nobody'"), std::string::npos) << result.err;
+  result = Rapport({"fit", "dropout", "--db", db});
+  EXPECT_EQ(result.exit_code, 2);
+  EXPECT_NE(result.err.find("--org"), std::string::npos) << result.err;
+  result = Rapport({"fit", "dropout"});
+  EXPECT_EQ(result.exit_code, 2);
 }
 
 }  // namespace
