@@ -6,6 +6,7 @@
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <set>
 
 #include <nlohmann/json.hpp>
 
@@ -20,6 +21,7 @@
 #include "stats/model_frame.h"
 #include "stats/omega.h"
 #include "stats/reliability.h"
+#include "storage/store.h"
 
 namespace rapport::cli {
 namespace {
@@ -198,6 +200,11 @@ struct ReliabilityArgs {
   std::string input;
   bool correlation = false;
   int factors = 3;
+  // The organisation's own data: every instrument (or --instrument) with answers in the store.
+  std::string db;
+  std::string org;
+  std::string instrument;
+  std::string site_dir;
 };
 
 // The columns `items` of `table` as numbers, NaN for an empty cell; errors name file, line and
@@ -262,7 +269,103 @@ int RunReliabilitySummary(const ReliabilityArgs& args) {
   return 0;
 }
 
+// Reliability per instrument on an organisation's own answers: each respondent's first response
+// (independent rows; later ones repeat the same people), reverse-keyed items turned, α and ω.
+// ω uses as many group factors as the instrument has subscales (at most 3) when there are at
+// least two items per factor plus one, else one factor (the general factor alone: ω_h is then
+// McDonald's ω of a congeneric scale).
+Json InstrumentReliability(const instruments::Definition& definition,
+                           const std::vector<storage::InstrumentObservation>& observations) {
+  std::set<std::string> seen;
+  std::vector<std::vector<double>> rows;
+  for (const storage::InstrumentObservation& o : observations) {
+    if (!seen.insert(o.respondent_id).second) continue;
+    std::vector<double> row(definition.items.size(), std::nan(""));
+    for (const domain::ItemAnswer& answer : o.answers) {
+      for (size_t i = 0; i < definition.items.size(); ++i) {
+        const instruments::Item& item = definition.items[i];
+        if (item.id != answer.item_id || !answer.value) continue;
+        row[i] = item.reverse ? item.min + item.max - *answer.value : *answer.value;
+      }
+    }
+    rows.push_back(std::move(row));
+  }
+  Json out = {{"instrument", definition.id},
+              {"items", definition.items.size()},
+              {"respondents", rows.size()}};
+  Eigen::MatrixXd matrix(static_cast<Eigen::Index>(rows.size()),
+                         static_cast<Eigen::Index>(definition.items.size()));
+  for (size_t r = 0; r < rows.size(); ++r) {
+    for (size_t c = 0; c < definition.items.size(); ++c) {
+      matrix(static_cast<Eigen::Index>(r), static_cast<Eigen::Index>(c)) = rows[r][c];
+    }
+  }
+  auto alpha = stats::CronbachAlpha(matrix);
+  if (!alpha.ok()) {
+    out["note"] = alpha.status().message();
+    return out;
+  }
+  out["alpha"] = alpha->raw;
+  out["std_alpha"] = alpha->standardized;
+  const int items = static_cast<int>(definition.items.size());
+  int factors = std::clamp(static_cast<int>(definition.subscales.size()), 1, 3);
+  if (items < 2 * factors + 1) factors = 1;
+  out["omega_factors"] = factors;
+  auto correlation = stats::PairwiseCorrelation(matrix);
+  auto omega = correlation.ok() ? stats::McDonaldOmega(*correlation, factors)
+                                : Result<stats::Omega>(correlation.status());
+  if (omega.ok()) {
+    out["omega_total"] = omega->omega_total;
+    out["omega_hierarchical"] = omega->omega_hierarchical;
+  } else {
+    out["omega_total"] = nullptr;
+    out["omega_hierarchical"] = nullptr;
+    out["note"] = omega.status().message();
+  }
+  return out;
+}
+
+int RunReliabilityOnHistory(const ReliabilityArgs& args) {
+  if (args.org.empty()) return Fail(InvalidArgument("--org is required with --db", "org"));
+  auto catalog = LoadCatalog("", args.site_dir);
+  if (!catalog.ok()) return Fail(catalog.status());
+  std::vector<const instruments::Definition*> definitions;
+  if (!args.instrument.empty()) {
+    const instruments::Definition* definition = catalog->Find(args.instrument);
+    if (definition == nullptr) {
+      return Fail(InvalidArgument(
+          "unknown instrument '" + args.instrument + "' (see `rapport instruments list`)",
+          "instrument"));
+    }
+    definitions.push_back(definition);
+  } else {
+    definitions = catalog->All();
+  }
+  auto store = storage::OpenStore(args.db, /*migrate=*/false);
+  if (!store.ok()) return Fail(store.status());
+  Json report = Json::array();
+  const Status status = (*store)->Read([&](storage::ReadTransaction& txn) -> Status {
+    if (txn.GetOrganization(args.org).status().code() == StatusCode::kNotFound) {
+      return InvalidArgument("unknown organisation '" + args.org + "'", "org");
+    }
+    for (const instruments::Definition* definition : definitions) {
+      RAPPORT_ASSIGN_OR_RETURN(
+          const std::vector<storage::InstrumentObservation> observations,
+          txn.ListObservations(args.org, definition->id, FromUnixMillis(0),
+                               DefaultClock().Now() + std::chrono::hours(24 * 366)));
+      if (observations.empty() && args.instrument.empty()) continue;
+      report.push_back(InstrumentReliability(*definition, observations));
+    }
+    return Status::Ok();
+  });
+  (*store)->Close();
+  if (!status.ok()) return Fail(status);
+  std::cout << Json{{"org", args.org}, {"instruments", report}}.dump() << "\n";
+  return 0;
+}
+
 int RunReliability(const ReliabilityArgs& args) {
+  if (!args.db.empty()) return RunReliabilityOnHistory(args);
   if (args.input.empty() == args.data.empty()) {
     return Fail(InvalidArgument("give either --input (one column per item) or --data"));
   }
@@ -520,6 +623,14 @@ void AddFitCommands(CLI::App& app, Commands& commands) {
   reliability
       ->add_option("--items", reliability_args->items, "Item columns (default: every column)")
       ->delimiter(',');
+  reliability->add_option("--db", reliability_args->db,
+                          "Report every instrument on this database's answers instead (with "
+                          "--org; --instrument for one)");
+  reliability->add_option("--org", reliability_args->org, "With --db: the organisation id");
+  reliability->add_option("--instrument", reliability_args->instrument,
+                          "With --db: only this instrument");
+  reliability->add_option("--site-dir", reliability_args->site_dir,
+                          "With --db: the site's instruments folder");
   reliability->add_flag("--icc", reliability_args->icc,
                         "Also the six intraclass correlations (complete rows required)");
   commands.push_back(

@@ -8,6 +8,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/clock.h"
+#include "instruments/catalog.h"
+#include "sim/cohort.h"
+#include "storage/store.h"
 #include "support/process.h"
 #include "testing/testing.h"
 
@@ -166,6 +170,93 @@ TEST(CliFitEffects, DropoutModelMatchesGlmLive) {
       {"fit", "dropout", "--input", (dir.path() / "bad.csv").string(), "--outcome", "dropped_out"});
   EXPECT_EQ(bad.exit_code, 2);
   EXPECT_NE(bad.err.find("line 3"), std::string::npos) << bad.err;
+}
+
+// Reliability per instrument on an organisation's own answers: the report from the database
+// equals the CSV form (checked against psych elsewhere) on each client's first response.
+TEST(CliFitEffects, ReliabilityOnTheOrganisationsOwnData) {
+  testing::TempDir dir;
+  const std::string db = "sqlite:" + (dir.path() / "r.db").string();
+  auto catalog =
+      instruments::Catalog::Load(instruments::Catalog::SourcesFor(testing::SourceDir() / "data"));
+  ASSERT_OK(catalog);
+  const Timestamp now = DefaultClock().Now();
+  sim::CohortOptions options;
+  options.seed = 77;
+  options.org_id = "org-1";
+  options.clinic_id = "clinic-1";
+  for (int k = 0; k < 8; ++k) options.clinician_ids.push_back("clinician-" + std::to_string(k));
+  options.end = now - std::chrono::hours(24);
+  auto cohort = sim::GenerateCohort(options, *catalog);
+  ASSERT_OK(cohort);
+  {
+    auto store = storage::OpenStore(db, /*migrate=*/true);
+    ASSERT_OK(store);
+    ASSERT_OK((*store)->Write([&](storage::WriteTransaction& txn) -> Status {
+      RAPPORT_RETURN_IF_ERROR(txn.PutOrganization({"org-1", "Clinic", now}));
+      RAPPORT_RETURN_IF_ERROR(txn.PutClinic({"clinic-1", "org-1", "Main"}));
+      for (const std::string& id : options.clinician_ids) {
+        RAPPORT_RETURN_IF_ERROR(txn.PutUser({id, "org-1", "clinic-1", id + "@example.org", id,
+                                             domain::Role::kClinician, "hash", false, now}));
+      }
+      for (const auto& client : cohort->clients) RAPPORT_RETURN_IF_ERROR(txn.PutClient(client));
+      for (const auto& e : cohort->episodes) RAPPORT_RETURN_IF_ERROR(txn.PutEpisode(e));
+      for (const auto& s : cohort->sessions) RAPPORT_RETURN_IF_ERROR(txn.PutSession(s));
+      for (const auto& r : cohort->responses) RAPPORT_RETURN_IF_ERROR(txn.PutResponse(r));
+      return Status::Ok();
+    }));
+    (*store)->Close();
+  }
+  // Each client's first (lowest session number) alliance rating, as a CSV of items.
+  const instruments::Definition* alliance = catalog->Find("rapport-alliance-client");
+  ASSERT_NE(alliance, nullptr);
+  std::map<std::string, int> number_of;
+  for (const auto& session : cohort->sessions) number_of[session.id] = session.number;
+  std::map<std::string, std::pair<int, const domain::Response*>> first;
+  for (const auto& response : cohort->responses) {
+    if (response.instrument_id != alliance->id) continue;
+    const int number = number_of[response.session_id];
+    auto [at, inserted] = first.try_emplace(response.respondent_id, number, &response);
+    if (!inserted && number < at->second.first) at->second = {number, &response};
+  }
+  const auto csv = dir.path() / "first.csv";
+  {
+    std::ofstream out(csv);
+    for (size_t i = 0; i < alliance->items.size(); ++i) {
+      out << (i ? "," : "") << alliance->items[i].id;
+    }
+    out << "\n";
+    for (const auto& [client, entry] : first) {
+      for (size_t i = 0; i < alliance->items.size(); ++i) {
+        const instruments::Item& item = alliance->items[i];
+        out << (i ? "," : "");
+        for (const domain::ItemAnswer& answer : entry.second->answers) {
+          if (answer.item_id == item.id && answer.value) {
+            out << (item.reverse ? item.min + item.max - *answer.value : *answer.value);
+          }
+        }
+      }
+      out << "\n";
+    }
+  }
+  const Json report = RunJson({"fit", "reliability", "--db", db, "--org", "org-1"});
+  const Json from_csv = RunJson({"fit", "reliability", "--input", csv.string()});
+  Json entry;
+  for (const Json& instrument : report["instruments"]) {
+    if (instrument["instrument"] == alliance->id) entry = instrument;
+  }
+  ASSERT_TRUE(entry.is_object()) << report.dump();
+  EXPECT_EQ(entry["respondents"], first.size());
+  EXPECT_NEAR(entry["alpha"].get<double>(), from_csv["alpha"].get<double>(), 1e-12);
+  EXPECT_EQ(from_csv["n"], first.size());
+  // One instrument only, and an organisation that does not exist.
+  const Json one =
+      RunJson({"fit", "reliability", "--db", db, "--org", "org-1", "--instrument", "phq-9"});
+  ASSERT_EQ(one["instruments"].size(), 1u);
+  EXPECT_GT(one["instruments"][0]["alpha"].get<double>(), 0.5);
+  const auto missing = Rapport({"fit", "reliability", "--db", db, "--org", "org-9"});
+  EXPECT_EQ(missing.exit_code, 2);
+  EXPECT_NE(missing.err.find("unknown organisation 'org-9'"), std::string::npos) << missing.err;
 }
 
 TEST(CliFitEffects, BadInputExitsTwoNamingTheProblem) {
