@@ -386,11 +386,12 @@ PassResult Pass(const MixedModelKernel& m, const double* theta, Criterion criter
 
 // Estimates at θ̂ from the stored factors: β̂, vcov, σ̂², variance components, and (optionally)
 // the conditional modes with their conditional SDs.
-template <int K, int KT>
+template <int K, int KT, int P>
 void Finish(const MixedModelKernel& m, const double* theta, Criterion criterion,
             bool random_effects, MixedModelFit& fit) {
-  Factors<K, KT> factors;
-  const PassResult pass = Pass<K, KT, Eigen::Dynamic>(m, theta, criterion, &factors);
+  // The per-client factors are kept only for the conditional modes.
+  Factors<K, KT, P> factors;
+  const PassResult pass = Pass<K, KT, P>(m, theta, criterion, random_effects ? &factors : nullptr);
   const int p = m.p;
   const double n = static_cast<double>(m.n);
   fit.objective = pass.objective;
@@ -616,6 +617,52 @@ double ObjectiveAndGradient(const MixedModelKernel& m, const double* theta, Crit
   return pass.objective;
 }
 
+// One pass over the rows: the per-client and per-therapist sums of the header, and the
+// per-client totals the warm start's subsample needs. Sizes known at compile time (K, KT and,
+// unless Dynamic, P) let the loops unroll.
+template <int K, int KT, int P>
+void AccumulateRows(const MixedModelData& data, const std::vector<int64_t>& position_of,
+                    MixedModelKernel& m) {
+  const int p = P == Eigen::Dynamic ? m.p : P;
+  const Eigen::Index n = data.y.size();
+  double x_row[kMaxFixed];
+  double z_row[K];
+  double w_row[KT > 0 ? KT : 1];
+  for (Eigen::Index row = 0; row < n; ++row) {
+    const double y = data.y[row] - m.y_shift;
+    for (int col = 0; col < p; ++col) x_row[col] = data.x(row, col);
+    for (int a = 0; a < K; ++a) z_row[a] = data.inner.design(row, a);
+    for (int a = 0; a < KT; ++a) w_row[a] = data.outer->design(row, a);
+    const auto position = static_cast<size_t>(
+        position_of[static_cast<size_t>(data.inner.level[static_cast<size_t>(row)])]);
+    double* totals = m.client_totals.data() + position * m.totals_stride;
+    for (int a = 0; a < p; ++a) {
+      for (int b = 0; b < p; ++b) totals[a + b * p] += x_row[a] * x_row[b];
+      totals[p * p + a] += x_row[a] * y;
+    }
+    totals[p * p + p] += y * y;
+    totals[p * p + p + 1] += 1;
+    double* s = m.client_stats.data() + position * m.client_stride;
+    for (int a = 0; a < K; ++a) {
+      const double z = z_row[a];
+      for (int b = 0; b < K; ++b) s[a + b * K] += z * z_row[b];
+      for (int col = 0; col < p; ++col) s[K * K + a + col * K] += z * x_row[col];
+      s[K * K + K * p + a] += z * y;
+      for (int b = 0; b < KT; ++b) s[K * K + K * p + K + a + b * K] += z * w_row[b];
+    }
+    if constexpr (KT > 0) {
+      const auto outer = static_cast<size_t>(data.outer->level[static_cast<size_t>(row)]);
+      double* t = m.outer_stats.data() + outer * m.outer_stride;
+      for (int a = 0; a < KT; ++a) {
+        const double w = w_row[a];
+        for (int b = 0; b < KT; ++b) t[a + b * KT] += w * w_row[b];
+        for (int col = 0; col < p; ++col) t[KT * KT + a + col * KT] += w * x_row[col];
+        t[KT * KT + KT * p + a] += w * y;
+      }
+    }
+  }
+}
+
 // Dispatch on the (inner, outer) term sizes to the fixed-size kernels.
 template <typename F>
 auto Dispatch(int k, int kt, F&& f) {
@@ -767,43 +814,44 @@ Result<MixedModelProblem> MixedModelProblem::Create(const MixedModelData& data) 
   m->outer_stats.assign(data.outer ? outer_levels * m->outer_stride : 0, 0.0);
   m->totals_stride = static_cast<size_t>(p * p + p + 2);
   m->client_totals.assign(inner_levels * m->totals_stride, 0.0);
-  std::vector<double> x_row(static_cast<size_t>(p));
-  for (Eigen::Index row = 0; row < n; ++row) {
-    const double y = data.y[row] - m->y_shift;
-    for (Eigen::Index col = 0; col < p; ++col) x_row[static_cast<size_t>(col)] = data.x(row, col);
-    const auto position = static_cast<size_t>(
-        position_of[static_cast<size_t>(data.inner.level[static_cast<size_t>(row)])]);
-    double* totals = m->client_totals.data() + position * m->totals_stride;
-    for (Eigen::Index a = 0; a < p; ++a) {
-      const double xa = x_row[static_cast<size_t>(a)];
-      for (Eigen::Index b = 0; b < p; ++b) totals[a + b * p] += xa * x_row[static_cast<size_t>(b)];
-      totals[p * p + a] += xa * y;
+  internal::Dispatch(k, kt, [&](auto k_value, auto kt_value) {
+    constexpr int K = decltype(k_value)::value;
+    constexpr int KT = decltype(kt_value)::value;
+    const auto accumulate = [&](auto p_value) {
+      internal::AccumulateRows<K, KT, decltype(p_value)::value>(data, position_of, *m);
+      return 0;
+    };
+    switch (p) {
+      case 1: return accumulate(std::integral_constant<int, 1>{});
+      case 2: return accumulate(std::integral_constant<int, 2>{});
+      case 3: return accumulate(std::integral_constant<int, 3>{});
+      case 4: return accumulate(std::integral_constant<int, 4>{});
+      default: return accumulate(std::integral_constant<int, Eigen::Dynamic>{});
     }
-    totals[p * p + p] += y * y;
-    totals[p * p + p + 1] += 1;
-    double* s = m->client_stats.data() + position * m->client_stride;
-    for (int a = 0; a < k; ++a) {
-      const double z = data.inner.design(row, a);
-      for (int b = 0; b < k; ++b) s[a + b * k] += z * data.inner.design(row, b);
-      for (Eigen::Index col = 0; col < p; ++col)
-        s[k * k + a + col * k] += z * x_row[static_cast<size_t>(col)];
-      s[k * k + k * p + a] += z * y;
-      for (int b = 0; b < kt; ++b)
-        s[k * k + k * p + k + a + b * k] += z * data.outer->design(row, b);
-    }
-    if (data.outer) {
-      const auto outer = static_cast<size_t>(data.outer->level[static_cast<size_t>(row)]);
-      double* t = m->outer_stats.data() + outer * m->outer_stride;
-      for (int a = 0; a < kt; ++a) {
-        const double w = data.outer->design(row, a);
-        for (int b = 0; b < kt; ++b) t[a + b * kt] += w * data.outer->design(row, b);
-        for (Eigen::Index col = 0; col < p; ++col)
-          t[kt * kt + a + col * kt] += w * x_row[static_cast<size_t>(col)];
-        t[kt * kt + kt * p + a] += w * y;
-      }
-    }
-  }
+  });
   m->SumTotals();
+
+  // Enough levels and rows for the random effects (lme4's checks): more than one level per
+  // term, and more rows than random effects.
+  const auto check_levels = [&](const RandomEffectsTerm& term) -> Status {
+    const auto levels = static_cast<int64_t>(term.level_names.size());
+    if (levels < 2) {
+      return InvalidArgument(
+          "random effects by '" + term.factor + "' need at least 2 levels; the " + "data have " +
+          std::to_string(levels) + " (" + term.factor + " '" + term.level_names.front() + "')");
+    }
+    const int64_t effects = levels * static_cast<int64_t>(term.names.size());
+    if (n <= effects) {
+      return InvalidArgument("the " + std::to_string(n) + " observations are not more than the " +
+                             std::to_string(effects) + " random effects by '" + term.factor +
+                             "' (" + std::to_string(levels) + " levels × " +
+                             std::to_string(term.names.size()) +
+                             "): the variances cannot be told apart from the residual");
+    }
+    return Status::Ok();
+  };
+  RAPPORT_RETURN_IF_ERROR(check_levels(data.inner));
+  if (data.outer) RAPPORT_RETURN_IF_ERROR(check_levels(*data.outer));
 
   // Full column rank of X, judged on the correlation-scaled cross-product.
   const Eigen::VectorXd scale = m->xtx.diagonal().cwiseSqrt();
@@ -817,6 +865,14 @@ Result<MixedModelProblem> MixedModelProblem::Create(const MixedModelData& data) 
     return InvalidArgument(
         "the fixed-effects design is rank deficient (a column is a combination "
         "of others)");
+  }
+  // Something to model: y must not be an exact function of the fixed effects.
+  const double rss = m->yty - m->xty.dot(m->xtx.ldlt().solve(m->xty));
+  if (!(rss > 1e-12 * (m->yty + m->y_shift * m->y_shift * static_cast<double>(n)))) {
+    return InvalidArgument(m->intercept_column >= 0 && m->yty == 0
+                               ? "the response has no variance: every value is the same"
+                               : "the response is an exact function of the fixed effects: "
+                                 "there is no variance left to model");
   }
   return MixedModelProblem(std::move(m));
 }
@@ -946,6 +1002,13 @@ Result<MixedModelFit> MixedModelProblem::Fit(const FitOptions& options) const {
 
   RAPPORT_ASSIGN_OR_RETURN(MixedModelFit fit,
                            EstimatesAt(optimum.x, options.criterion, options.random_effects));
+  // A residual variance of (numerically) zero: the random effects reproduce the data exactly,
+  // and the criterion falls without bound as θ grows. No estimate exists.
+  if (!(fit.sigma2 > 1e-9 * kernel_->yty / static_cast<double>(kernel_->n))) {
+    return InvalidArgument(
+        "the model reproduces the data exactly (residual variance 0): too few observations per " +
+        kernel_->inner_names.factor + " for this model");
+  }
   fit.converged = optimum.converged;
   fit.evaluations = optimum.evaluations;
   return fit;
@@ -968,9 +1031,20 @@ Result<MixedModelFit> MixedModelProblem::EstimatesAt(std::span<const double> the
   fit.levels.push_back(static_cast<int64_t>(kernel_->order.size()));
   if (kernel_->kt > 0) fit.levels.push_back(static_cast<int64_t>(kernel_->outer_begin.size() - 1));
   internal::Dispatch(kernel_->k, kernel_->kt, [&](auto k, auto kt) {
-    internal::Finish<decltype(k)::value, decltype(kt)::value>(*kernel_, theta.data(), criterion,
-                                                              random_effects, fit);
-    return 0;
+    constexpr int K = decltype(k)::value;
+    constexpr int KT = decltype(kt)::value;
+    const auto finish = [&](auto p) {
+      internal::Finish<K, KT, decltype(p)::value>(*kernel_, theta.data(), criterion, random_effects,
+                                                  fit);
+      return 0;
+    };
+    switch (kernel_->p) {
+      case 1: return finish(std::integral_constant<int, 1>{});
+      case 2: return finish(std::integral_constant<int, 2>{});
+      case 3: return finish(std::integral_constant<int, 3>{});
+      case 4: return finish(std::integral_constant<int, 4>{});
+      default: return finish(std::integral_constant<int, Eigen::Dynamic>{});
+    }
   });
   // lme4 isSingular(tol = 1e-4): a diagonal element of some T at (or next to) its bound of 0.
   for (size_t index = 0; index < lower.size(); ++index) {

@@ -318,6 +318,22 @@ TEST(MixedModel, RejectsInvalidData) {
   EXPECT_NE(MixedModelProblem::Create(data).status().message().find("'ghost' has no rows"),
             std::string::npos);
 
+  // Degenerate data (lme4 refuses the same): one client, more random effects than rows, a
+  // constant response.
+  data = ThreeLevel(/*with_therapist=*/false);
+  std::fill(data.inner.level.begin(), data.inner.level.end(), 0);
+  data.inner.level_names.resize(1);
+  EXPECT_NE(MixedModelProblem::Create(data).status().message().find("at least 2 levels"),
+            std::string::npos);
+  data = ThreeLevel(/*with_therapist=*/false);
+  data.y.setConstant(5);
+  EXPECT_NE(MixedModelProblem::Create(data).status().message().find("no variance"),
+            std::string::npos);
+  data = ThreeLevel(/*with_therapist=*/false);
+  data.y = data.x.col(0) * 3 + data.x.col(1) * 2;
+  EXPECT_NE(MixedModelProblem::Create(data).status().message().find("exact function"),
+            std::string::npos);
+
   auto good = MixedModelProblem::Create(ThreeLevel());
   ASSERT_OK(good);
   FitOptions options;
