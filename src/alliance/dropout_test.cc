@@ -14,6 +14,13 @@ namespace {
 using domain::Attendance;
 using domain::Perspective;
 
+// "s3", "r0": built by append (g++ 12 warns falsely on "literal" + std::string at -O3).
+std::string Id(const char* prefix, size_t number) {
+  std::string id(prefix);
+  id.append(std::to_string(number));
+  return id;
+}
+
 enum Feature : size_t {
   kFirstAlliance,
   kAllianceChange,
@@ -34,7 +41,7 @@ class DropoutFeaturesTest : public ::testing::Test {
 
   void AddSession(int number, Attendance attendance = Attendance::kAttended) {
     domain::Session session;
-    session.id = "s" + std::to_string(number);
+    session.id = Id("s", static_cast<size_t>(number));
     session.number = number;
     session.attendance = attendance;
     history_.sessions.push_back(session);
@@ -56,8 +63,8 @@ class DropoutFeaturesTest : public ::testing::Test {
     auto score = instruments::Score(*definition, answers);
     ASSERT_OK(score);
     domain::Response response;
-    response.id = "r" + std::to_string(history_.responses.size());
-    response.session_id = "s" + std::to_string(session);
+    response.id = Id("r", history_.responses.size());
+    response.session_id = Id("s", static_cast<size_t>(session));
     response.respondent_id = respondent;
     response.perspective = perspective;
     response.instrument_id = instrument;

@@ -110,7 +110,8 @@ Status Separated(const Eigen::MatrixXd& design, const Eigen::VectorXd& step,
   std::string first;
   for (size_t k = 0; k < pull.size(); ++k) {
     if (!(pull[k] >= 0.25 * largest) || largest == 0) continue;
-    std::string name = k < names.size() ? names[k] : "column " + std::to_string(k + 1);
+    std::string name = k < names.size() ? names[k] : std::string("column ");
+    if (k >= names.size()) name.append(std::to_string(k + 1));
     which.append(which.empty() ? " by '" : ", '").append(name).append("'");
     if (first.empty()) first = std::move(name);
   }
@@ -426,7 +427,8 @@ Result<DropoutModel> FitDropoutModel(const std::vector<std::string>& features,
     Eigen::MatrixXd x_fold(n, static_cast<Eigen::Index>(usable.size()));
     for (size_t k = 0; k < usable.size(); ++k)
       x_fold.col(static_cast<Eigen::Index>(k)) = x.col(usable[k]);
-    const std::string context = "cross-validation fold " + std::to_string(fold + 1);
+    const std::string context =
+        std::string("cross-validation fold ").append(std::to_string(fold + 1));
     Eigen::VectorXd mean;
     Eigen::VectorXd sd;
     RAPPORT_RETURN_IF_ERROR(Moments(usable_names, x_fold, train, mean, sd).WithContext(context));

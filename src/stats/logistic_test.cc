@@ -83,7 +83,7 @@ TEST(Logistic, QuasiCompleteSeparationIsAnErrorNamingTheFeature) {
 // Strong effects with overlap are fitted, never mistaken for separation.
 TEST(Logistic, StrongEffectsWithOverlapAreNotSeparation) {
   for (uint64_t seed = 1; seed <= 20; ++seed) {
-    SCOPED_TRACE("seed " + std::to_string(seed));
+    SCOPED_TRACE(std::string("seed ").append(std::to_string(seed)));
     SeededRandom random(seed);
     const int n = 300;
     Eigen::MatrixXd x(n, 1);

@@ -171,7 +171,7 @@ TEST(TherapistEffects, RejectsBadInput) {
   TherapistData crossed = Dyestuff();
   crossed.t = Eigen::VectorXd::Zero(30);
   for (int row = 0; row < 30; ++row) {
-    crossed.client.push_back("c" + std::to_string(row / 2));
+    crossed.client.push_back(std::string(1, 'c').append(std::to_string(row / 2)));
     crossed.t[row] = row % 2;
   }
   crossed.client[5] = "c0";
