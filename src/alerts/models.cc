@@ -1,6 +1,8 @@
 #include "alerts/models.h"
 
+#include <algorithm>
 #include <cmath>
+#include <limits>
 #include <set>
 
 #include <nlohmann/json.hpp>
@@ -217,13 +219,22 @@ Result<stats::DropoutModel> FitDropoutOnHistory(storage::ReadTransaction& txn,
                                " (signals.dropout.model_min_cases)",
                            "min_cases");
   }
-  // Features no episode has (e.g. no outcome measure in use) are left out.
+  // Features no episode has (e.g. no outcome measure in use, no clinician ratings) or that are
+  // the same for every episode (e.g. nobody missed a session) are left out: they cannot
+  // predict anything.
   std::vector<std::string> names;
   std::vector<Eigen::Index> keep;
   for (Eigen::Index c = 0; c < data.x.cols(); ++c) {
     int known = 0;
-    for (Eigen::Index r = 0; r < data.x.rows(); ++r) known += std::isnan(data.x(r, c)) ? 0 : 1;
-    if (known >= 2) {
+    double low = std::numeric_limits<double>::infinity();
+    double high = -low;
+    for (Eigen::Index r = 0; r < data.x.rows(); ++r) {
+      if (std::isnan(data.x(r, c))) continue;
+      ++known;
+      low = std::min(low, data.x(r, c));
+      high = std::max(high, data.x(r, c));
+    }
+    if (known >= 2 && high > low) {
       names.push_back(alliance::DropoutFeatureNames()[static_cast<size_t>(c)]);
       keep.push_back(c);
     }

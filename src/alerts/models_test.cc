@@ -3,9 +3,12 @@
 // not-on-track alert that uses the stored model.
 #include "alerts/models.h"
 
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
 
 #include "alerts/alerts.h"
+#include "alliance/dropout.h"
 #include "base/id.h"
 #include "instruments/scoring.h"
 #include "sim/cohort.h"
@@ -97,7 +100,9 @@ class StoredHistory : public ::testing::Test {
   }
 
   // Stores an organisation with `clinicians` × 6 simulated clients.
-  sim::Cohort AddOrganisation(const std::string& org_id, int clinicians, uint64_t seed) {
+  // `everyone_attends`: every session attended (no missed sessions in the history).
+  sim::Cohort AddOrganisation(const std::string& org_id, int clinicians, uint64_t seed,
+                              bool everyone_attends = false) {
     const Timestamp now = clock_.Now();
     sim::CohortOptions options;
     options.seed = seed;
@@ -110,6 +115,9 @@ class StoredHistory : public ::testing::Test {
     auto cohort = sim::GenerateCohort(options, catalog_);
     EXPECT_OK(cohort);
     if (!cohort.ok()) return {};
+    if (everyone_attends) {
+      for (auto& session : cohort->sessions) session.attendance = domain::Attendance::kAttended;
+    }
     EXPECT_OK(store_->Write([&](storage::WriteTransaction& txn) -> Status {
       RAPPORT_RETURN_IF_ERROR(txn.PutOrganization({org_id, "Org " + org_id, now}));
       RAPPORT_RETURN_IF_ERROR(txn.PutClinic({"clinic", org_id, "Main"}));
@@ -375,6 +383,8 @@ TEST_F(StoredHistory, DropoutModelOnHistoryDrivesTheSignal) {
   EXPECT_GE(model.cases, 40);
   EXPECT_GT(model.dropouts, 5);
   ASSERT_EQ(model.features.front(), "first_alliance");
+  EXPECT_NE(std::find(model.features.begin(), model.features.end(), "perspective_gap"),
+            model.features.end());
   EXPECT_LT(model.fit.beta[1], 0) << "a higher first alliance lowers the risk";
   EXPECT_GT(model.auc, 0.6);
   EXPECT_EQ(model.fitted_at, FormatTimestamp(clock_.Now()));
@@ -458,6 +468,26 @@ TEST_F(StoredHistory, DropoutModelOnHistoryDrivesTheSignal) {
   EXPECT_EQ(evidence["contributions"][0]["feature"], "first_alliance");
   EXPECT_EQ(evidence["contributions"][0]["value"], 0.0);  // the bottom of the scale
   EXPECT_EQ(evidence["model"]["cases"], model.cases);
+}
+
+// A feature that is the same for every ended episode (here nobody ever missed a session) can
+// predict nothing: it is left out and the model is fitted on the others.
+TEST_F(StoredHistory, DropoutModelLeavesOutAFeatureThatNeverVaries) {
+  AddOrganisation("org-a", 30, 5, /*everyone_attends=*/true);
+  ASSERT_OK(store_->Write([&](storage::WriteTransaction& txn) {
+    return SaveOrgSettings(txn, "org-a", R"({"signals": {"dropout": {"model_min_cases": 40}}})",
+                           clock_.Now());
+  }));
+  std::optional<Result<stats::DropoutModel>> fitted;
+  ASSERT_OK(store_->Read([&](storage::ReadTransaction& txn) -> Status {
+    fitted = FitDropoutOnHistory(txn, catalog_, "org-a", clock_.Now() + std::chrono::hours(1),
+                                 clock_.Now());
+    return Status::Ok();
+  }));
+  ASSERT_OK(*fitted);
+  const std::vector<std::string>& features = (*fitted)->features;
+  EXPECT_EQ(std::find(features.begin(), features.end(), "missed_sessions"), features.end());
+  EXPECT_EQ(features.size(), alliance::DropoutFeatureNames().size() - 1);
 }
 
 }  // namespace

@@ -17,8 +17,9 @@ double Pomp(const instruments::Definition& definition, double total) {
 }  // namespace
 
 const std::vector<std::string>& DropoutFeatureNames() {
-  static const std::vector<std::string> kNames = {
-      "first_alliance", "alliance_change", "intake_severity", "outcome_change", "missed_sessions"};
+  static const std::vector<std::string> kNames = {"first_alliance",  "alliance_change",
+                                                  "intake_severity", "outcome_change",
+                                                  "missed_sessions", "perspective_gap"};
   return kNames;
 }
 
@@ -43,6 +44,7 @@ std::vector<double> DropoutFeatures(const EpisodeHistory& history, const Definit
   // (kind "outcome", else "progress").
   std::vector<Rating> alliance;
   std::vector<Rating> outcome;
+  std::vector<Rating> clinician;  // any clinician's alliance ratings of the episode
   std::string alliance_instrument;
   std::string outcome_instrument;
   bool outcome_is_progress = false;
@@ -53,14 +55,21 @@ std::vector<double> DropoutFeatures(const EpisodeHistory& history, const Definit
   for (const domain::Response* response : responses) {
     const auto session = number_of.find(response->session_id);
     if (session == number_of.end() || session->second < 1 || session->second > early_sessions ||
-        response->respondent_id != client_id ||
-        response->perspective != domain::Perspective::kClient || !response->score.total) {
+        !response->score.total) {
       continue;
     }
+    const bool from_client = response->respondent_id == client_id &&
+                             response->perspective == domain::Perspective::kClient;
+    const bool from_clinician = response->perspective == domain::Perspective::kClinician;
+    if (!from_client && !from_clinician) continue;
     const instruments::Definition* definition = find(response->instrument_id);
     if (definition == nullptr) continue;
     double pomp = Pomp(*definition, *response->score.total);
     if (std::isnan(pomp)) continue;
+    if (from_clinician) {
+      if (definition->kind == "alliance") clinician.push_back({session->second, pomp});
+      continue;
+    }
     if (definition->kind == "alliance") {
       if (alliance_instrument.empty()) alliance_instrument = definition->id;
       if (definition->id == alliance_instrument) alliance.push_back({session->second, pomp});
@@ -80,13 +89,25 @@ std::vector<double> DropoutFeatures(const EpisodeHistory& history, const Definit
   const auto by_session = [](const Rating& a, const Rating& b) { return a.session < b.session; };
   std::stable_sort(alliance.begin(), alliance.end(), by_session);
   std::stable_sort(outcome.begin(), outcome.end(), by_session);
+  std::stable_sort(clinician.begin(), clinician.end(), by_session);
   const double nan = std::nan("");
+  // The gap at the first session that both the client and a clinician rated.
+  double gap = nan;
+  for (const Rating& rating : alliance) {
+    const auto match = std::find_if(clinician.begin(), clinician.end(),
+                                    [&](const Rating& c) { return c.session == rating.session; });
+    if (match != clinician.end()) {
+      gap = match->pomp - rating.pomp;
+      break;
+    }
+  }
   return {
       alliance.empty() ? nan : alliance.front().pomp,
       alliance.size() < 2 ? nan : alliance.back().pomp - alliance.front().pomp,
       outcome.empty() ? nan : outcome.front().pomp,
       outcome.size() < 2 ? nan : outcome.front().pomp - outcome.back().pomp,
       missed,
+      gap,
   };
 }
 

@@ -10,7 +10,11 @@
 //   intake_severity  the first outcome total, turned so that higher means more severe
 //   outcome_change   improvement from the first to the latest outcome rating (needs two)
 //   missed_sessions  sessions in the window marked no-show or cancelled
-// A feature the episode has no data for is NaN (the model then counts it as average).
+//   perspective_gap  a clinician's alliance rating minus the client's, at the first session in
+//                    the window both rated (positive: the clinician sees a better alliance than
+//                    the client; DESIGN.md §5 "perspective gap")
+// A feature the episode has no data for is NaN (the model then counts it as average). The
+// client's ratings are those with the client's respondent id and the client perspective.
 #pragma once
 
 #include <string>

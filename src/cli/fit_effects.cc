@@ -187,6 +187,7 @@ struct DropoutArgs {
   std::string outcome;
   std::vector<std::string> features;
   int folds = 5;
+  std::optional<int> bins;  // calibration groups; 10 (deciles) unless given
   // From an organisation's history, stored for the dropout-risk signal.
   std::string db;
   std::string org;
@@ -196,8 +197,8 @@ struct DropoutArgs {
 // Fits on the organisation's ended episodes, stores the model and prints it.
 int RunDropoutOnHistory(const DropoutArgs& args) {
   if (args.org.empty()) return Fail(InvalidArgument("--org is required with --db", "org"));
-  if (!args.input.empty() || !args.outcome.empty() || !args.features.empty()) {
-    return Fail(InvalidArgument("--input, --outcome and --features go without --db"));
+  if (!args.input.empty() || !args.outcome.empty() || !args.features.empty() || args.bins) {
+    return Fail(InvalidArgument("--input, --outcome, --features and --bins go without --db"));
   }
   auto catalog = LoadCatalog("", args.site_dir);
   if (!catalog.ok()) return Fail(catalog.status());
@@ -268,7 +269,7 @@ int RunDropout(const DropoutArgs& args) {
       x(row, static_cast<Eigen::Index>(c)) = *number;
     }
   }
-  auto model = stats::FitDropoutModel(features, x, y, args.folds);
+  auto model = stats::FitDropoutModel(features, x, y, args.folds, args.bins.value_or(10));
   if (!model.ok()) return Fail(model.status().WithContext(args.input));
   std::cout << model->ToJson().dump() << "\n";
   return 0;
@@ -318,6 +319,10 @@ void AddFitEffectsCommands(CLI::App& app, Commands& commands) {
       ->delimiter(',');
   dropout->add_option("--folds", dropout_args->folds, "Cross-validation folds (default 5)")
       ->check(CLI::Range(2, 100));
+  dropout
+      ->add_option("--bins", dropout_args->bins,
+                   "With --input: groups of the calibration table (default 10, deciles)")
+      ->check(CLI::Range(1, 1000));
   dropout->add_option("--db", dropout_args->db,
                       "Fit on this database's history instead, and store the model for the "
                       "dropout-risk signal");

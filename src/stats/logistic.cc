@@ -4,6 +4,7 @@
 #include <cmath>
 #include <limits>
 #include <numeric>
+#include <span>
 
 namespace rapport::stats {
 namespace {
@@ -32,34 +33,51 @@ Eigen::MatrixXd Standardise(const Eigen::MatrixXd& x, const Eigen::VectorXd& mea
   return z;
 }
 
+struct ColumnMoments {
+  double known = 0;  // non-missing values
+  double mean = 0;
+  double sd = 0;  // n − 1 denominator
+};
+
+ColumnMoments MomentsOf(const Eigen::MatrixXd& x, Eigen::Index column,
+                        const std::vector<Eigen::Index>& rows) {
+  ColumnMoments out;
+  double sum = 0;
+  for (const Eigen::Index r : rows) {
+    if (!std::isnan(x(r, column))) {
+      sum += x(r, column);
+      ++out.known;
+    }
+  }
+  if (out.known < 2) return out;
+  out.mean = sum / out.known;
+  double squares = 0;
+  for (const Eigen::Index r : rows) {
+    if (!std::isnan(x(r, column))) squares += (x(r, column) - out.mean) * (x(r, column) - out.mean);
+  }
+  out.sd = std::sqrt(squares / (out.known - 1));
+  return out;
+}
+
 // Means and SDs (n − 1) of each column over its non-missing values.
 Status Moments(const std::vector<std::string>& names, const Eigen::MatrixXd& x,
                const std::vector<Eigen::Index>& rows, Eigen::VectorXd& mean, Eigen::VectorXd& sd) {
   mean.resize(x.cols());
   sd.resize(x.cols());
   for (Eigen::Index c = 0; c < x.cols(); ++c) {
-    double sum = 0;
-    double count = 0;
-    for (const Eigen::Index r : rows) {
-      if (!std::isnan(x(r, c))) {
-        sum += x(r, c);
-        ++count;
-      }
+    const ColumnMoments moments = MomentsOf(x, c, rows);
+    if (moments.known < 2) {
+      return InvalidArgument(
+          "feature '" + names[static_cast<size_t>(c)] + "' has fewer than 2 known values",
+          names[static_cast<size_t>(c)]);
     }
-    if (count < 2) {
+    if (!(moments.sd > 0)) {
       return InvalidArgument("feature '" + names[static_cast<size_t>(c)] +
-                             "' has fewer than 2 known values");
+                                 "' does not vary: it cannot predict dropout",
+                             names[static_cast<size_t>(c)]);
     }
-    mean[c] = sum / count;
-    double squares = 0;
-    for (const Eigen::Index r : rows) {
-      if (!std::isnan(x(r, c))) squares += (x(r, c) - mean[c]) * (x(r, c) - mean[c]);
-    }
-    sd[c] = std::sqrt(squares / (count - 1));
-    if (!(sd[c] > 0)) {
-      return InvalidArgument("feature '" + names[static_cast<size_t>(c)] +
-                             "' does not vary: it cannot predict dropout");
-    }
+    mean[c] = moments.mean;
+    sd[c] = moments.sd;
   }
   return Status::Ok();
 }
@@ -76,9 +94,37 @@ Eigen::VectorXd Rows(const Eigen::VectorXd& y, const std::vector<Eigen::Index>& 
   return out;
 }
 
+// The error for (quasi-)complete separation, naming the features along which the estimates
+// diverge: those whose share of `step` (per SD of the feature) is at least a quarter of the
+// largest.
+Status Separated(const Eigen::MatrixXd& design, const Eigen::VectorXd& step,
+                 std::span<const std::string> names) {
+  std::vector<double> pull(static_cast<size_t>(design.cols() - 1));
+  double largest = 0;
+  for (Eigen::Index c = 1; c < design.cols(); ++c) {
+    const Eigen::ArrayXd centred = design.col(c).array() - design.col(c).mean();
+    pull[static_cast<size_t>(c - 1)] = std::abs(step[c]) * std::sqrt(centred.square().mean());
+    largest = std::max(largest, pull[static_cast<size_t>(c - 1)]);
+  }
+  std::string which;
+  std::string first;
+  for (size_t k = 0; k < pull.size(); ++k) {
+    if (!(pull[k] >= 0.25 * largest) || largest == 0) continue;
+    std::string name = k < names.size() ? names[k] : std::string("column ");
+    if (k >= names.size()) name.append(std::to_string(k + 1));
+    which.append(which.empty() ? " by '" : ", '").append(name).append("'");
+    if (first.empty()) first = std::move(name);
+  }
+  std::string message = "the outcome is (quasi-)completely separated";
+  message.append(which).append(
+      ": some fitted probabilities reach 0 or 1 and the coefficients have no finite estimate");
+  return InvalidArgument(std::move(message), std::move(first));
+}
+
 }  // namespace
 
-Result<LogisticFit> FitLogistic(const Eigen::MatrixXd& x, const Eigen::VectorXd& y) {
+Result<LogisticFit> FitLogistic(const Eigen::MatrixXd& x, const Eigen::VectorXd& y,
+                                std::span<const std::string> names) {
   const Eigen::Index n = y.size();
   const Eigen::Index p = x.cols() + 1;
   if (x.rows() != n) return InvalidArgument("the features and the outcome differ in rows");
@@ -118,19 +164,17 @@ Result<LogisticFit> FitLogistic(const Eigen::MatrixXd& x, const Eigen::VectorXd&
   double deviance = std::numeric_limits<double>::infinity();
   Eigen::MatrixXd information;
   bool converged = false;
+  Eigen::VectorXd previous = fit.beta;
   for (fit.iterations = 1; fit.iterations <= 50; ++fit.iterations) {
     const Eigen::VectorXd eta = design * fit.beta;
-    if (eta.cwiseAbs().maxCoeff() > 30) {
-      return InvalidArgument(
-          "the outcome is (quasi-)completely separated by the features: some fitted "
-          "probabilities reach 0 or 1 and the coefficients have no finite estimate");
-    }
+    if (eta.cwiseAbs().maxCoeff() > 30) return Separated(design, fit.beta - previous, names);
     for (Eigen::Index i = 0; i < n; ++i) mu[i] = Logistic(eta[i]);
     const Eigen::VectorXd w = mu.array() * (1 - mu.array());
     const Eigen::VectorXd z = eta.array() + (y - mu).array() / w.array();
     information = design.transpose() * w.asDiagonal() * design;
     const Eigen::VectorXd next =
         information.ldlt().solve(design.transpose() * (w.array() * z.array()).matrix());
+    previous = fit.beta;
     fit.beta = next;
     const Eigen::VectorXd eta_next = design * fit.beta;
     for (Eigen::Index i = 0; i < n; ++i) mu[i] = Logistic(eta_next[i]);
@@ -145,6 +189,22 @@ Result<LogisticFit> FitLogistic(const Eigen::MatrixXd& x, const Eigen::VectorXd&
   if (!converged) return InvalidArgument("the logistic regression did not converge in 50 steps");
   const Eigen::VectorXd w = mu.array() * (1 - mu.array());
   information = design.transpose() * w.asDiagonal() * design;
+
+  // Quasi-complete separation: the likelihood keeps rising towards a limit as the coefficients
+  // run off to infinity, so the deviance settles (glm reports "converged") while every further
+  // Newton step still moves the linear predictor of the separated rows by about 1/μ ≥ 1
+  // (Albert & Anderson 1984; Lesaffre & Albert 1989). At a true maximum the next step is
+  // negligible (the deviance criterion leaves it at most ~1e-4 and Newton's quadratic
+  // convergence far smaller). The step's direction names the features that separate.
+  {
+    const Eigen::VectorXd eta = design * fit.beta;
+    const Eigen::VectorXd z = eta.array() + (y - mu).array() / w.array();
+    const Eigen::VectorXd step =
+        information.ldlt().solve(design.transpose() * (w.array() * z.array()).matrix()) - fit.beta;
+    if ((design * step).cwiseAbs().maxCoeff() > 0.1) {
+      return Separated(design, step, names);
+    }
+  }
   fit.se = information.inverse().diagonal().cwiseSqrt();
   fit.deviance = deviance;
   return fit;
@@ -313,12 +373,13 @@ Result<DropoutModel> DropoutModel::FromJson(const Json& json) {
 
 Result<DropoutModel> FitDropoutModel(const std::vector<std::string>& features,
                                      const Eigen::MatrixXd& x, const Eigen::VectorXd& dropped_out,
-                                     int folds) {
+                                     int folds, int bins) {
   const Eigen::Index n = dropped_out.size();
   if (x.rows() != n || x.cols() != static_cast<Eigen::Index>(features.size())) {
     return InvalidArgument("one row per episode and one column per feature are needed");
   }
-  if (folds < 2) return InvalidArgument("cross-validation needs at least 2 folds");
+  if (folds < 2) return InvalidArgument("cross-validation needs at least 2 folds", "folds");
+  if (bins < 1) return InvalidArgument("the calibration table needs at least 1 bin", "bins");
   std::vector<Eigen::Index> positives;
   std::vector<Eigen::Index> negatives;
   for (Eigen::Index i = 0; i < n; ++i) (dropped_out[i] > 0.5 ? positives : negatives).push_back(i);
@@ -337,8 +398,8 @@ Result<DropoutModel> FitDropoutModel(const std::vector<std::string>& features,
   model.dropouts = static_cast<int64_t>(positives.size());
   model.folds = folds;
   RAPPORT_RETURN_IF_ERROR(Moments(features, x, all, model.mean, model.sd));
-  RAPPORT_ASSIGN_OR_RETURN(model.fit,
-                           FitLogistic(Standardise(x, model.mean, model.sd), dropped_out));
+  RAPPORT_ASSIGN_OR_RETURN(
+      model.fit, FitLogistic(Standardise(x, model.mean, model.sd), dropped_out, features));
 
   // Stratified folds: each outcome's rows dealt to the folds in turn.
   std::vector<int> fold_of(static_cast<size_t>(n));
@@ -354,13 +415,27 @@ Result<DropoutModel> FitDropoutModel(const std::vector<std::string>& features,
     std::vector<Eigen::Index> test;
     for (Eigen::Index i = 0; i < n; ++i)
       (fold_of[static_cast<size_t>(i)] == fold ? test : train).push_back(i);
+    // The features this fold can learn from: known and varying in its training part.
+    std::vector<Eigen::Index> usable;
+    std::vector<std::string> usable_names;
+    for (Eigen::Index c = 0; c < x.cols(); ++c) {
+      if (MomentsOf(x, c, train).sd > 0) {
+        usable.push_back(c);
+        usable_names.push_back(features[static_cast<size_t>(c)]);
+      }
+    }
+    Eigen::MatrixXd x_fold(n, static_cast<Eigen::Index>(usable.size()));
+    for (size_t k = 0; k < usable.size(); ++k)
+      x_fold.col(static_cast<Eigen::Index>(k)) = x.col(usable[k]);
+    const std::string context =
+        std::string("cross-validation fold ").append(std::to_string(fold + 1));
     Eigen::VectorXd mean;
     Eigen::VectorXd sd;
-    RAPPORT_RETURN_IF_ERROR(
-        Moments(features, x, train, mean, sd).WithContext("fold " + std::to_string(fold + 1)));
-    auto fit = FitLogistic(Standardise(Rows(x, train), mean, sd), Rows(dropped_out, train));
-    if (!fit.ok()) return fit.status().WithContext("fold " + std::to_string(fold + 1));
-    const Eigen::MatrixXd z = Standardise(Rows(x, test), mean, sd);
+    RAPPORT_RETURN_IF_ERROR(Moments(usable_names, x_fold, train, mean, sd).WithContext(context));
+    auto fit = FitLogistic(Standardise(Rows(x_fold, train), mean, sd), Rows(dropped_out, train),
+                           usable_names);
+    if (!fit.ok()) return fit.status().WithContext(context);
+    const Eigen::MatrixXd z = Standardise(Rows(x_fold, test), mean, sd);
     for (size_t k = 0; k < test.size(); ++k) {
       const double eta =
           fit->beta[0] + z.row(static_cast<Eigen::Index>(k)).dot(fit->beta.tail(z.cols()));
@@ -369,7 +444,7 @@ Result<DropoutModel> FitDropoutModel(const std::vector<std::string>& features,
   }
   model.auc = AreaUnderCurve(held_out, dropped_out);
   model.brier = BrierScore(held_out, dropped_out);
-  model.calibration = CalibrationTable(held_out, dropped_out);
+  model.calibration = CalibrationTable(held_out, dropped_out, bins);
   return model;
 }
 

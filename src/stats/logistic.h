@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -26,11 +27,15 @@ struct LogisticFit {
 };
 
 // Fits P(y = 1) = 1 / (1 + exp(−(β0 + x β))). `y` holds 0 and 1. Converges when the deviance
-// changes by less than 1e-10 relative (glm uses 1e-8). Errors (kInvalidArgument): sizes that
-// disagree, values other than 0/1, a non-finite x, fewer rows than parameters, a constant or
-// collinear column, only one outcome, complete or quasi-complete separation (fitted
-// probabilities reach 0 or 1: the maximum likelihood estimate does not exist), no convergence.
-Result<LogisticFit> FitLogistic(const Eigen::MatrixXd& x, const Eigen::VectorXd& y);
+// changes by less than 1e-10 relative (glm uses 1e-8) and a further Newton step no longer moves
+// the linear predictor. `names` (one per column of x, optional) name features in errors.
+// Errors (kInvalidArgument): sizes that disagree, values other than 0/1, a non-finite x, fewer
+// rows than parameters, a constant or collinear column, only one outcome, complete or
+// quasi-complete separation (the maximum likelihood estimate does not exist; the message names
+// the separating features and the status's field the first of them — where glm would report
+// convergence with huge standard errors), no convergence.
+Result<LogisticFit> FitLogistic(const Eigen::MatrixXd& x, const Eigen::VectorXd& y,
+                                std::span<const std::string> names = {});
 
 // Area under the ROC curve: the Mann–Whitney probability that a random positive scores above a
 // random negative, ties counting one half (Hanley & McNeil 1982). NaN without both outcomes.
@@ -82,10 +87,14 @@ struct DropoutModel {
 
 // Fits the model on one row per ended episode (`x`: features, NaN for missing; `dropped_out`:
 // 1 when the client ended unilaterally) and evaluates it by stratified `folds`-fold
-// cross-validation (rows dealt to folds in order within each outcome; deterministic).
-// Errors: those of FitLogistic; fewer than `folds` dropouts or completers; folds < 2.
+// cross-validation (rows dealt to folds in order within each outcome; deterministic), the
+// held-out predictions cut into `bins` calibration groups. A feature that does not vary within
+// a fold's training part is left out of that fold's model (it can learn nothing from it).
+// Errors: those of FitLogistic (with the fold's number when a fold fails); a feature with fewer
+// than 2 known values or that does not vary; fewer than `folds` dropouts or completers;
+// folds < 2; bins < 1.
 Result<DropoutModel> FitDropoutModel(const std::vector<std::string>& features,
                                      const Eigen::MatrixXd& x, const Eigen::VectorXd& dropped_out,
-                                     int folds = 5);
+                                     int folds = 5, int bins = 10);
 
 }  // namespace rapport::stats

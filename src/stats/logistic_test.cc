@@ -52,6 +52,52 @@ TEST(Logistic, ClearErrors) {
   EXPECT_NE(FitLogistic(collinear, mixed).status().message().find("collinear"), std::string::npos);
 }
 
+// Quasi-complete separation through a binary feature: every exposed case is positive, the others
+// mixed. glm "converges" here (its deviance settles) with a coefficient of about 7 and a
+// standard error in the hundreds; the estimate does not exist and the fit must say so, naming
+// the feature, not the noise beside it.
+TEST(Logistic, QuasiCompleteSeparationIsAnErrorNamingTheFeature) {
+  SeededRandom random(3);
+  const int n = 200;
+  Eigen::MatrixXd x(n, 2);
+  Eigen::VectorXd y(n);
+  for (int i = 0; i < n; ++i) {
+    x(i, 0) = random.Normal();
+    x(i, 1) = i < 30 ? 1 : 0;
+    y[i] = i < 30 || random.Uniform() < 0.3 ? 1 : 0;
+  }
+  const std::vector<std::string> names = {"noise", "missed_any"};
+  auto fit = FitLogistic(x, y, names);
+  ASSERT_FALSE(fit.ok());
+  EXPECT_NE(fit.status().message().find("separated by 'missed_any':"), std::string::npos)
+      << fit.status().message();
+  EXPECT_EQ(fit.status().field(), "missed_any");
+  // One exposed case that did not end positive removes the separation.
+  y[0] = 0;
+  auto overlapping = FitLogistic(x, y, names);
+  ASSERT_OK(overlapping);
+  EXPECT_GT(overlapping->beta[2], 2);
+  EXPECT_LT(overlapping->se[2], 2);
+}
+
+// Strong effects with overlap are fitted, never mistaken for separation.
+TEST(Logistic, StrongEffectsWithOverlapAreNotSeparation) {
+  for (uint64_t seed = 1; seed <= 20; ++seed) {
+    SCOPED_TRACE(std::string("seed ").append(std::to_string(seed)));
+    SeededRandom random(seed);
+    const int n = 300;
+    Eigen::MatrixXd x(n, 1);
+    Eigen::VectorXd y(n);
+    for (int i = 0; i < n; ++i) {
+      x(i, 0) = random.Normal();
+      y[i] = random.Uniform() < 1 / (1 + std::exp(-(0.5 + 4 * x(i, 0)))) ? 1 : 0;
+    }
+    auto fit = FitLogistic(x, y);
+    ASSERT_OK(fit);
+    EXPECT_NEAR(fit->beta[1], 4, 5 * fit->se[1]);
+  }
+}
+
 TEST(Logistic, AucBrierAndCalibration) {
   Eigen::VectorXd p(4);
   p << 0.1, 0.4, 0.35, 0.8;
@@ -105,6 +151,39 @@ TEST(DropoutModel, LearnsRiskCrossValidatesAndRoundTrips) {
   broken.erase("sd");
   EXPECT_NE(DropoutModel::FromJson(broken).status().message().find("'sd'"), std::string::npos);
   EXPECT_FALSE(FitDropoutModel({"first_alliance", "noise"}, x.topRows(8), y.head(8), 5).ok());
+}
+
+// A rare feature that does not vary within one fold's training part (its only two non-zero
+// cases are that fold's test cases) is left out of that fold's model; the full model keeps it.
+TEST(DropoutModel, FeatureConstantInAFoldIsLeftOutOfThatFold) {
+  SeededRandom random(8);
+  const int n = 120;
+  Eigen::MatrixXd x(n, 2);
+  Eigen::VectorXd y(n);
+  for (int i = 0; i < n; ++i) {
+    x(i, 0) = random.Normal();
+    y[i] = random.Uniform() < 1 / (1 + std::exp(x(i, 0))) ? 1 : 0;
+    x(i, 1) = 0;
+  }
+  // The first dropout and the first completer fall in fold 1 (stratified, dealt in order).
+  for (const double outcome : {0.0, 1.0}) {
+    for (int i = 0; i < n; ++i) {
+      if (y[i] == outcome) {
+        x(i, 1) = 1;
+        break;
+      }
+    }
+  }
+  auto model = FitDropoutModel({"alliance", "rare"}, x, y, 4, 5);
+  ASSERT_OK(model);
+  EXPECT_EQ(model->features.size(), 2u);
+  EXPECT_EQ(model->calibration.size(), 5u);
+  EXPECT_TRUE(std::isfinite(model->auc));
+  EXPECT_FALSE(FitDropoutModel({"alliance", "rare"}, x, y, 4, 0).ok());
+  x.col(1).setZero();
+  auto constant = FitDropoutModel({"alliance", "rare"}, x, y, 4);
+  ASSERT_FALSE(constant.ok());
+  EXPECT_EQ(constant.status().field(), "rare");
 }
 
 }  // namespace

@@ -9,9 +9,12 @@
 //
 // Shrunken effects are lme4's conditional modes and their SDs lme4's condVar: conditional on the
 // estimated fixed effects and variances, so they ignore the uncertainty of both (§8 item 6).
-// Reliability of a therapist's estimate, λ_j = 1 − condVar_j / τ², is the one-way
-// λ_j = τ² / (τ² + σ²/n_j) in the first design (Dyestuff, SCIENCE.md §11.4) and its
-// generalisation with covariates and in the three-level design.
+// Reliability of a therapist's estimate is λ_j = 1 − condVar_j / τ²: the share of the prior
+// variance τ² that the therapist's data remove. In the first design it equals the one-way
+// λ_j = τ² / (τ² + σ²/n_j) exactly, with or without the intake covariate, because condVar is
+// conditional on the fixed effects (Dyestuff, SCIENCE.md §11.4). In the three-level design it
+// generalises that formula: each client contributes its mean with the client's own random
+// effects as extra noise, so λ_j is lower than τ² / (τ² + σ²/sessions_j) would say.
 #pragma once
 
 #include <optional>

@@ -5,6 +5,9 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <map>
+#include <set>
+#include <vector>
 
 #include "sim/three_level.h"
 #include "testing/testing.h"
@@ -116,6 +119,43 @@ TEST(TherapistEffects, ThreeLevelMatchesLme4) {
   }
 }
 
+// With an intake covariate and unequal caseloads the reliability 1 − condVar_j/τ² is still the
+// one-way τ²/(τ² + σ²/n_j): lme4's condVar is conditional on the fixed effects.
+TEST(TherapistEffects, IntakeCovariateKeepsTheOneWayReliability) {
+  // Dyestuff without some rows, so that caseloads differ, and an intake score per row.
+  const TherapistData all = Dyestuff();
+  const std::set<int> dropped = {9, 13, 14, 18, 19, 24};
+  TherapistData data;
+  std::vector<double> y;
+  std::vector<double> intake;
+  for (int row = 0; row < 30; ++row) {
+    if (dropped.count(row) > 0) continue;
+    data.therapist.push_back(all.therapist[static_cast<size_t>(row)]);
+    y.push_back(all.y[row]);
+    intake.push_back((row * 7) % 11);
+  }
+  data.y = Eigen::Map<const Eigen::VectorXd>(y.data(), static_cast<Eigen::Index>(y.size()));
+  data.intake =
+      Eigen::Map<const Eigen::VectorXd>(intake.data(), static_cast<Eigen::Index>(intake.size()));
+  TherapistEffectsOptions options;
+  options.min_cases = 4;
+  auto effects = EstimateTherapistEffects(data, options);
+  ASSERT_OK(effects);
+  ASSERT_EQ(effects->fit.fixed_names.size(), 2u);
+  const double tau2 = effects->therapist_variance;
+  const double sigma2 = effects->residual_variance;
+  ASSERT_GT(tau2, 0);
+  const std::map<std::string, int> caseload = {{"A", 5}, {"B", 4}, {"C", 3},
+                                               {"D", 3}, {"E", 4}, {"F", 5}};
+  for (const TherapistEffect& effect : effects->effects) {
+    SCOPED_TRACE(effect.therapist);
+    EXPECT_EQ(effect.cases, caseload.at(effect.therapist));
+    EXPECT_NEAR(effect.reliability, tau2 / (tau2 + sigma2 / static_cast<double>(effect.cases)),
+                1e-9);
+    EXPECT_EQ(effect.shown, effect.cases >= 4 && effect.reliability >= 0.7);
+  }
+}
+
 TEST(TherapistEffects, RejectsBadInput) {
   TherapistData one;
   one.therapist = {"a", "a"};
@@ -124,6 +164,21 @@ TEST(TherapistEffects, RejectsBadInput) {
   TherapistData sizes = Dyestuff();
   sizes.y.conservativeResize(10);
   EXPECT_FALSE(EstimateTherapistEffects(sizes).ok());
+  TherapistData missing = Dyestuff();
+  missing.y[4] = std::nan("");
+  EXPECT_FALSE(EstimateTherapistEffects(missing).ok());
+  // Three levels: a client seen by two therapists is not nested.
+  TherapistData crossed = Dyestuff();
+  crossed.t = Eigen::VectorXd::Zero(30);
+  for (int row = 0; row < 30; ++row) {
+    crossed.client.push_back(std::string(1, 'c').append(std::to_string(row / 2)));
+    crossed.t[row] = row % 2;
+  }
+  crossed.client[5] = "c0";
+  auto not_nested = EstimateTherapistEffects(crossed);
+  ASSERT_FALSE(not_nested.ok());
+  EXPECT_NE(not_nested.status().message().find("nested"), std::string::npos)
+      << not_nested.status().message();
 }
 
 }  // namespace

@@ -117,6 +117,136 @@ TEST(CliFitEffects, TherapistEffectsMatchLme4Live) {
   }
 }
 
+// Cases in therapists with an intake covariate (the design of SCIENCE.md §8 item 1, unequal
+// caseloads): variance components, ICC, shrunken effects and conditional SDs equal lme4's
+// lmer(y ~ intake + (1 | therapist)) with ranef(condVar = TRUE); reliability is the one-way
+// τ²/(τ² + σ²/n_j), since condVar is conditional on the fixed effects.
+TEST(CliFitEffects, TherapistEffectsWithIntakeMatchLme4Live) {
+  testing::TempDir dir;
+  const auto data = dir.path() / "cases.csv";
+  {
+    std::ofstream out(data);
+    out << "therapist,intake,y\n";
+    uint64_t state = 2024;
+    const auto uniform = [&state] {
+      state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+      return (static_cast<double>(state >> 11) + 0.5) / 9007199254740992.0;
+    };
+    const auto normal = [&] {
+      return std::sqrt(-2 * std::log(uniform())) * std::cos(6.283185307179586 * uniform());
+    };
+    const int caseloads[] = {6, 12, 25, 40};
+    for (int therapist = 0; therapist < 36; ++therapist) {
+      const double u = 2 * normal();
+      for (int k = 0; k < caseloads[therapist % 4]; ++k) {
+        const double intake = 18 + 5 * normal();
+        out << "T" << therapist << "," << intake << "," << 4 + 0.5 * intake + u + 6 * normal()
+            << "\n";
+      }
+    }
+  }
+  const Json fit = RunJson({"fit", "therapists", "--input", data.string()});
+  EXPECT_EQ(fit["design"], "cases in therapists");
+  EXPECT_TRUE(fit["case_mix_adjusted"].get<bool>());
+  EXPECT_EQ(fit["therapists"], 36);
+  const auto r = RunR(dir,
+                      "suppressMessages(library(lme4))\n"
+                      "d <- read.csv('" +
+                          data.string() +
+                          "')\n"
+                          "m <- lmer(y ~ intake + (1 | therapist), d)\n"
+                          "re <- ranef(m, condVar = TRUE)$therapist\n"
+                          "sd <- sqrt(as.numeric(attr(re, 'postVar')))\n"
+                          "for (i in seq_len(nrow(re))) {\n"
+                          "  cat(paste0('effect_', rownames(re)[i]), sprintf('%.15g', re[i, 1]), "
+                          "'\\n')\n"
+                          "  cat(paste0('sd_', rownames(re)[i]), sprintf('%.15g', sd[i]), '\\n')\n"
+                          "}\n"
+                          "v <- as.data.frame(VarCorr(m))\n"
+                          "cat('tau2', sprintf('%.15g', v$vcov[1]), '\\n')\n"
+                          "cat('sigma2', sprintf('%.15g', sigma(m)^2), '\\n')\n"
+                          "cat('criterion', sprintf('%.15g', REMLcrit(m)), '\\n')\n");
+  ASSERT_EQ(r.size(), 75u);
+  const double tau2 = r.at("tau2");
+  const double sigma2 = r.at("sigma2");
+  EXPECT_REL(fit["variance"]["therapist"].get<double>(), tau2, 2e-3);
+  EXPECT_REL(fit["variance"]["residual"].get<double>(), sigma2, 2e-3);
+  EXPECT_LE(fit["reml_criterion"].get<double>(), r.at("criterion") + 1e-6);
+  EXPECT_REL(fit["icc"].get<double>(), tau2 / (tau2 + sigma2), 2e-3);
+  EXPECT_EQ(fit["icc_denominator"], "therapist + residual (case) variance");
+  int shown = 0;
+  for (const Json& therapist : fit["caterpillar"]) {
+    const std::string id = therapist["therapist"];
+    SCOPED_TRACE(id);
+    EXPECT_REL(therapist["effect"].get<double>(), r.at("effect_" + id), 1e-3);
+    EXPECT_REL(therapist["cond_sd"].get<double>(), r.at("sd_" + id), 1e-3);
+    const double n = therapist["cases"].get<double>();
+    EXPECT_REL(therapist["reliability"].get<double>(), tau2 / (tau2 + sigma2 / n), 2e-3);
+    const bool shown_here = therapist["shown"].get<bool>();
+    EXPECT_EQ(shown_here, n >= 20 && therapist["reliability"].get<double>() >= 0.7);
+    const double lower = therapist["lower"].get<double>();
+    const double upper = therapist["upper"].get<double>();
+    EXPECT_NEAR(upper - lower, 2 * 1.959963984540054 * therapist["cond_sd"].get<double>(), 1e-9);
+    if (shown_here) {
+      ++shown;
+      EXPECT_EQ(therapist["classification"], lower > 0   ? "above average"
+                                             : upper < 0 ? "below average"
+                                                         : "indistinguishable from average");
+    }
+  }
+  EXPECT_GT(shown, 0);
+  EXPECT_EQ(fit["shown"], shown);
+  for (const Json& note : fit["notes"]) {  // 36 therapists: no warning about the ICC
+    EXPECT_EQ(note.get<std::string>().find("fewer than 30 therapists"), std::string::npos);
+  }
+}
+
+// The within/between decomposition against lme4 on the §11.7 file, standard errors included,
+// and detrended: the within part is each client's residual from lm(alliance ~ t).
+TEST(CliFitEffects, WithinBetweenStandardErrorsAndDetrendingMatchLme4Live) {
+  testing::TempDir dir;
+  const auto data = dir.path() / "science.csv";
+  ASSERT_EQ(Rapport({"simulate", "--science", "--out", data.string()}).exit_code, 0);
+  const auto r =
+      RunR(dir,
+           "suppressMessages(library(lme4))\n"
+           "d <- read.csv('" +
+               data.string() +
+               "')\n"
+               "d$a_b <- ave(d$alliance, d$client)\n"
+               "d$centred <- d$alliance - d$a_b\n"
+               "d$detrended <- unsplit(lapply(split(d, d$client), function(s) "
+               "residuals(lm(alliance ~ t, s))), d$client)\n"
+               "for (w in c('centred', 'detrended')) {\n"
+               "  d$a_w <- d[[w]]\n"
+               "  m <- lmer(y ~ t + a_w + a_b + (1 | client), d)\n"
+               "  b <- fixef(m); v <- vcov(m)\n"
+               "  f <- function(k, x) cat(paste0(w, '_', k), sprintf('%.15g', x), '\\n')\n"
+               "  f('t', b[2]); f('within', b[3]); f('between', b[4])\n"
+               "  f('t_se', sqrt(v[2, 2])); f('within_se', sqrt(v[3, 3])); "
+               "f('between_se', sqrt(v[4, 4]))\n"
+               "  f('contextual_se', sqrt(v[3, 3] + v[4, 4] - 2 * v[3, 4]))\n"
+               "  f('criterion', REMLcrit(m))\n"
+               "}\n");
+  ASSERT_EQ(r.size(), 16u);
+  for (const std::string form : {"centred", "detrended"}) {
+    SCOPED_TRACE(form);
+    std::vector<std::string> args = {"fit", "within-between", "--input", data.string()};
+    if (form == "detrended") args.push_back("--detrend");
+    const Json fit = RunJson(args);
+    EXPECT_EQ(fit["detrended"].get<bool>(), form == "detrended");
+    for (const std::string effect : {"t", "within", "between"}) {
+      EXPECT_REL(fit[effect]["estimate"].get<double>(), r.at(form + "_" + effect), 1e-5) << effect;
+      EXPECT_REL(fit[effect]["se"].get<double>(), r.at(form + "_" + effect + "_se"), 2e-3)
+          << effect;
+    }
+    EXPECT_NEAR(fit["contextual"]["estimate"].get<double>(),
+                r.at(form + "_between") - r.at(form + "_within"), 1e-5);
+    EXPECT_REL(fit["contextual"]["se"].get<double>(), r.at(form + "_contextual_se"), 2e-3);
+    EXPECT_LE(fit["reml_criterion"].get<double>(), r.at(form + "_criterion") + 1e-6);
+  }
+}
+
 // The dropout model's coefficients and standard errors equal R's glm(binomial) on the same file
 // (standardised features, as the model stores them), run to a tight convergence so that its
 // vcov, taken at the last iteration's weights, is at the optimum too; AUC and calibration come
@@ -158,12 +288,43 @@ TEST(CliFitEffects, DropoutModelMatchesGlmLive) {
   EXPECT_REL(model["coefficients"]["(Intercept)"].get<double>(), r.at("b1"), 1e-6);
   EXPECT_REL(model["coefficients"]["first_alliance"].get<double>(), r.at("b2"), 1e-6);
   EXPECT_REL(model["coefficients"]["missed"].get<double>(), r.at("b3"), 1e-6);
+  EXPECT_REL(model["se"]["(Intercept)"].get<double>(), r.at("s1"), 1e-5);
   EXPECT_REL(model["se"]["first_alliance"].get<double>(), r.at("s2"), 1e-5);
   EXPECT_REL(model["se"]["missed"].get<double>(), r.at("s3"), 1e-5);
   EXPECT_REL(model["deviance"].get<double>(), r.at("deviance"), 1e-8);
   EXPECT_GT(model["auc"].get<double>(), 0.6);
   EXPECT_EQ(model["calibration"].size(), 10u);
   EXPECT_EQ(model["cases"], 300);
+  const Json quintiles = RunJson(
+      {"fit", "dropout", "--input", data.string(), "--outcome", "dropped_out", "--bins", "5"});
+  ASSERT_EQ(quintiles["calibration"].size(), 5u);
+  EXPECT_EQ(quintiles["calibration"][0]["n"], 60);
+  EXPECT_EQ(quintiles["auc"], model["auc"]);
+
+  // Quasi-complete separation: everyone who missed a session dropped out. glm "converges" with
+  // a standard error in the hundreds; rapport refuses and names the feature.
+  const auto separated = dir.path() / "separated.csv";
+  {
+    std::ofstream out(separated);
+    out << "first_alliance,missed,dropped_out\n";
+    for (int i = 0; i < 120; ++i) {
+      const bool missed = i % 8 == 0;
+      out << 10 + (i * 37 % 20) << "," << (missed ? 1 : 0) << "," << (missed || i % 3 == 0 ? 1 : 0)
+          << "\n";
+    }
+  }
+  const auto glm = RunR(dir, "d <- read.csv('" + separated.string() +
+                                 "')\n"
+                                 "m <- glm(dropped_out ~ scale(first_alliance) + scale(missed), "
+                                 "family = binomial, data = d)\n"
+                                 "cat('converged', as.numeric(m$converged), '\\n')\n"
+                                 "cat('se', sqrt(diag(vcov(m)))[3], '\\n')\n");
+  EXPECT_EQ(glm.at("converged"), 1);
+  EXPECT_GT(glm.at("se"), 100);
+  const auto refused =
+      Rapport({"fit", "dropout", "--input", separated.string(), "--outcome", "dropped_out"});
+  EXPECT_EQ(refused.exit_code, 2);
+  EXPECT_NE(refused.err.find("separated by 'missed'"), std::string::npos) << refused.err;
 
   std::ofstream(dir.path() / "bad.csv") << "a,dropped_out\n1,0\n2,3\n";
   const auto bad = Rapport(
