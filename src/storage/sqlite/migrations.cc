@@ -234,10 +234,60 @@ CREATE TABLE fitted_models (
 );
 )sql";
 
-constexpr std::array<Migration, 3> kMigrations{{
+// Authentication state (issue 6; docs/security.md), kept in the database so several servers
+// act as one: sessions and API tokens by the digest of their secret, recovery codes, lockout
+// fields on users, and fixed-window counters for rate limits.
+constexpr std::string_view kAuth = R"sql(
+ALTER TABLE users ADD COLUMN totp_secret TEXT NOT NULL DEFAULT '';
+ALTER TABLE users ADD COLUMN totp_enabled INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE users ADD COLUMN failed_logins INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE users ADD COLUMN locked_until INTEGER;
+CREATE TABLE auth_sessions (
+  token_digest TEXT PRIMARY KEY,
+  org_id TEXT NOT NULL,
+  user_id TEXT NOT NULL,
+  csrf_token TEXT NOT NULL,
+  address TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  last_seen_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  FOREIGN KEY (org_id, user_id) REFERENCES users (org_id, id)
+);
+CREATE INDEX auth_sessions_user ON auth_sessions (org_id, user_id);
+CREATE TABLE api_tokens (
+  org_id TEXT NOT NULL,
+  id TEXT NOT NULL,
+  user_id TEXT NOT NULL,
+  name TEXT NOT NULL,
+  token_digest TEXT NOT NULL UNIQUE,
+  scopes TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER,
+  revoked_at INTEGER,
+  PRIMARY KEY (org_id, id),
+  FOREIGN KEY (org_id, user_id) REFERENCES users (org_id, id)
+);
+CREATE TABLE recovery_codes (
+  org_id TEXT NOT NULL,
+  user_id TEXT NOT NULL,
+  code_digest TEXT NOT NULL,
+  used_at INTEGER,
+  PRIMARY KEY (org_id, user_id, code_digest),
+  FOREIGN KEY (org_id, user_id) REFERENCES users (org_id, id)
+);
+CREATE TABLE rate_counters (
+  key TEXT PRIMARY KEY,
+  window_start INTEGER NOT NULL,
+  count INTEGER NOT NULL
+);
+CREATE INDEX episodes_clinic ON episodes (org_id, clinic_id);
+)sql";
+
+constexpr std::array<Migration, 4> kMigrations{{
     {1, "initial schema", kInitial},
     {2, "alerts, repair notes and organisation settings", kAlerts},
     {3, "fitted models and responses by instrument", kFittedModels},
+    {4, "sessions, API tokens, recovery codes, lockout and rate limits", kAuth},
 }};
 
 }  // namespace
