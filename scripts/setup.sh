@@ -10,6 +10,8 @@ packages=(
   libboost-dev nlohmann-json3-dev libcli11-dev libsodium-dev libsqlite3-dev
   libgtest-dev libgmock-dev clang-format sqlite3
   libeigen3-dev
+  # TOTP (HMAC-SHA-1 from OpenSSL's libcrypto) and QR codes as SVG for check-in links.
+  libssl-dev libqrencode-dev
   # Reference software the statistics tests and `make bench` compare with (SCIENCE.md §11).
   r-base-core r-cran-lme4 r-cran-psych r-cran-gparotation python3-statsmodels
   # The browser code (TypeScript bundled by esbuild) and its tests in Debian's Chromium.

@@ -1,5 +1,7 @@
 #include "api/app.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstdlib>
 #include <fstream>
@@ -7,6 +9,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "alerts/alerts.h"
+#include "api/openapi.h"
 #include "api/pages.h"
 #include "base/log.h"
 #include "instruments/catalog.h"
@@ -118,7 +122,8 @@ App::App(storage::Store& store, const instruments::Catalog& catalog, const Clock
     : store_(store),
       catalog_(catalog),
       checkins_(store, catalog, clock, random),
-      options_(std::move(options)) {
+      options_(std::move(options)),
+      auth_(store, clock, random, options_.auth) {
   if (options_.ui_text == nullptr) {
     auto loaded = UiText::LoadDirectory(instruments::DefaultDataDir() / "ui");
     if (!loaded.ok()) {
@@ -129,6 +134,8 @@ App::App(storage::Store& store, const instruments::Catalog& catalog, const Clock
         std::make_shared<const UiText>(loaded.ok() ? std::move(loaded).value() : UiText());
   }
   router_.Add("GET", "/healthz", [this](Request& r) { return Health(r); });
+  router_.Add("GET", "/readyz", [this](Request& r) { return Ready(r); });
+  router_.Add("GET", "/metrics", [this](Request& r) { return Metrics(r); });
   router_.Add("GET", "/", [this](Request& r) { return Start(r); });
   router_.Add("GET", "/assets/rapport.css", [](Request&) {
     Response response{200, "text/css; charset=utf-8", {}, Stylesheet()};
@@ -142,8 +149,31 @@ App::App(storage::Store& store, const instruments::Catalog& catalog, const Clock
   router_.Add("GET", "/assets/{name}", [this](Request& r) { return WebAsset(r); });
   router_.Add("GET", "/c/{token}", [this](Request& r) { return ShowCheckin(r); });
   router_.Add("POST", "/c/{token}", [this](Request& r) { return SubmitCheckinForm(r); });
-  router_.Add("POST", "/api/v1/checkins/{token}",
-              [this](Request& r) { return SubmitCheckinJson(r); });
+  RouteSpec submit{"POST", "/api/v1/checkins/{token}", Access::kCheckin};
+  submit.tag = "checkins";
+  submit.summary =
+      "Answer a check-in with its token: every instrument once, answers in item order or by "
+      "item id; 201 with the scores, 200 when the same answers were stored before";
+  submit.example_body =
+      R"({"responses": [{"instrument": "rapport-alliance-client", "answers": [4, 4, 3, 4]}]})";
+  submit.success_status = 201;
+  router_.Add(submit, [this](Request& r) { return SubmitCheckinJson(r); });
+
+  StaffApiOptions staff;
+  staff.public_url = options_.public_url;
+  staff.max_json_depth = options_.max_json_depth;
+  auto guidance = alerts::LoadGuidanceDirectory(alerts::DefaultGuidanceDir());
+  if (guidance.ok()) {
+    staff.guidance = std::move(guidance).value();
+  } else {
+    log::Error("guidance library not loaded; alerts show no guidance",
+               {{"error", guidance.status().message()}});
+  }
+  staff_api_ = std::make_unique<StaffApi>(store, catalog, clock, random, auth_, std::move(staff));
+  staff_api_->AddRoutes(router_);
+  router_.Add("GET", "/api/v1/openapi.json",
+              [this](Request&) { return JsonResponse(200, openapi_); });
+  openapi_ = OpenApiDocument(router_, RAPPORT_VERSION);
 }
 
 void App::LoadWebAssets() {
@@ -192,6 +222,52 @@ std::filesystem::path DefaultWebDir() {
 }
 
 Response App::Health(const Request&) const { return JsonResponse(200, R"({"status":"ok"})"); }
+
+Response App::Ready(const Request&) const {
+  // Ready when the database answers a read at the schema this binary expects.
+  const Status status =
+      store_.Read([](storage::ReadTransaction& txn) { return txn.ListOrganizations().status(); });
+  if (!status.ok()) {
+    log::Error("not ready", {{"error", status.ToString()}});
+    return ProblemResponse(503, "the database is not available");
+  }
+  return JsonResponse(200, R"({"status":"ready"})");
+}
+
+Response App::Metrics(const Request&) const {
+  std::string out =
+      "# HELP rapport_http_requests_total Requests answered, by route and status class.\n"
+      "# TYPE rapport_http_requests_total counter\n";
+  static constexpr const char* kClasses[] = {"", "1xx", "2xx", "3xx", "4xx", "5xx"};
+  for (const Router::Route& route : router_.routes()) {
+    for (size_t status_class = 1; status_class <= 5; ++status_class) {
+      const uint64_t count = (*route.counts)[status_class].load(std::memory_order_relaxed);
+      if (count == 0) continue;
+      out.append("rapport_http_requests_total{method=\"").append(route.spec.method);
+      out.append("\",route=\"").append(route.spec.pattern).append("\",class=\"");
+      out.append(kClasses[status_class]).append("\"} ").append(std::to_string(count));
+      out.append("\n");
+    }
+  }
+  out.append(
+      "# HELP rapport_http_unmatched_total Requests that matched no route.\n"
+      "# TYPE rapport_http_unmatched_total counter\n"
+      "rapport_http_unmatched_total ");
+  out.append(std::to_string(router_.unmatched())).append("\n");
+  // Resident memory from /proc/self/statm (pages).
+  std::ifstream statm("/proc/self/statm");
+  long pages_total = 0;
+  long pages_resident = 0;
+  if (statm >> pages_total >> pages_resident) {
+    out.append(
+        "# HELP rapport_process_resident_memory_bytes Resident memory of the server.\n"
+        "# TYPE rapport_process_resident_memory_bytes gauge\n"
+        "rapport_process_resident_memory_bytes ");
+    out.append(std::to_string(pages_resident * sysconf(_SC_PAGESIZE))).append("\n");
+  }
+  Response response{200, "text/plain; version=0.0.4; charset=utf-8", {}, std::move(out)};
+  return response;
+}
 
 Response App::Start(const Request&) const {
   return HtmlResponse(200, RenderStartPage(options_.demo_checkin_links));

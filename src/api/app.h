@@ -8,9 +8,11 @@
 #include <string>
 #include <vector>
 
+#include "api/auth.h"
 #include "api/checkin_service.h"
 #include "api/pages.h"
 #include "api/router.h"
+#include "api/staff_api.h"
 #include "api/ui_text.h"
 
 namespace rapport::api {
@@ -26,6 +28,10 @@ struct AppOptions {
   // file directly in this folder, read once at start. Empty or missing: none (the pages work
   // without script).
   std::filesystem::path web_dir;
+  // Sign-in, sessions and lockout (api/auth.h).
+  AuthOptions auth;
+  // The address respondents open; empty: the request's Host (see StaffApiOptions).
+  std::string public_url;
 };
 
 // RAPPORT_WEB_DIR when set, else the build tree's web/ folder, else the installed copy.
@@ -43,6 +49,8 @@ class App {
   void LoadWebAssets();
   Response WebAsset(const Request& request) const;
   Response Health(const Request& request) const;
+  Response Ready(const Request& request) const;
+  Response Metrics(const Request& request) const;
   Response Start(const Request& request) const;
   Response ShowCheckin(const Request& request) const;
   Response SubmitCheckinForm(const Request& request);
@@ -65,7 +73,10 @@ class App {
   std::map<std::string, std::pair<std::string, std::string>> web_assets_;
   CheckinService checkins_;
   AppOptions options_;
+  AuthService auth_;
+  std::unique_ptr<StaffApi> staff_api_;
   Router router_;
+  std::string openapi_;
 };
 
 // True when `text` nests arrays and objects no deeper than `max_depth` (strings are skipped).

@@ -14,6 +14,24 @@ std::string Request::Param(std::string_view name) const {
   return it == params.end() ? std::string() : it->second;
 }
 
+std::string Request::Cookie(std::string_view name) const {
+  const std::string header = Header("cookie");
+  size_t start = 0;
+  while (start < header.size()) {
+    size_t end = header.find(';', start);
+    if (end == std::string::npos) end = header.size();
+    std::string_view pair(header.data() + start, end - start);
+    start = end + 1;
+    while (!pair.empty() && pair.front() == ' ') pair.remove_prefix(1);
+    const size_t eq = pair.find('=');
+    if (eq == std::string_view::npos || pair.substr(0, eq) != name) continue;
+    std::string_view value = pair.substr(eq + 1);
+    while (!value.empty() && value.back() == ' ') value.remove_suffix(1);
+    return std::string(value);
+  }
+  return {};
+}
+
 namespace {
 
 std::string_view ReasonTitle(int status) {
@@ -26,6 +44,7 @@ std::string_view ReasonTitle(int status) {
     case 408: return "Request Timeout";
     case 409: return "Conflict";
     case 410: return "Gone";
+    case 411: return "Length Required";
     case 413: return "Content Too Large";
     case 415: return "Unsupported Media Type";
     case 429: return "Too Many Requests";

@@ -20,12 +20,17 @@ struct Request {
   std::map<std::string, std::string> headers;  // names in lower case
   std::string body;
   std::string remote_address;
+  // True when the request reached the server over TLS (directly, or through a trusted
+  // reverse proxy that says so): cookies are then marked Secure.
+  bool secure = false;
   // Path parameters filled in by the router ("token" for /c/{token}).
   std::map<std::string, std::string> params;
 
   // The header's value, or empty.
   std::string Header(std::string_view name) const;
   std::string Param(std::string_view name) const;
+  // The value of the cookie `name` from the Cookie header, or empty.
+  std::string Cookie(std::string_view name) const;
 };
 
 struct Response {

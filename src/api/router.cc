@@ -1,5 +1,6 @@
 #include "api/router.h"
 
+#include <algorithm>
 #include <map>
 
 namespace rapport::api {
@@ -39,30 +40,45 @@ bool Match(std::string_view pattern, std::string_view path,
 
 }  // namespace
 
+void Router::Add(RouteSpec spec, Handler handler) {
+  Route route;
+  route.spec = std::move(spec);
+  route.handler = std::move(handler);
+  routes_.push_back(std::move(route));
+}
+
 void Router::Add(std::string method, std::string pattern, Handler handler) {
-  routes_.push_back({std::move(method), std::move(pattern), std::move(handler)});
+  RouteSpec spec;
+  spec.method = std::move(method);
+  spec.pattern = std::move(pattern);
+  Add(std::move(spec), std::move(handler));
 }
 
 Response Router::Handle(Request& request) const {
   if (request.path.empty() || request.path.front() != '/') {
+    unmatched_->fetch_add(1, std::memory_order_relaxed);
     return ProblemResponse(400, "request target must be an absolute path");
   }
   bool path_known = false;
   std::string allowed;
   for (const Route& route : routes_) {
     std::map<std::string, std::string> params;
-    if (!Match(route.pattern, request.path, params)) continue;
+    if (!Match(route.spec.pattern, request.path, params)) continue;
     path_known = true;
-    const bool method_matches =
-        route.method == request.method || (route.method == "GET" && request.method == "HEAD");
+    const bool method_matches = route.spec.method == request.method ||
+                                (route.spec.method == "GET" && request.method == "HEAD");
     if (!method_matches) {
       if (!allowed.empty()) allowed += ", ";
-      allowed += route.method;
+      allowed += route.spec.method;
       continue;
     }
     request.params = std::move(params);
-    return route.handler(request);
+    Response response = route.handler(request);
+    const size_t status_class = static_cast<size_t>(std::clamp(response.status / 100, 1, 5));
+    (*route.counts)[status_class].fetch_add(1, std::memory_order_relaxed);
+    return response;
   }
+  unmatched_->fetch_add(1, std::memory_order_relaxed);
   if (path_known) {
     Response response = ProblemResponse(405, "method " + request.method + " is not allowed here");
     response.headers.emplace_back("Allow", allowed);

@@ -1,33 +1,74 @@
-// Routing: a table of (method, path pattern, handler). Patterns are literal segments and
-// {name} parameters, e.g. "/c/{token}". Unknown paths → 404, known path with another method →
-// 405, both as problem+json.
+// Routing: a table of routes, each a (method, path pattern) with its handler and what the
+// rest of the server needs to know about it (who may call it, what it takes and returns). The
+// table is data: the permission matrix test and the OpenAPI document are generated from it.
+// Patterns are literal segments and {name} parameters, e.g. "/c/{token}". Unknown paths → 404,
+// known path with another method → 405, both as problem+json.
 #pragma once
 
+#include <array>
+#include <atomic>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "api/http.h"
+#include "domain/types.h"
 
 namespace rapport::api {
 
 using Handler = std::function<Response(Request&)>;
 
+// How a route authenticates its caller.
+enum class Access {
+  kPublic,   // anyone (health, pages, sign-in)
+  kCheckin,  // a respondent holding a check-in token in the path
+  kStaff,    // a signed-in user (session cookie + CSRF token) or an API token
+};
+
+// What a route is, apart from its handler.
+struct RouteSpec {
+  std::string method;
+  std::string pattern;
+  Access access = Access::kPublic;
+  // kStaff: the roles that may call it. Empty: every role.
+  std::vector<domain::Role> roles;
+  // kStaff: it reads or writes one episode's clinical records (the {id} of an episode,
+  // session, client or alert), so a clinician must be one of its clinicians and a supervisor
+  // must supervise its clinic; others get 404.
+  bool caseload = false;
+  // kStaff: an administrator who must still enrol in multi-factor sign-in may call it.
+  bool before_mfa = false;
+  std::string tag;      // OpenAPI group, e.g. "clients"
+  std::string summary;  // one line for the OpenAPI document
+  // An example JSON request body ({placeholders} name ids of the calling test's world);
+  // empty when the route takes no body.
+  std::string example_body;
+  int success_status = 200;
+};
+
 class Router {
  public:
   struct Route {
-    std::string method;
-    std::string pattern;
+    RouteSpec spec;
     Handler handler;
+    // Requests answered, by status class (index 1..5 for 1xx..5xx).
+    std::shared_ptr<std::array<std::atomic<uint64_t>, 6>> counts =
+        std::make_shared<std::array<std::atomic<uint64_t>, 6>>();
   };
 
+  void Add(RouteSpec spec, Handler handler);
+  // A public route.
   void Add(std::string method, std::string pattern, Handler handler);
   // Matches, fills request.params and runs the handler. Thread safe after setup.
   Response Handle(Request& request) const;
   const std::vector<Route>& routes() const { return routes_; }
+  // Requests that matched no route (404/405/400).
+  uint64_t unmatched() const { return unmatched_->load(std::memory_order_relaxed); }
 
  private:
   std::vector<Route> routes_;
+  std::shared_ptr<std::atomic<uint64_t>> unmatched_ = std::make_shared<std::atomic<uint64_t>>(0);
 };
 
 }  // namespace rapport::api
