@@ -111,13 +111,28 @@ bool AuditChainVerifier::Add(const domain::AuditEvent& event) {
     }
     return false;
   }
+  if (anchor_ && anchor_->seq == event.seq && anchor_->hash != event.hash) {
+    Report(AuditProblemKind::kChanged, event.seq, event.seq,
+           "event " + Seq(event.seq) +
+               " changed: its hash is not the one recorded for it (the chain was rewritten)");
+    return false;
+  }
   last_seq_ = event.seq;
   last_hash_ = event.hash;
   ++result_.events;
   return true;
 }
 
+void AuditChainVerifier::ExpectHash(int64_t seq, std::string hash) {
+  anchor_ = AuditHead{result_.org_id, seq, std::move(hash)};
+}
+
 AuditVerification AuditChainVerifier::Finish(const AuditHead& head) {
+  if (result_.ok() && anchor_ && anchor_->seq > last_seq_) {
+    Report(AuditProblemKind::kDeleted, last_seq_ + 1, anchor_->seq,
+           Events(last_seq_ + 1, anchor_->seq) + " deleted: event " + Seq(anchor_->seq) +
+               " was recorded but the chain ends at " + Seq(last_seq_));
+  }
   if (result_.ok()) {
     if (last_seq_ < head.seq) {
       Report(AuditProblemKind::kDeleted, last_seq_ + 1, head.seq,

@@ -87,6 +87,11 @@ class AuditChainVerifier {
   // earlier one); later events are then ignored.
   bool Add(const domain::AuditEvent& event);
 
+  // Also requires event `seq` to have `hash`: a head recorded outside the database earlier (an
+  // anchor). A history rewritten consistently, head included, fails here (kChanged naming
+  // `seq`, or kDeleted when the chain no longer reaches it). Call before the first Add.
+  void ExpectHash(int64_t seq, std::string hash);
+
   // Compares the end of the chain with the store's head and returns the report.
   AuditVerification Finish(const AuditHead& head);
 
@@ -96,6 +101,7 @@ class AuditChainVerifier {
   AuditVerification result_;
   int64_t last_seq_ = 0;
   std::string last_hash_;
+  std::optional<AuditHead> anchor_;
 };
 
 // The whole chain at once: `events` in the order the store lists them (seq order).

@@ -200,6 +200,41 @@ TEST(VerifyAuditChain, AnEventOfAnotherOrganisationIsInserted) {
   EXPECT_EQ(result.problem->first_seq, 3);
 }
 
+TEST(AuditChainVerifier, ARecordedHashCatchesAConsistentRewrite) {
+  const auto original = Chain(6);
+  // Someone rewrites event 3 and re-links everything after it, head included.
+  auto rewritten = original;
+  rewritten[2].actor = "someone-else";
+  for (size_t index = 2; index < rewritten.size(); ++index) {
+    if (index > 2) rewritten[index].prev_hash = rewritten[index - 1].hash;
+    rewritten[index].hash = AuditHash(rewritten[index]);
+  }
+  EXPECT_TRUE(VerifyAuditChain("org-1", rewritten, HeadOf(rewritten)).ok());
+
+  AuditChainVerifier before("org-1");
+  before.ExpectHash(2, original[1].hash);  // recorded before the rewritten event: still sound
+  for (const auto& event : rewritten) before.Add(event);
+  EXPECT_TRUE(before.Finish(HeadOf(rewritten)).ok());
+
+  AuditChainVerifier after("org-1");
+  after.ExpectHash(4, original[3].hash);
+  for (const auto& event : rewritten) after.Add(event);
+  const AuditVerification result = after.Finish(HeadOf(rewritten));
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.problem->kind, AuditProblemKind::kChanged);
+  EXPECT_EQ(result.problem->first_seq, 4);
+
+  AuditChainVerifier truncated("org-1");
+  truncated.ExpectHash(6, original[5].hash);
+  const auto shorter = Chain(4);
+  for (const auto& event : shorter) truncated.Add(event);
+  const AuditVerification missing = truncated.Finish(HeadOf(shorter));
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.problem->kind, AuditProblemKind::kDeleted);
+  EXPECT_EQ(missing.problem->message,
+            "events 5..6 deleted: event 6 was recorded but the chain ends at 4");
+}
+
 TEST(AuditChainVerifier, PiecesGiveTheSameAnswerAsTheWhole) {
   auto events = Chain(7);
   events[5].action = "delete";
