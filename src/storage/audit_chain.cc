@@ -82,8 +82,8 @@ bool AuditChainVerifier::Add(const domain::AuditEvent& event) {
   }
   if (event.seq < expected) {
     Report(AuditProblemKind::kInserted, event.seq, event.seq,
-           "event " + Seq(event.seq) + " inserted: its sequence number comes after event " +
-               Seq(last_seq_));
+           "event " + Seq(event.seq) + " inserted: it is listed after event " + Seq(last_seq_) +
+               " but its sequence number is not greater");
     return false;
   }
   if (event.seq > expected) {
