@@ -1,5 +1,6 @@
 #include "storage/audit_chain.h"
 
+#include <algorithm>
 #include <vector>
 
 #include "testing/testing.h"
