@@ -56,6 +56,41 @@ struct User {
   std::string password_hash;  // Argon2id encoded string
   bool disabled = false;
   Timestamp created_at;
+  // Multi-factor sign-in (RFC 6238 TOTP): the shared secret (raw bytes, base32 when shown) is
+  // set at enrolment; `totp_enabled` once the user proved they hold it.
+  std::string totp_secret;
+  bool totp_enabled = false;
+  // Lockout after repeated failed sign-ins (see api/auth.h).
+  int failed_logins = 0;
+  std::optional<Timestamp> locked_until;
+};
+
+// A signed-in staff member's browser session (DESIGN.md §9). Only the SHA-256 digest of the
+// cookie's secret is stored; the CSRF token is returned at sign-in and must accompany every
+// state-changing request of the session.
+struct AuthSession {
+  std::string token_digest;
+  std::string org_id;
+  std::string user_id;
+  std::string csrf_token;
+  std::string address;  // where the sign-in came from
+  Timestamp created_at;
+  Timestamp last_seen_at;  // for the idle timeout
+  Timestamp expires_at;    // absolute expiry
+};
+
+// A revocable credential for an integration, acting as its user within `scopes`
+// ("read", "write", "checkins", "export"). Only the SHA-256 digest of the secret is stored.
+struct ApiToken {
+  std::string id;
+  std::string org_id;
+  std::string user_id;
+  std::string name;
+  std::string token_digest;
+  std::vector<std::string> scopes;
+  Timestamp created_at;
+  std::optional<Timestamp> expires_at;
+  std::optional<Timestamp> revoked_at;
 };
 
 struct Client {

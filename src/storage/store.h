@@ -32,6 +32,14 @@ struct AlertQuery {
   bool active_only = false;  // open or acknowledged
 };
 
+// Which episodes ListEpisodes returns; empty fields do not filter.
+struct EpisodeQuery {
+  std::string clinician_id;  // episodes this user is one of the clinicians of
+  std::string clinic_id;     // episodes of this clinic
+  std::string client_id;     // episodes this client takes part in
+  bool active_only = false;  // not ended
+};
+
 // One scored response on one instrument with the context that models fitted on an
 // organisation's history need: expected treatment response (scores by client and session),
 // reliability per instrument (item answers) and dropout models (episodes, sessions, times).
@@ -80,6 +88,7 @@ class ReadTransaction {
   virtual Result<domain::Organization> GetOrganization(std::string_view org_id) = 0;
   virtual Result<std::vector<domain::Organization>> ListOrganizations() = 0;
   virtual Result<domain::User> GetUserByEmail(std::string_view email) = 0;
+  virtual Result<domain::User> GetUser(std::string_view org_id, std::string_view user_id) = 0;
   virtual Result<std::vector<domain::User>> ListUsers(std::string_view org_id) = 0;
   virtual Result<domain::Client> GetClient(std::string_view org_id, std::string_view client_id) = 0;
   virtual Result<std::vector<domain::Client>> ListClients(std::string_view org_id) = 0;
@@ -97,6 +106,12 @@ class ReadTransaction {
   virtual Result<std::vector<domain::Response>> ListResponsesForEpisode(
       std::string_view org_id, std::string_view episode_id) = 0;
   virtual Result<int64_t> CountResponses(std::string_view org_id) = 0;
+  // Episodes of the organisation matching `query`, newest start first.
+  virtual Result<std::vector<domain::Episode>> ListEpisodes(std::string_view org_id,
+                                                            const EpisodeQuery& query) = 0;
+  // Goals of one episode, oldest first.
+  virtual Result<std::vector<domain::Goal>> ListGoals(std::string_view org_id,
+                                                      std::string_view episode_id) = 0;
   // Sessions of one episode, ordered by number.
   virtual Result<std::vector<domain::Session>> ListSessionsForEpisode(
       std::string_view org_id, std::string_view episode_id) = 0;
@@ -118,6 +133,17 @@ class ReadTransaction {
   // none (also for an unknown organisation or instrument).
   virtual Result<std::vector<InstrumentObservation>> ListObservations(
       std::string_view org_id, std::string_view instrument_id, Timestamp from, Timestamp to) = 0;
+  // Authentication state lives in the database so that several servers act as one
+  // (DESIGN.md §7). Sessions and API tokens are found by their secret's digest in any
+  // organisation, like check-ins; kNotFound when none.
+  virtual Result<domain::AuthSession> GetAuthSession(std::string_view token_digest) = 0;
+  virtual Result<domain::ApiToken> GetApiTokenByDigest(std::string_view token_digest) = 0;
+  // The user's API tokens, revoked ones included, newest first.
+  virtual Result<std::vector<domain::ApiToken>> ListApiTokens(std::string_view org_id,
+                                                              std::string_view user_id) = 0;
+  // How many of the user's recovery codes are still unused.
+  virtual Result<int> CountRecoveryCodes(std::string_view org_id, std::string_view user_id) = 0;
+
   // The latest model of `kind` for the instrument (empty `instrument_id`: the one not about
   // an instrument). kNotFound when none is stored.
   virtual Result<FittedModel> GetFittedModel(std::string_view org_id, std::string_view kind,
@@ -160,6 +186,37 @@ class WriteTransaction : public ReadTransaction {
   // Stores (inserts or replaces) the organisation's settings document.
   virtual Status PutOrgSettings(std::string_view org_id, std::string_view json_text,
                                 Timestamp updated_at) = 0;
+  // Replaces the stored user's mutable fields (everything but org_id, id and created_at);
+  // kNotFound when there is none, kConflict when the new e-mail is taken.
+  virtual Status UpdateUser(const domain::User& value) = 0;
+  // Replaces a session's attendance and participants; kNotFound when there is none.
+  virtual Status UpdateSession(const domain::Session& value) = 0;
+  // Ends an episode (or reopens it when `ended_at` is empty); kNotFound when there is none.
+  virtual Status UpdateEpisodeEnd(const domain::Episode& value) = 0;
+
+  virtual Status PutAuthSession(const domain::AuthSession& value) = 0;
+  // Records activity on a session (idle timeout); kNotFound when it is gone.
+  virtual Status TouchAuthSession(std::string_view token_digest, Timestamp last_seen_at) = 0;
+  // Removes one session; no error when it is already gone.
+  virtual Status DeleteAuthSession(std::string_view token_digest) = 0;
+  // Removes every session of the user ("sign out everywhere"); returns how many.
+  virtual Result<int> DeleteAuthSessionsOfUser(std::string_view org_id,
+                                               std::string_view user_id) = 0;
+  virtual Status PutApiToken(const domain::ApiToken& value) = 0;
+  // Marks the token revoked at `at`; kNotFound when the user has no such token.
+  virtual Status RevokeApiToken(std::string_view org_id, std::string_view user_id,
+                                std::string_view token_id, Timestamp at) = 0;
+  // Replaces the user's recovery codes by these digests, all unused.
+  virtual Status PutRecoveryCodes(std::string_view org_id, std::string_view user_id,
+                                  const std::vector<std::string>& code_digests) = 0;
+  // Uses one recovery code; kNotFound when it is unknown or was used before.
+  virtual Status UseRecoveryCode(std::string_view org_id, std::string_view user_id,
+                                 std::string_view code_digest, Timestamp at) = 0;
+  // Counts one event against a fixed-window limit: `key` names what is counted (e.g. sign-in
+  // attempts from one address), `window_start` the start of the current window. A stored
+  // count from an earlier window restarts at one. Returns the count in this window.
+  virtual Result<int64_t> CountRateEvent(std::string_view key, Timestamp window_start) = 0;
+
   // Stores the model, replacing any with the same org_id, kind and instrument_id.
   // kInvalidArgument for an empty kind; kNotFound for an unknown organisation.
   virtual Status PutFittedModel(const FittedModel& value) = 0;

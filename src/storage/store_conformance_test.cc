@@ -574,6 +574,250 @@ TEST_P(StoreConformance, FittedModelsKeepTheLatestPerKindAndInstrument) {
       StatusCode::kInvalidArgument);
 }
 
+TEST_P(StoreConformance, UsersKeepTheirSignInStateAndUpdate) {
+  MakeWorld("org-a");
+  ASSERT_OK(store_->Write([&](WriteTransaction& txn) -> Status {
+    RAPPORT_ASSIGN_OR_RETURN(domain::User user, txn.GetUser("org-a", "user-org-a"));
+    EXPECT_FALSE(user.totp_enabled);
+    EXPECT_EQ(user.failed_logins, 0);
+    EXPECT_FALSE(user.locked_until.has_value());
+    user.totp_secret = "3132333435";
+    user.totp_enabled = true;
+    user.failed_logins = 3;
+    user.locked_until = FromUnixMillis(1'800'000'000'000);
+    user.display_name = "Dr A";
+    return txn.UpdateUser(user);
+  }));
+  ASSERT_OK(store_->Read([&](ReadTransaction& txn) -> Status {
+    RAPPORT_ASSIGN_OR_RETURN(const domain::User user, txn.GetUser("org-a", "user-org-a"));
+    EXPECT_EQ(user.totp_secret, "3132333435");
+    EXPECT_TRUE(user.totp_enabled);
+    EXPECT_EQ(user.failed_logins, 3);
+    EXPECT_EQ(user.locked_until, FromUnixMillis(1'800'000'000'000));
+    EXPECT_EQ(user.display_name, "Dr A");
+    EXPECT_EQ(txn.GetUser("org-b", "user-org-a").status().code(), StatusCode::kNotFound);
+    return Status::Ok();
+  }));
+  const Status missing = store_->Write([&](WriteTransaction& txn) {
+    domain::User ghost;
+    ghost.org_id = "org-a";
+    ghost.id = "nobody";
+    return txn.UpdateUser(ghost);
+  });
+  EXPECT_EQ(missing.code(), StatusCode::kNotFound);
+}
+
+TEST_P(StoreConformance, AuthSessionsAreFoundByDigestTouchedAndDeleted) {
+  MakeWorld("org-a");
+  const Timestamp now = clock_.Now();
+  const domain::AuthSession one{"digest-1",  "org-a", "user-org-a", "csrf-1",
+                                "127.0.0.1", now,     now,          now + 8h};
+  domain::AuthSession two = one;
+  two.token_digest = "digest-2";
+  ASSERT_OK(store_->Write([&](WriteTransaction& txn) -> Status {
+    RAPPORT_RETURN_IF_ERROR(txn.PutAuthSession(one));
+    return txn.PutAuthSession(two);
+  }));
+  ASSERT_OK(store_->Write(
+      [&](WriteTransaction& txn) { return txn.TouchAuthSession("digest-1", now + 5min); }));
+  ASSERT_OK(store_->Read([&](ReadTransaction& txn) -> Status {
+    RAPPORT_ASSIGN_OR_RETURN(const domain::AuthSession stored, txn.GetAuthSession("digest-1"));
+    EXPECT_EQ(stored.user_id, "user-org-a");
+    EXPECT_EQ(stored.csrf_token, "csrf-1");
+    EXPECT_EQ(stored.last_seen_at, now + 5min);
+    EXPECT_EQ(stored.expires_at, now + 8h);
+    EXPECT_EQ(txn.GetAuthSession("digest-3").status().code(), StatusCode::kNotFound);
+    return Status::Ok();
+  }));
+  ASSERT_OK(
+      store_->Write([&](WriteTransaction& txn) { return txn.DeleteAuthSession("digest-1"); }));
+  ASSERT_OK(store_->Write([&](WriteTransaction& txn) -> Status {
+    EXPECT_EQ(txn.GetAuthSession("digest-1").status().code(), StatusCode::kNotFound);
+    EXPECT_EQ(txn.TouchAuthSession("digest-1", now).code(), StatusCode::kNotFound);
+    RAPPORT_ASSIGN_OR_RETURN(const int removed,
+                             txn.DeleteAuthSessionsOfUser("org-a", "user-org-a"));
+    EXPECT_EQ(removed, 1);
+    EXPECT_EQ(txn.GetAuthSession("digest-2").status().code(), StatusCode::kNotFound);
+    return Status::Ok();
+  }));
+}
+
+TEST_P(StoreConformance, ApiTokensAreHashedScopedAndRevocable) {
+  MakeWorld("org-a");
+  MakeWorld("org-b");
+  domain::ApiToken token{"token-1",    "org-a",        "user-org-a",
+                         "EHR bridge", "token-digest", {"read", "checkins"},
+                         clock_.Now(), std::nullopt,   std::nullopt};
+  ASSERT_OK(store_->Write([&](WriteTransaction& txn) { return txn.PutApiToken(token); }));
+  const Status duplicate = store_->Write([&](WriteTransaction& txn) {
+    domain::ApiToken again = token;
+    again.id = "token-2";
+    return txn.PutApiToken(again);
+  });
+  EXPECT_EQ(duplicate.code(), StatusCode::kConflict);
+  EXPECT_EQ(store_
+                ->Write([&](WriteTransaction& txn) {
+                  return txn.RevokeApiToken("org-b", "user-org-a", "token-1", clock_.Now());
+                })
+                .code(),
+            StatusCode::kNotFound);
+  ASSERT_OK(store_->Write([&](WriteTransaction& txn) {
+    return txn.RevokeApiToken("org-a", "user-org-a", "token-1", clock_.Now() + 1h);
+  }));
+  ASSERT_OK(store_->Read([&](ReadTransaction& txn) -> Status {
+    RAPPORT_ASSIGN_OR_RETURN(const domain::ApiToken stored,
+                             txn.GetApiTokenByDigest("token-digest"));
+    EXPECT_EQ(stored.scopes, (std::vector<std::string>{"read", "checkins"}));
+    EXPECT_EQ(stored.revoked_at, clock_.Now() + 1h);
+    RAPPORT_ASSIGN_OR_RETURN(const auto listed, txn.ListApiTokens("org-a", "user-org-a"));
+    EXPECT_EQ(listed.size(), 1u);
+    RAPPORT_ASSIGN_OR_RETURN(const auto other, txn.ListApiTokens("org-b", "user-org-a"));
+    EXPECT_TRUE(other.empty());
+    return Status::Ok();
+  }));
+}
+
+TEST_P(StoreConformance, RecoveryCodesAreUsedOnce) {
+  MakeWorld("org-a");
+  ASSERT_OK(store_->Write([&](WriteTransaction& txn) {
+    return txn.PutRecoveryCodes("org-a", "user-org-a", {"c1", "c2", "c3"});
+  }));
+  ASSERT_OK(store_->Write([&](WriteTransaction& txn) {
+    return txn.UseRecoveryCode("org-a", "user-org-a", "c2", clock_.Now());
+  }));
+  EXPECT_EQ(store_
+                ->Write([&](WriteTransaction& txn) {
+                  return txn.UseRecoveryCode("org-a", "user-org-a", "c2", clock_.Now());
+                })
+                .code(),
+            StatusCode::kNotFound);
+  EXPECT_EQ(store_
+                ->Write([&](WriteTransaction& txn) {
+                  return txn.UseRecoveryCode("org-a", "user-org-a", "c9", clock_.Now());
+                })
+                .code(),
+            StatusCode::kNotFound);
+  ASSERT_OK(store_->Read([&](ReadTransaction& txn) -> Status {
+    RAPPORT_ASSIGN_OR_RETURN(const int left, txn.CountRecoveryCodes("org-a", "user-org-a"));
+    EXPECT_EQ(left, 2);
+    return Status::Ok();
+  }));
+  // New codes replace the old ones.
+  ASSERT_OK(store_->Write(
+      [&](WriteTransaction& txn) { return txn.PutRecoveryCodes("org-a", "user-org-a", {"d1"}); }));
+  EXPECT_EQ(store_
+                ->Write([&](WriteTransaction& txn) {
+                  return txn.UseRecoveryCode("org-a", "user-org-a", "c1", clock_.Now());
+                })
+                .code(),
+            StatusCode::kNotFound);
+}
+
+TEST_P(StoreConformance, RateCountersCountWithinAWindowAndRestart) {
+  const Timestamp window = FromUnixMillis(1'800'000'000'000);
+  const auto count = [&](const std::string& key, Timestamp start) {
+    int64_t value = -1;
+    EXPECT_OK(store_->Write([&](WriteTransaction& txn) -> Status {
+      RAPPORT_ASSIGN_OR_RETURN(value, txn.CountRateEvent(key, start));
+      return Status::Ok();
+    }));
+    return value;
+  };
+  EXPECT_EQ(count("login:1.2.3.4", window), 1);
+  EXPECT_EQ(count("login:1.2.3.4", window), 2);
+  EXPECT_EQ(count("login:5.6.7.8", window), 1);
+  EXPECT_EQ(count("login:1.2.3.4", window + 1min), 1);
+  EXPECT_EQ(count("login:1.2.3.4", window + 1min), 2);
+  // A late event from an earlier window counts in the current one.
+  EXPECT_EQ(count("login:1.2.3.4", window), 3);
+}
+
+TEST_P(StoreConformance, RateCountersCountEveryConcurrentEvent) {
+  const Timestamp window = FromUnixMillis(1'800'000'000'000);
+  std::vector<std::thread> threads;
+  for (int thread = 0; thread < 8; ++thread) {
+    threads.emplace_back([&] {
+      for (int event = 0; event < 10; ++event) {
+        EXPECT_OK(store_->Write(
+            [&](WriteTransaction& txn) { return txn.CountRateEvent("shared", window).status(); }));
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  ASSERT_OK(store_->Write([&](WriteTransaction& txn) -> Status {
+    RAPPORT_ASSIGN_OR_RETURN(const int64_t count, txn.CountRateEvent("shared", window));
+    EXPECT_EQ(count, 81);
+    return Status::Ok();
+  }));
+}
+
+TEST_P(StoreConformance, EpisodesAreListedByClinicianClinicAndClient) {
+  MakeWorld("org-a");
+  MakeWorld("org-b");
+  ASSERT_OK(store_->Write([&](WriteTransaction& txn) -> Status {
+    RAPPORT_RETURN_IF_ERROR(txn.PutClinic({"clinic-2", "org-a", "North"}));
+    RAPPORT_RETURN_IF_ERROR(
+        txn.PutClient({"client-2", "org-a", "C-002", "en", false, clock_.Now()}));
+    domain::Episode episode;
+    episode.id = "episode-2";
+    episode.org_id = "org-a";
+    episode.clinic_id = "clinic-2";
+    episode.client_ids = {"client-2"};
+    episode.started_at = clock_.Now() + 1h;
+    episode.ended_at = clock_.Now() + 2h;
+    episode.end_reason = domain::EndReason::kCompleted;
+    RAPPORT_RETURN_IF_ERROR(txn.PutEpisode(episode));
+    return txn.PutGoal({"goal-1", "org-a", "episode-2", "client-2", "Sleep better", clock_.Now()});
+  }));
+  ASSERT_OK(store_->Read([&](ReadTransaction& txn) -> Status {
+    const auto ids = [&](const EpisodeQuery& query) {
+      std::vector<std::string> out;
+      auto episodes = txn.ListEpisodes("org-a", query);
+      EXPECT_TRUE(episodes.ok()) << episodes.status().ToString();
+      if (episodes.ok()) {
+        for (const auto& episode : *episodes) out.push_back(episode.id);
+      }
+      return out;
+    };
+    EXPECT_EQ(ids({}), (std::vector<std::string>{"episode-2", "episode-org-a"}));
+    EXPECT_EQ(ids({.clinician_id = "user-org-a"}), std::vector<std::string>{"episode-org-a"});
+    EXPECT_EQ(ids({.clinic_id = "clinic-2"}), std::vector<std::string>{"episode-2"});
+    EXPECT_EQ(ids({.client_id = "client-2"}), std::vector<std::string>{"episode-2"});
+    EXPECT_EQ(ids({.active_only = true}), std::vector<std::string>{"episode-org-a"});
+    RAPPORT_ASSIGN_OR_RETURN(const auto goals, txn.ListGoals("org-a", "episode-2"));
+    EXPECT_EQ(goals.size(), 1u);
+    EXPECT_EQ(goals[0].description, "Sleep better");
+    RAPPORT_ASSIGN_OR_RETURN(const auto none, txn.ListGoals("org-b", "episode-2"));
+    EXPECT_TRUE(none.empty());
+    return Status::Ok();
+  }));
+}
+
+TEST_P(StoreConformance, SessionsAndEpisodesUpdate) {
+  domain::Session session = MakeWorld("org-a");
+  session.attendance = domain::Attendance::kNoShow;
+  session.participants = {{"client-org-a", domain::ParticipantRole::kClient}};
+  ASSERT_OK(store_->Write([&](WriteTransaction& txn) -> Status {
+    RAPPORT_RETURN_IF_ERROR(txn.UpdateSession(session));
+    RAPPORT_ASSIGN_OR_RETURN(domain::Episode episode, txn.GetEpisode("org-a", "episode-org-a"));
+    episode.ended_at = clock_.Now();
+    episode.end_reason = domain::EndReason::kDroppedOut;
+    return txn.UpdateEpisodeEnd(episode);
+  }));
+  ASSERT_OK(store_->Read([&](ReadTransaction& txn) -> Status {
+    RAPPORT_ASSIGN_OR_RETURN(const domain::Session stored, txn.GetSession("org-a", session.id));
+    EXPECT_EQ(stored.attendance, domain::Attendance::kNoShow);
+    EXPECT_EQ(stored.participants.size(), 1u);
+    RAPPORT_ASSIGN_OR_RETURN(const domain::Episode episode,
+                             txn.GetEpisode("org-a", "episode-org-a"));
+    EXPECT_EQ(episode.end_reason, domain::EndReason::kDroppedOut);
+    return Status::Ok();
+  }));
+  session.org_id = "org-b";
+  EXPECT_EQ(store_->Write([&](WriteTransaction& txn) { return txn.UpdateSession(session); }).code(),
+            StatusCode::kNotFound);
+}
+
 // An audit event as a caller would build it; the store fills in seq and the hashes.
 domain::AuditEvent AuditOf(const std::string& org_id, const std::string& actor,
                            const std::string& resource, Timestamp at) {

@@ -234,6 +234,55 @@ CREATE TABLE fitted_models (
 );
 )sql";
 
+// Authentication state (issue 6; docs/security.md), kept in the database so several servers
+// act as one: sessions and API tokens by the digest of their secret, recovery codes, lockout
+// fields on users, and fixed-window counters for rate limits.
+constexpr std::string_view kAuth = R"sql(
+ALTER TABLE users ADD COLUMN totp_secret TEXT NOT NULL DEFAULT '';
+ALTER TABLE users ADD COLUMN totp_enabled INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE users ADD COLUMN failed_logins INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE users ADD COLUMN locked_until INTEGER;
+CREATE TABLE auth_sessions (
+  token_digest TEXT PRIMARY KEY,
+  org_id TEXT NOT NULL,
+  user_id TEXT NOT NULL,
+  csrf_token TEXT NOT NULL,
+  address TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  last_seen_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  FOREIGN KEY (org_id, user_id) REFERENCES users (org_id, id)
+);
+CREATE INDEX auth_sessions_user ON auth_sessions (org_id, user_id);
+CREATE TABLE api_tokens (
+  org_id TEXT NOT NULL,
+  id TEXT NOT NULL,
+  user_id TEXT NOT NULL,
+  name TEXT NOT NULL,
+  token_digest TEXT NOT NULL UNIQUE,
+  scopes TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER,
+  revoked_at INTEGER,
+  PRIMARY KEY (org_id, id),
+  FOREIGN KEY (org_id, user_id) REFERENCES users (org_id, id)
+);
+CREATE TABLE recovery_codes (
+  org_id TEXT NOT NULL,
+  user_id TEXT NOT NULL,
+  code_digest TEXT NOT NULL,
+  used_at INTEGER,
+  PRIMARY KEY (org_id, user_id, code_digest),
+  FOREIGN KEY (org_id, user_id) REFERENCES users (org_id, id)
+);
+CREATE TABLE rate_counters (
+  key TEXT PRIMARY KEY,
+  window_start INTEGER NOT NULL,
+  count INTEGER NOT NULL
+);
+CREATE INDEX episodes_clinic ON episodes (org_id, clinic_id);
+)sql";
+
 // The audit log (DESIGN.md §3, §9; storage/audit_chain.h): each organisation's hash-chained
 // events, and its head (the last seq and hash), moved in the same transaction as every append
 // so that events deleted from the end are detectable. Events are append-only: the triggers
@@ -264,11 +313,12 @@ CREATE TRIGGER audit_events_no_delete BEFORE DELETE ON audit_events
 BEGIN SELECT RAISE(ABORT, 'audit events are append-only'); END;
 )sql";
 
-constexpr std::array<Migration, 4> kMigrations{{
+constexpr std::array<Migration, 5> kMigrations{{
     {1, "initial schema", kInitial},
     {2, "alerts, repair notes and organisation settings", kAlerts},
     {3, "fitted models and responses by instrument", kFittedModels},
-    {4, "audit log", kAudit},
+    {4, "sessions, API tokens, recovery codes, lockout and rate limits", kAuth},
+    {5, "audit log", kAudit},
 }};
 
 }  // namespace

@@ -70,7 +70,7 @@ class SqliteTransaction final : public WriteTransaction {
 
   static constexpr std::string_view kUserColumns =
       "SELECT org_id, id, clinic_id, email, display_name, role, password_hash, disabled, "
-      "created_at FROM users ";
+      "created_at, totp_secret, totp_enabled, failed_logins, locked_until FROM users ";
 
   Result<domain::User> ReadUser(Statement& stmt) {
     domain::User user;
@@ -83,7 +83,19 @@ class SqliteTransaction final : public WriteTransaction {
     user.password_hash = stmt.Text(6);
     user.disabled = stmt.Int(7) != 0;
     user.created_at = FromUnixMillis(stmt.Int(8));
+    user.totp_secret = stmt.Text(9);
+    user.totp_enabled = stmt.Int(10) != 0;
+    user.failed_logins = static_cast<int>(stmt.Int(11));
+    if (!stmt.IsNull(12)) user.locked_until = FromUnixMillis(stmt.Int(12));
     return user;
+  }
+
+  Result<domain::User> GetUser(std::string_view org_id, std::string_view user_id) override {
+    RAPPORT_ASSIGN_OR_RETURN(Statement * stmt,
+                             db_.Cached(std::string(kUserColumns) + "WHERE org_id = ? AND id = ?"));
+    stmt->Bind(1, org_id).Bind(2, user_id);
+    RAPPORT_RETURN_IF_ERROR(StepOne(*stmt, "user"));
+    return ReadUser(*stmt);
   }
 
   Result<domain::User> GetUserByEmail(std::string_view email) override {
@@ -564,8 +576,14 @@ class SqliteTransaction final : public WriteTransaction {
     RAPPORT_ASSIGN_OR_RETURN(
         Statement * stmt,
         db_.Cached("INSERT INTO users (org_id, id, clinic_id, email, display_name, role, "
-                   "password_hash, disabled, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"));
-    return stmt->Bind(1, v.org_id)
+                   "password_hash, disabled, created_at, totp_secret, totp_enabled, "
+                   "failed_logins, locked_until) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, "
+                   "?10, ?11, ?12, ?13)"));
+    return BindUser(*stmt, v).Run();
+  }
+
+  static Statement& BindUser(Statement& stmt, const domain::User& v) {
+    stmt.Bind(1, v.org_id)
         .Bind(2, v.id)
         .Bind(3, v.clinic_id)
         .Bind(4, v.email)
@@ -574,7 +592,26 @@ class SqliteTransaction final : public WriteTransaction {
         .Bind(7, v.password_hash)
         .Bind(8, v.disabled)
         .Bind(9, ToUnixMillis(v.created_at))
-        .Run();
+        .Bind(10, v.totp_secret)
+        .Bind(11, v.totp_enabled)
+        .Bind(12, v.failed_logins);
+    if (v.locked_until) {
+      stmt.Bind(13, ToUnixMillis(*v.locked_until));
+    } else {
+      stmt.BindNull(13);
+    }
+    return stmt;
+  }
+
+  Status UpdateUser(const domain::User& v) override {
+    RAPPORT_ASSIGN_OR_RETURN(
+        Statement * stmt,
+        db_.Cached("UPDATE users SET clinic_id = ?3, email = ?4, display_name = ?5, role = ?6, "
+                   "password_hash = ?7, disabled = ?8, totp_secret = ?10, totp_enabled = ?11, "
+                   "failed_logins = ?12, locked_until = ?13 WHERE org_id = ?1 AND id = ?2"));
+    RAPPORT_RETURN_IF_ERROR(BindUser(*stmt, v).Run());
+    if (sqlite3_changes(db_.get()) != 1) return NotFound("user not found");
+    return Status::Ok();
   }
 
   Status PutClient(const domain::Client& v) override {
@@ -875,6 +912,302 @@ class SqliteTransaction final : public WriteTransaction {
       stmt->BindNull(7);
     }
     return stmt->Bind(8, v.clients).Bind(9, v.observations).Bind(10, v.criterion).Run();
+  }
+
+  Result<std::vector<domain::Episode>> ListEpisodes(std::string_view org_id,
+                                                    const EpisodeQuery& query) override {
+    // One statement per filter combination keeps each one prepared once.
+    std::string sql = "SELECT e.id FROM episodes e WHERE e.org_id = ?1";
+    if (!query.clinician_id.empty()) {
+      sql +=
+          " AND EXISTS (SELECT 1 FROM episode_clinicians c WHERE c.org_id = e.org_id AND "
+          "c.episode_id = e.id AND c.user_id = ?2)";
+    }
+    if (!query.clinic_id.empty()) sql += " AND e.clinic_id = ?3";
+    if (!query.client_id.empty()) {
+      sql +=
+          " AND EXISTS (SELECT 1 FROM episode_clients c WHERE c.org_id = e.org_id AND "
+          "c.episode_id = e.id AND c.client_id = ?4)";
+    }
+    if (query.active_only) sql += " AND e.ended_at IS NULL";
+    sql += " ORDER BY e.started_at DESC, e.id";
+    RAPPORT_ASSIGN_OR_RETURN(Statement * stmt, db_.Cached(sql));
+    stmt->Bind(1, org_id);
+    if (!query.clinician_id.empty()) stmt->Bind(2, query.clinician_id);
+    if (!query.clinic_id.empty()) stmt->Bind(3, query.clinic_id);
+    if (!query.client_id.empty()) stmt->Bind(4, query.client_id);
+    std::vector<std::string> ids;
+    while (true) {
+      RAPPORT_ASSIGN_OR_RETURN(const bool row, stmt->Step());
+      if (!row) break;
+      ids.push_back(stmt->Text(0));
+    }
+    std::vector<domain::Episode> out;
+    out.reserve(ids.size());
+    for (const std::string& id : ids) {
+      RAPPORT_ASSIGN_OR_RETURN(domain::Episode episode, GetEpisode(org_id, id));
+      out.push_back(std::move(episode));
+    }
+    return out;
+  }
+
+  Result<std::vector<domain::Goal>> ListGoals(std::string_view org_id,
+                                              std::string_view episode_id) override {
+    RAPPORT_ASSIGN_OR_RETURN(
+        Statement * stmt,
+        db_.Cached("SELECT id, client_id, description, created_at FROM goals WHERE org_id = ? "
+                   "AND episode_id = ? ORDER BY created_at, id"));
+    stmt->Bind(1, org_id).Bind(2, episode_id);
+    std::vector<domain::Goal> out;
+    while (true) {
+      RAPPORT_ASSIGN_OR_RETURN(const bool row, stmt->Step());
+      if (!row) break;
+      out.push_back({stmt->Text(0), std::string(org_id), std::string(episode_id), stmt->Text(1),
+                     stmt->Text(2), FromUnixMillis(stmt->Int(3))});
+    }
+    return out;
+  }
+
+  Status UpdateSession(const domain::Session& v) override {
+    RAPPORT_ASSIGN_OR_RETURN(
+        Statement * stmt, db_.Cached("UPDATE sessions SET attendance = ?, scheduled_at = ? WHERE "
+                                     "org_id = ? AND id = ?"));
+    RAPPORT_RETURN_IF_ERROR(stmt->Bind(1, domain::Name(v.attendance))
+                                .Bind(2, ToUnixMillis(v.scheduled_at))
+                                .Bind(3, v.org_id)
+                                .Bind(4, v.id)
+                                .Run());
+    if (sqlite3_changes(db_.get()) != 1) return NotFound("session not found");
+    RAPPORT_ASSIGN_OR_RETURN(
+        Statement * clear,
+        db_.Cached("DELETE FROM session_participants WHERE org_id = ? AND session_id = ?"));
+    RAPPORT_RETURN_IF_ERROR(clear->Bind(1, v.org_id).Bind(2, v.id).Run());
+    for (const domain::Participant& participant : v.participants) {
+      RAPPORT_ASSIGN_OR_RETURN(Statement * person,
+                               db_.Cached("INSERT INTO session_participants (org_id, session_id, "
+                                          "person_id, role) VALUES (?, ?, ?, ?)"));
+      RAPPORT_RETURN_IF_ERROR(person->Bind(1, v.org_id)
+                                  .Bind(2, v.id)
+                                  .Bind(3, participant.person_id)
+                                  .Bind(4, domain::Name(participant.role))
+                                  .Run());
+    }
+    return Status::Ok();
+  }
+
+  Status UpdateEpisodeEnd(const domain::Episode& v) override {
+    RAPPORT_ASSIGN_OR_RETURN(Statement * stmt,
+                             db_.Cached("UPDATE episodes SET ended_at = ?, end_reason = ? WHERE "
+                                        "org_id = ? AND id = ?"));
+    if (v.ended_at) {
+      stmt->Bind(1, ToUnixMillis(*v.ended_at));
+    } else {
+      stmt->BindNull(1);
+    }
+    if (v.end_reason) {
+      stmt->Bind(2, domain::Name(*v.end_reason));
+    } else {
+      stmt->BindNull(2);
+    }
+    RAPPORT_RETURN_IF_ERROR(stmt->Bind(3, v.org_id).Bind(4, v.id).Run());
+    if (sqlite3_changes(db_.get()) != 1) return NotFound("episode not found");
+    return Status::Ok();
+  }
+
+  // Authentication state.
+
+  Result<domain::AuthSession> GetAuthSession(std::string_view token_digest) override {
+    RAPPORT_ASSIGN_OR_RETURN(
+        Statement * stmt,
+        db_.Cached("SELECT org_id, user_id, csrf_token, address, created_at, last_seen_at, "
+                   "expires_at FROM auth_sessions WHERE token_digest = ?"));
+    stmt->Bind(1, token_digest);
+    RAPPORT_RETURN_IF_ERROR(StepOne(*stmt, "session"));
+    return domain::AuthSession{std::string(token_digest),
+                               stmt->Text(0),
+                               stmt->Text(1),
+                               stmt->Text(2),
+                               stmt->Text(3),
+                               FromUnixMillis(stmt->Int(4)),
+                               FromUnixMillis(stmt->Int(5)),
+                               FromUnixMillis(stmt->Int(6))};
+  }
+
+  Status PutAuthSession(const domain::AuthSession& v) override {
+    RAPPORT_ASSIGN_OR_RETURN(
+        Statement * stmt,
+        db_.Cached("INSERT INTO auth_sessions (token_digest, org_id, user_id, csrf_token, "
+                   "address, created_at, last_seen_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, "
+                   "?)"));
+    return stmt->Bind(1, v.token_digest)
+        .Bind(2, v.org_id)
+        .Bind(3, v.user_id)
+        .Bind(4, v.csrf_token)
+        .Bind(5, v.address)
+        .Bind(6, ToUnixMillis(v.created_at))
+        .Bind(7, ToUnixMillis(v.last_seen_at))
+        .Bind(8, ToUnixMillis(v.expires_at))
+        .Run();
+  }
+
+  Status TouchAuthSession(std::string_view token_digest, Timestamp last_seen_at) override {
+    RAPPORT_ASSIGN_OR_RETURN(
+        Statement * stmt,
+        db_.Cached("UPDATE auth_sessions SET last_seen_at = ? WHERE token_digest = ?"));
+    RAPPORT_RETURN_IF_ERROR(stmt->Bind(1, ToUnixMillis(last_seen_at)).Bind(2, token_digest).Run());
+    if (sqlite3_changes(db_.get()) != 1) return NotFound("session not found");
+    return Status::Ok();
+  }
+
+  Status DeleteAuthSession(std::string_view token_digest) override {
+    RAPPORT_ASSIGN_OR_RETURN(Statement * stmt,
+                             db_.Cached("DELETE FROM auth_sessions WHERE token_digest = ?"));
+    return stmt->Bind(1, token_digest).Run();
+  }
+
+  Result<int> DeleteAuthSessionsOfUser(std::string_view org_id, std::string_view user_id) override {
+    RAPPORT_ASSIGN_OR_RETURN(
+        Statement * stmt, db_.Cached("DELETE FROM auth_sessions WHERE org_id = ? AND user_id = ?"));
+    RAPPORT_RETURN_IF_ERROR(stmt->Bind(1, org_id).Bind(2, user_id).Run());
+    return sqlite3_changes(db_.get());
+  }
+
+  static constexpr std::string_view kApiTokenColumns =
+      "SELECT org_id, id, user_id, name, token_digest, scopes, created_at, expires_at, "
+      "revoked_at FROM api_tokens ";
+
+  static Result<domain::ApiToken> ReadApiToken(Statement& stmt) {
+    domain::ApiToken token;
+    token.org_id = stmt.Text(0);
+    token.id = stmt.Text(1);
+    token.user_id = stmt.Text(2);
+    token.name = stmt.Text(3);
+    token.token_digest = stmt.Text(4);
+    const Json scopes = Json::parse(stmt.Text(5), nullptr, false);
+    if (!scopes.is_array()) return Internal("stored API token scopes are invalid");
+    for (const Json& scope : scopes) {
+      if (scope.is_string()) token.scopes.push_back(scope.get<std::string>());
+    }
+    token.created_at = FromUnixMillis(stmt.Int(6));
+    if (!stmt.IsNull(7)) token.expires_at = FromUnixMillis(stmt.Int(7));
+    if (!stmt.IsNull(8)) token.revoked_at = FromUnixMillis(stmt.Int(8));
+    return token;
+  }
+
+  Result<domain::ApiToken> GetApiTokenByDigest(std::string_view token_digest) override {
+    RAPPORT_ASSIGN_OR_RETURN(Statement * stmt,
+                             db_.Cached(std::string(kApiTokenColumns) + "WHERE token_digest = ?"));
+    stmt->Bind(1, token_digest);
+    RAPPORT_RETURN_IF_ERROR(StepOne(*stmt, "API token"));
+    return ReadApiToken(*stmt);
+  }
+
+  Result<std::vector<domain::ApiToken>> ListApiTokens(std::string_view org_id,
+                                                      std::string_view user_id) override {
+    RAPPORT_ASSIGN_OR_RETURN(
+        Statement * stmt,
+        db_.Cached(std::string(kApiTokenColumns) +
+                   "WHERE org_id = ? AND user_id = ? ORDER BY created_at DESC, id"));
+    stmt->Bind(1, org_id).Bind(2, user_id);
+    std::vector<domain::ApiToken> out;
+    while (true) {
+      RAPPORT_ASSIGN_OR_RETURN(const bool row, stmt->Step());
+      if (!row) break;
+      RAPPORT_ASSIGN_OR_RETURN(domain::ApiToken token, ReadApiToken(*stmt));
+      out.push_back(std::move(token));
+    }
+    return out;
+  }
+
+  Status PutApiToken(const domain::ApiToken& v) override {
+    RAPPORT_ASSIGN_OR_RETURN(
+        Statement * stmt,
+        db_.Cached("INSERT INTO api_tokens (org_id, id, user_id, name, token_digest, scopes, "
+                   "created_at, expires_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+    stmt->Bind(1, v.org_id)
+        .Bind(2, v.id)
+        .Bind(3, v.user_id)
+        .Bind(4, v.name)
+        .Bind(5, v.token_digest)
+        .Bind(6, Json(v.scopes).dump())
+        .Bind(7, ToUnixMillis(v.created_at));
+    if (const auto expires = OptionalMillis(v.expires_at)) {
+      stmt->Bind(8, *expires);
+    } else {
+      stmt->BindNull(8);
+    }
+    if (const auto revoked = OptionalMillis(v.revoked_at)) {
+      stmt->Bind(9, *revoked);
+    } else {
+      stmt->BindNull(9);
+    }
+    return stmt->Run();
+  }
+
+  Status RevokeApiToken(std::string_view org_id, std::string_view user_id,
+                        std::string_view token_id, Timestamp at) override {
+    RAPPORT_ASSIGN_OR_RETURN(
+        Statement * stmt,
+        db_.Cached("UPDATE api_tokens SET revoked_at = COALESCE(revoked_at, ?) WHERE org_id = ? "
+                   "AND user_id = ? AND id = ?"));
+    RAPPORT_RETURN_IF_ERROR(
+        stmt->Bind(1, ToUnixMillis(at)).Bind(2, org_id).Bind(3, user_id).Bind(4, token_id).Run());
+    if (sqlite3_changes(db_.get()) != 1) return NotFound("API token not found");
+    return Status::Ok();
+  }
+
+  Result<int> CountRecoveryCodes(std::string_view org_id, std::string_view user_id) override {
+    RAPPORT_ASSIGN_OR_RETURN(
+        Statement * stmt,
+        db_.Cached("SELECT COUNT(*) FROM recovery_codes WHERE org_id = ? AND user_id = ? AND "
+                   "used_at IS NULL"));
+    stmt->Bind(1, org_id).Bind(2, user_id);
+    RAPPORT_RETURN_IF_ERROR(StepOne(*stmt, "count"));
+    return static_cast<int>(stmt->Int(0));
+  }
+
+  Status PutRecoveryCodes(std::string_view org_id, std::string_view user_id,
+                          const std::vector<std::string>& code_digests) override {
+    RAPPORT_ASSIGN_OR_RETURN(
+        Statement * clear,
+        db_.Cached("DELETE FROM recovery_codes WHERE org_id = ? AND user_id = ?"));
+    RAPPORT_RETURN_IF_ERROR(clear->Bind(1, org_id).Bind(2, user_id).Run());
+    for (const std::string& digest : code_digests) {
+      RAPPORT_ASSIGN_OR_RETURN(
+          Statement * insert,
+          db_.Cached("INSERT INTO recovery_codes (org_id, user_id, code_digest) VALUES (?, ?, ?)"));
+      RAPPORT_RETURN_IF_ERROR(insert->Bind(1, org_id).Bind(2, user_id).Bind(3, digest).Run());
+    }
+    return Status::Ok();
+  }
+
+  Status UseRecoveryCode(std::string_view org_id, std::string_view user_id,
+                         std::string_view code_digest, Timestamp at) override {
+    RAPPORT_ASSIGN_OR_RETURN(
+        Statement * stmt,
+        db_.Cached("UPDATE recovery_codes SET used_at = ? WHERE org_id = ? AND user_id = ? AND "
+                   "code_digest = ? AND used_at IS NULL"));
+    RAPPORT_RETURN_IF_ERROR(stmt->Bind(1, ToUnixMillis(at))
+                                .Bind(2, org_id)
+                                .Bind(3, user_id)
+                                .Bind(4, code_digest)
+                                .Run());
+    if (sqlite3_changes(db_.get()) != 1) return NotFound("recovery code not found or used");
+    return Status::Ok();
+  }
+
+  Result<int64_t> CountRateEvent(std::string_view key, Timestamp window_start) override {
+    const int64_t start = ToUnixMillis(window_start);
+    RAPPORT_ASSIGN_OR_RETURN(
+        Statement * stmt,
+        db_.Cached("INSERT INTO rate_counters (key, window_start, count) VALUES (?1, ?2, 1) "
+                   "ON CONFLICT (key) DO UPDATE SET count = CASE WHEN window_start < ?2 THEN 1 "
+                   "ELSE count + 1 END, window_start = MAX(window_start, ?2) RETURNING count"));
+    stmt->Bind(1, key).Bind(2, start);
+    RAPPORT_RETURN_IF_ERROR(StepOne(*stmt, "rate counter"));
+    const int64_t count = stmt->Int(0);
+    stmt->Reset();
+    return count;
   }
 
   Result<domain::AuditEvent> AppendAudit(domain::AuditEvent event) override {
