@@ -317,6 +317,7 @@ int Main(int argc, char** argv) {
   AddFitEffectsCommands(app, commands);
   AddAnalyzeCommands(app, commands);
   AddAlertCommands(app, commands);
+  AddAuditCommands(app, commands);
 
   try {
     app.parse(argc, argv);

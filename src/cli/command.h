@@ -38,5 +38,6 @@ void AddFitEffectsCommands(CLI::App& app, Commands& commands);
 void AddInstrumentsCommands(CLI::App& app, Commands& commands);  // instruments.cc
 void AddAnalyzeCommands(CLI::App& app, Commands& commands);      // analyze.cc: analyze ...
 void AddAlertCommands(CLI::App& app, Commands& commands);        // alerts.cc: alerts, settings
+void AddAuditCommands(CLI::App& app, Commands& commands);        // audit.cc: audit verify|list
 
 }  // namespace rapport::cli

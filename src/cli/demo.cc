@@ -108,17 +108,52 @@ Result<DemoData> CreateDemo(storage::Store& store, const instruments::Catalog& c
     add_checkin(session, session.participants.front().person_id);
   }
 
+  // Every record created is in the audit log, so a fresh demo has a chain that verifies.
   RAPPORT_RETURN_IF_ERROR(store.Write([&](storage::WriteTransaction& txn) -> Status {
+    const auto created = [&](std::string_view kind, const std::string& id) {
+      domain::AuditEvent event;
+      event.org_id = org.id;
+      event.at = now;
+      event.actor = "system";
+      event.action = "create";
+      event.resource = std::string(kind) + "/" + id;
+      event.address = "local";
+      event.detail = "demo";
+      return txn.AppendAudit(std::move(event)).status();
+    };
     RAPPORT_RETURN_IF_ERROR(txn.PutOrganization(org));
+    RAPPORT_RETURN_IF_ERROR(created("organization", org.id));
     RAPPORT_RETURN_IF_ERROR(txn.PutClinic(clinic));
-    for (const auto& user : users) RAPPORT_RETURN_IF_ERROR(txn.PutUser(user));
-    for (const auto& client : cohort.clients) RAPPORT_RETURN_IF_ERROR(txn.PutClient(client));
-    for (const auto& episode : cohort.episodes) RAPPORT_RETURN_IF_ERROR(txn.PutEpisode(episode));
-    for (const auto& session : cohort.sessions) RAPPORT_RETURN_IF_ERROR(txn.PutSession(session));
-    for (const auto& session : next_sessions) RAPPORT_RETURN_IF_ERROR(txn.PutSession(session));
-    for (const auto& response : cohort.responses)
+    RAPPORT_RETURN_IF_ERROR(created("clinic", clinic.id));
+    for (const auto& user : users) {
+      RAPPORT_RETURN_IF_ERROR(txn.PutUser(user));
+      RAPPORT_RETURN_IF_ERROR(created("user", user.id));
+    }
+    for (const auto& client : cohort.clients) {
+      RAPPORT_RETURN_IF_ERROR(txn.PutClient(client));
+      RAPPORT_RETURN_IF_ERROR(created("client", client.id));
+    }
+    for (const auto& episode : cohort.episodes) {
+      RAPPORT_RETURN_IF_ERROR(txn.PutEpisode(episode));
+      RAPPORT_RETURN_IF_ERROR(created("episode", episode.id));
+    }
+    const auto put_sessions = [&](const std::vector<domain::Session>& sessions) -> Status {
+      for (const auto& session : sessions) {
+        RAPPORT_RETURN_IF_ERROR(txn.PutSession(session));
+        RAPPORT_RETURN_IF_ERROR(created("session", session.id));
+      }
+      return Status::Ok();
+    };
+    RAPPORT_RETURN_IF_ERROR(put_sessions(cohort.sessions));
+    RAPPORT_RETURN_IF_ERROR(put_sessions(next_sessions));
+    for (const auto& response : cohort.responses) {
       RAPPORT_RETURN_IF_ERROR(txn.PutResponse(response));
-    for (const auto& checkin : checkins) RAPPORT_RETURN_IF_ERROR(txn.PutCheckin(checkin));
+      RAPPORT_RETURN_IF_ERROR(created("response", response.id));
+    }
+    for (const auto& checkin : checkins) {
+      RAPPORT_RETURN_IF_ERROR(txn.PutCheckin(checkin));
+      RAPPORT_RETURN_IF_ERROR(created("checkin", checkin.id));
+    }
     return Status::Ok();
   }));
   return data;

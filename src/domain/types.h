@@ -4,6 +4,7 @@
 // query is scoped by it. Ids are opaque random strings (base/id.h).
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
@@ -192,6 +193,24 @@ struct Response {
   std::vector<ItemAnswer> answers;
   Score score;
   Timestamp submitted_at;
+};
+
+// One entry of an organisation's audit log (DESIGN.md §3): who did what to which record, when
+// and from where. Append-only and hash-chained per organisation (storage/audit_chain.h): each
+// event's hash covers its fields and the previous event's hash, so a changed, inserted or
+// deleted event is detectable.
+struct AuditEvent {
+  std::string org_id;
+  int64_t seq = 0;  // 1-based position in the organisation's chain; assigned by the store
+  Timestamp at;
+  std::string actor;      // a user id, "token:<id>", "checkin:<id>" or "system"
+  std::string action;     // "read", "create", "update", "delete", "login", "login-failed", ...
+  std::string resource;   // what was touched, e.g. "client/ID" or "episode/ID/dashboard"
+  std::string address;    // where from: the remote address, or "local" for the console
+  std::string detail;     // optional short text or JSON
+  std::string prev_hash;  // hex SHA-256 of the previous event; empty for seq 1
+  std::string hash;       // hex SHA-256 of this event's canonical encoding (AuditHash)
+  friend bool operator==(const AuditEvent&, const AuditEvent&) = default;
 };
 
 // Names used in storage, JSON and URLs ("admin", "couple", "no-show", ...), and their parsers.

@@ -20,6 +20,7 @@
 #include "base/status.h"
 #include "domain/alert.h"
 #include "domain/types.h"
+#include "storage/audit_chain.h"
 
 namespace rapport::storage {
 
@@ -147,6 +148,15 @@ class ReadTransaction {
   // an instrument). kNotFound when none is stored.
   virtual Result<FittedModel> GetFittedModel(std::string_view org_id, std::string_view kind,
                                              std::string_view instrument_id) = 0;
+
+  // The organisation's audit events with seq > `after_seq`, in seq order, at most `limit`
+  // (pages: pass the last seq seen). Empty for an unknown organisation. Returned as stored,
+  // unverified (audit_chain.h verifies them). kInvalidArgument when `limit` < 1.
+  virtual Result<std::vector<domain::AuditEvent>> ListAudit(std::string_view org_id,
+                                                            int64_t after_seq, int64_t limit) = 0;
+  // The end of the organisation's audit chain as recorded by the appends: seq 0 and an empty
+  // hash when none was recorded (also for an unknown organisation).
+  virtual Result<AuditHead> GetAuditHead(std::string_view org_id) = 0;
 };
 
 // Reads and writes. Put* insert a new row; kConflict when the id (or a unique field such as a
@@ -210,6 +220,15 @@ class WriteTransaction : public ReadTransaction {
   // Stores the model, replacing any with the same org_id, kind and instrument_id.
   // kInvalidArgument for an empty kind; kNotFound for an unknown organisation.
   virtual Status PutFittedModel(const FittedModel& value) = 0;
+
+  // Appends `event` to its organisation's audit chain (audit_chain.h) and returns it as
+  // stored: seq is the head's seq + 1, prev_hash the head's hash, hash = AuditHash of the
+  // result; `at` and the other fields are kept as given (any seq, prev_hash or hash passed in
+  // is ignored). The head moves in the same transaction, so the event is committed or rolled
+  // back with the caller's other writes and concurrent appends chain one after another.
+  // kInvalidArgument when org_id, actor or action is empty; kNotFound for an unknown
+  // organisation.
+  virtual Result<domain::AuditEvent> AppendAudit(domain::AuditEvent event) = 0;
 };
 
 // Thread safety: all methods may be called from any thread concurrently.

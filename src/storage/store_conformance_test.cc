@@ -818,6 +818,237 @@ TEST_P(StoreConformance, SessionsAndEpisodesUpdate) {
             StatusCode::kNotFound);
 }
 
+// An audit event as a caller would build it; the store fills in seq and the hashes.
+domain::AuditEvent AuditOf(const std::string& org_id, const std::string& actor,
+                           const std::string& resource, Timestamp at) {
+  domain::AuditEvent event;
+  event.org_id = org_id;
+  event.at = at;
+  event.actor = actor;
+  event.action = "read";
+  event.resource = resource;
+  event.address = "192.0.2.10";
+  return event;
+}
+
+// Reads an organisation's whole chain in pages of `page` and verifies it against its head.
+AuditVerification VerifyStored(Store& store, const std::string& org_id, int64_t page,
+                               std::vector<domain::AuditEvent>* events = nullptr) {
+  AuditVerification result;
+  EXPECT_OK(store.Read([&](ReadTransaction& txn) -> Status {
+    AuditChainVerifier verifier(org_id);
+    int64_t after = 0;
+    while (true) {
+      RAPPORT_ASSIGN_OR_RETURN(const auto batch, txn.ListAudit(org_id, after, page));
+      if (batch.empty()) break;
+      for (const domain::AuditEvent& event : batch) {
+        verifier.Add(event);
+        if (events != nullptr) events->push_back(event);
+      }
+      after = batch.back().seq;
+    }
+    RAPPORT_ASSIGN_OR_RETURN(const AuditHead head, txn.GetAuditHead(org_id));
+    result = verifier.Finish(head);
+    return Status::Ok();
+  }));
+  return result;
+}
+
+TEST_P(StoreConformance, AuditEventsAreChainedInAppendOrder) {
+  MakeWorld("org-a");
+  std::vector<domain::AuditEvent> appended;
+  const Timestamp at = FromUnixMillis(1'790'000'000'123);
+  for (int write = 0; write < 2; ++write) {
+    ASSERT_OK(store_->Write([&](WriteTransaction& txn) -> Status {
+      for (int k = 0; k < 3; ++k) {
+        domain::AuditEvent event =
+            AuditOf("org-a", "user-org-a", "client/client-org-a", at + std::chrono::seconds(k));
+        event.seq = 99;  // ignored: the store assigns it
+        event.hash = "forged";
+        event.detail = "{\"k\":" + std::to_string(k) + "}";
+        RAPPORT_ASSIGN_OR_RETURN(domain::AuditEvent stored, txn.AppendAudit(event));
+        appended.push_back(std::move(stored));
+      }
+      return Status::Ok();
+    }));
+  }
+  ASSERT_EQ(appended.size(), 6u);
+  for (size_t index = 0; index < appended.size(); ++index) {
+    const domain::AuditEvent& event = appended[index];
+    EXPECT_EQ(event.seq, static_cast<int64_t>(index) + 1);
+    EXPECT_EQ(event.prev_hash, index == 0 ? "" : appended[index - 1].hash);
+    EXPECT_EQ(event.hash, AuditHash(event));
+    EXPECT_EQ(event.at, at + std::chrono::seconds(index % 3));
+    EXPECT_EQ(event.actor, "user-org-a");
+    EXPECT_EQ(event.address, "192.0.2.10");
+  }
+  std::vector<domain::AuditEvent> listed;
+  const AuditVerification result = VerifyStored(*store_, "org-a", 4, &listed);
+  EXPECT_TRUE(result.ok()) << result.problem->message;
+  EXPECT_EQ(result.events, 6);
+  EXPECT_EQ(result.head_seq, 6);
+  EXPECT_EQ(result.head_hash, appended.back().hash);
+  EXPECT_EQ(listed, appended);
+  ASSERT_OK(store_->Read([&](ReadTransaction& txn) -> Status {
+    RAPPORT_ASSIGN_OR_RETURN(const auto page, txn.ListAudit("org-a", 2, 2));
+    EXPECT_EQ(page.size(), 2u);
+    if (page.size() == 2) {
+      EXPECT_EQ(page[0].seq, 3);
+      EXPECT_EQ(page[1].seq, 4);
+    }
+    RAPPORT_ASSIGN_OR_RETURN(const AuditHead head, txn.GetAuditHead("org-a"));
+    EXPECT_EQ(head, (AuditHead{"org-a", 6, appended.back().hash}));
+    EXPECT_EQ(txn.ListAudit("org-a", 0, 0).status().code(), StatusCode::kInvalidArgument);
+    return Status::Ok();
+  }));
+
+  // The chain continues where it ended after the store is reopened.
+  store_.reset();
+  auto reopened = OpenStore(url_, /*migrate=*/false);
+  ASSERT_OK(reopened);
+  store_ = std::move(reopened).value();
+  domain::AuditEvent seventh;
+  ASSERT_OK(store_->Write([&](WriteTransaction& txn) -> Status {
+    RAPPORT_ASSIGN_OR_RETURN(seventh, txn.AppendAudit(AuditOf("org-a", "system", "org", at)));
+    return Status::Ok();
+  }));
+  EXPECT_EQ(seventh.seq, 7);
+  EXPECT_EQ(seventh.prev_hash, appended.back().hash);
+  EXPECT_TRUE(VerifyStored(*store_, "org-a", 100).ok());
+}
+
+TEST_P(StoreConformance, AuditEventsOfAFailingTransactionAreRolledBack) {
+  MakeWorld("org-a");
+  const Timestamp at = clock_.Now();
+  ASSERT_OK(store_->Write([&](WriteTransaction& txn) {
+    return txn.AppendAudit(AuditOf("org-a", "u", "a", at)).status();
+  }));
+  EXPECT_EQ(store_
+                ->Write([&](WriteTransaction& txn) -> Status {
+                  RAPPORT_RETURN_IF_ERROR(txn.AppendAudit(AuditOf("org-a", "u", "b", at)).status());
+                  return InvalidArgument("deliberate failure");
+                })
+                .code(),
+            StatusCode::kInvalidArgument);
+  domain::AuditEvent second;
+  ASSERT_OK(store_->Write([&](WriteTransaction& txn) -> Status {
+    RAPPORT_ASSIGN_OR_RETURN(second, txn.AppendAudit(AuditOf("org-a", "u", "c", at)));
+    return Status::Ok();
+  }));
+  EXPECT_EQ(second.seq, 2);
+  EXPECT_EQ(second.resource, "c");
+  const AuditVerification result = VerifyStored(*store_, "org-a", 10);
+  EXPECT_TRUE(result.ok()) << result.problem->message;
+  EXPECT_EQ(result.events, 2);
+}
+
+TEST_P(StoreConformance, ConcurrentAuditAppendsAllChain) {
+  MakeWorld("org-a");
+  MakeWorld("org-b");
+  constexpr int kThreads = 8;
+  constexpr int kWritesPerThread = 25;
+  std::vector<std::thread> threads;
+  std::atomic<int> committed_a{0};
+  std::atomic<int> committed_b{0};
+  for (int thread = 0; thread < kThreads; ++thread) {
+    threads.emplace_back([&, thread] {
+      for (int write = 0; write < kWritesPerThread; ++write) {
+        const std::string org = thread % 2 == 0 ? "org-a" : "org-b";
+        const std::string resource =
+            "client/" + std::to_string(thread) + "-" + std::to_string(write);
+        const bool fail = write % 5 == 4;  // some transactions fail after appending
+        const Status status = store_->Write([&](WriteTransaction& txn) -> Status {
+          RAPPORT_RETURN_IF_ERROR(
+              txn.AppendAudit(AuditOf(org, "user", resource, clock_.Now())).status());
+          if (write % 3 == 0) {
+            RAPPORT_RETURN_IF_ERROR(
+                txn.AppendAudit(AuditOf(org, "user", resource + "/again", clock_.Now())).status());
+          }
+          if (fail) return InvalidArgument("deliberate failure");
+          return Status::Ok();
+        });
+        EXPECT_EQ(status.ok(), !fail) << status.ToString();
+        if (status.ok()) (org == "org-a" ? committed_a : committed_b) += write % 3 == 0 ? 2 : 1;
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  for (const auto& [org, committed] : {std::pair{std::string("org-a"), committed_a.load()},
+                                       std::pair{std::string("org-b"), committed_b.load()}}) {
+    std::vector<domain::AuditEvent> events;
+    const AuditVerification result = VerifyStored(*store_, org, 64, &events);
+    EXPECT_TRUE(result.ok()) << org << ": " << result.problem->message;
+    EXPECT_EQ(result.events, committed) << org;
+    // The two events of one transaction are adjacent: no other caller's append came between.
+    for (size_t index = 0; index + 1 < events.size(); ++index) {
+      if (events[index + 1].resource.ends_with("/again")) {
+        EXPECT_EQ(events[index + 1].resource, events[index].resource + "/again");
+      }
+    }
+  }
+}
+
+TEST_P(StoreConformance, AuditChainsAreSeparatePerOrganisation) {
+  MakeWorld("org-a");
+  MakeWorld("org-b");
+  const Timestamp at = clock_.Now();
+  ASSERT_OK(store_->Write([&](WriteTransaction& txn) -> Status {
+    for (int k = 0; k < 3; ++k) {
+      RAPPORT_RETURN_IF_ERROR(txn.AppendAudit(AuditOf("org-a", "user-org-a", "a", at)).status());
+      RAPPORT_RETURN_IF_ERROR(txn.AppendAudit(AuditOf("org-b", "user-org-b", "b", at)).status());
+    }
+    return txn.AppendAudit(AuditOf("org-b", "user-org-b", "b", at)).status();
+  }));
+  ASSERT_OK(store_->Read([&](ReadTransaction& txn) -> Status {
+    RAPPORT_ASSIGN_OR_RETURN(const auto a, txn.ListAudit("org-a", 0, 100));
+    RAPPORT_ASSIGN_OR_RETURN(const auto b, txn.ListAudit("org-b", 0, 100));
+    EXPECT_EQ(a.size(), 3u);
+    EXPECT_EQ(b.size(), 4u);
+    for (const auto& event : a) {
+      EXPECT_EQ(event.org_id, "org-a");
+      EXPECT_EQ(event.resource, "a");
+    }
+    for (const auto& event : b) {
+      EXPECT_EQ(event.org_id, "org-b");
+      EXPECT_EQ(event.resource, "b");
+    }
+    if (!a.empty() && !b.empty()) {
+      EXPECT_EQ(a.front().seq, 1);
+      EXPECT_EQ(b.front().seq, 1);
+    }
+    RAPPORT_ASSIGN_OR_RETURN(const AuditHead head_a, txn.GetAuditHead("org-a"));
+    RAPPORT_ASSIGN_OR_RETURN(const AuditHead head_b, txn.GetAuditHead("org-b"));
+    EXPECT_EQ(head_a.seq, 3);
+    EXPECT_EQ(head_b.seq, 4);
+    RAPPORT_ASSIGN_OR_RETURN(const auto none, txn.ListAudit("org-c", 0, 100));
+    EXPECT_TRUE(none.empty());
+    RAPPORT_ASSIGN_OR_RETURN(const AuditHead head_c, txn.GetAuditHead("org-c"));
+    EXPECT_EQ(head_c, (AuditHead{"org-c", 0, ""}));
+    return Status::Ok();
+  }));
+  EXPECT_TRUE(VerifyStored(*store_, "org-a", 2).ok());
+  EXPECT_TRUE(VerifyStored(*store_, "org-b", 2).ok());
+}
+
+TEST_P(StoreConformance, AuditAppendsAreValidated) {
+  MakeWorld("org-a");
+  const Timestamp at = clock_.Now();
+  const auto append = [&](const domain::AuditEvent& event) {
+    return store_->Write([&](WriteTransaction& txn) { return txn.AppendAudit(event).status(); });
+  };
+  EXPECT_EQ(append(AuditOf("org-z", "u", "r", at)).code(), StatusCode::kNotFound);
+  EXPECT_EQ(append(AuditOf("", "u", "r", at)).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(append(AuditOf("org-a", "", "r", at)).code(), StatusCode::kInvalidArgument);
+  domain::AuditEvent no_action = AuditOf("org-a", "u", "r", at);
+  no_action.action.clear();
+  EXPECT_EQ(append(no_action).code(), StatusCode::kInvalidArgument);
+  ASSERT_OK(store_->Read([&](ReadTransaction& txn) -> Status {
+    RAPPORT_ASSIGN_OR_RETURN(const AuditHead head, txn.GetAuditHead("org-a"));
+    EXPECT_EQ(head.seq, 0);
+    return Status::Ok();
+  }));
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, StoreConformance,
                          ::testing::Values(Backend{"sqlite",
                                                    [](const std::filesystem::path& dir) {

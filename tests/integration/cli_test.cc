@@ -73,7 +73,9 @@ TEST(Cli, HelpEverywhere) {
                                              {"score", "--help"},
                                              {"serve", "--help"},
                                              {"migrate", "--help"},
-                                             {"demo", "--help"}}) {
+                                             {"demo", "--help"},
+                                             {"audit", "verify", "--help"},
+                                             {"audit", "list", "--help"}}) {
     const auto result = Rapport(args);
     EXPECT_EQ(result.exit_code, 0) << args.front();
     EXPECT_NE(result.out.find("--"), std::string::npos);
@@ -85,7 +87,7 @@ TEST(Cli, MigrateThenServeOnAnEmptyDatabase) {
   const std::string db = "sqlite:" + (dir.path() / "r.db").string();
   const auto migrated = Rapport({"migrate", "--db", db});
   ASSERT_EQ(migrated.exit_code, 0) << migrated.err;
-  EXPECT_NE(migrated.out.find("schema version 3"), std::string::npos) << migrated.out;
+  EXPECT_NE(migrated.out.find("schema version 5"), std::string::npos) << migrated.out;
   testing::ServerProcess server(
       {testing::RapportBinary().string(), "serve", "--db", db, "--address", "127.0.0.1"});
   ASSERT_TRUE(server.started()) << server.output();

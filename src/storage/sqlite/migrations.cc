@@ -283,11 +283,42 @@ CREATE TABLE rate_counters (
 CREATE INDEX episodes_clinic ON episodes (org_id, clinic_id);
 )sql";
 
-constexpr std::array<Migration, 4> kMigrations{{
+// The audit log (DESIGN.md §3, §9; storage/audit_chain.h): each organisation's hash-chained
+// events, and its head (the last seq and hash), moved in the same transaction as every append
+// so that events deleted from the end are detectable. Events are append-only: the triggers
+// refuse updates and deletes from any code path (they do not stop someone who can rewrite the
+// file; verification does).
+constexpr std::string_view kAudit = R"sql(
+CREATE TABLE audit_events (
+  org_id TEXT NOT NULL REFERENCES organizations(id),
+  seq INTEGER NOT NULL CHECK (seq >= 1),
+  at INTEGER NOT NULL,
+  actor TEXT NOT NULL,
+  action TEXT NOT NULL,
+  resource TEXT NOT NULL,
+  address TEXT NOT NULL,
+  detail TEXT NOT NULL,
+  prev_hash TEXT NOT NULL,
+  hash TEXT NOT NULL,
+  PRIMARY KEY (org_id, seq)
+) WITHOUT ROWID;
+CREATE TABLE audit_heads (
+  org_id TEXT NOT NULL PRIMARY KEY REFERENCES organizations(id),
+  seq INTEGER NOT NULL,
+  hash TEXT NOT NULL
+);
+CREATE TRIGGER audit_events_no_update BEFORE UPDATE ON audit_events
+BEGIN SELECT RAISE(ABORT, 'audit events are append-only'); END;
+CREATE TRIGGER audit_events_no_delete BEFORE DELETE ON audit_events
+BEGIN SELECT RAISE(ABORT, 'audit events are append-only'); END;
+)sql";
+
+constexpr std::array<Migration, 5> kMigrations{{
     {1, "initial schema", kInitial},
     {2, "alerts, repair notes and organisation settings", kAlerts},
     {3, "fitted models and responses by instrument", kFittedModels},
     {4, "sessions, API tokens, recovery codes, lockout and rate limits", kAuth},
+    {5, "audit log", kAudit},
 }};
 
 }  // namespace

@@ -63,8 +63,32 @@ TEST(Migrations, UpgradeAVersionTwoDatabaseWithData) {
       EXPECT_EQ(observations[0].total, 12.0);
     }
     EXPECT_EQ(txn.GetFittedModel("org", "etr", "phq-9").status().code(), StatusCode::kNotFound);
+    RAPPORT_ASSIGN_OR_RETURN(const AuditHead head, txn.GetAuditHead("org"));
+    EXPECT_EQ(head.seq, 0);
     return Status::Ok();
   }));
+}
+
+// Defence in depth under the hash chain: no code path can update or delete an audit event.
+TEST(Migrations, AuditEventsAreAppendOnly) {
+  testing::TempDir dir;
+  auto db = Connection::Open((dir.path() / "a.db").string(), false);
+  ASSERT_OK(db);
+  ASSERT_OK(Migrate(*db));
+  ASSERT_OK(db->Execute(
+      "INSERT INTO organizations VALUES ('org', 'Org', 0);"
+      "INSERT INTO audit_events VALUES ('org', 1, 0, 'system', 'create', 'org', 'local', '', "
+      "'', 'h');"));
+  EXPECT_FALSE(db->Execute("UPDATE audit_events SET actor = 'x'").ok());
+  EXPECT_FALSE(db->Execute("DELETE FROM audit_events").ok());
+  EXPECT_FALSE(db->Execute("INSERT INTO audit_events VALUES ('org', 0, 0, 'system', 'create', "
+                           "'org', 'local', '', '', 'h')")
+                   .ok());
+  auto count = db->Prepare("SELECT COUNT(*), MIN(actor) FROM audit_events");
+  ASSERT_OK(count);
+  ASSERT_TRUE(*count->Step());
+  EXPECT_EQ(count->Int(0), 1);
+  EXPECT_EQ(count->Text(1), "system");
 }
 
 TEST(Migrations, AnUnmigratedDatabaseIsRefusedWithoutMigrate) {

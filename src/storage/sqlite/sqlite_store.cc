@@ -529,6 +529,34 @@ class SqliteTransaction final : public WriteTransaction {
     return model;
   }
 
+  Result<std::vector<domain::AuditEvent>> ListAudit(std::string_view org_id, int64_t after_seq,
+                                                    int64_t limit) override {
+    if (limit < 1) return InvalidArgument("the audit page size must be at least 1", "limit");
+    RAPPORT_ASSIGN_OR_RETURN(
+        Statement * stmt,
+        db_.Cached("SELECT seq, at, actor, action, resource, address, detail, prev_hash, hash "
+                   "FROM audit_events WHERE org_id = ? AND seq > ? ORDER BY seq LIMIT ?"));
+    stmt->Bind(1, org_id).Bind(2, after_seq).Bind(3, limit);
+    std::vector<domain::AuditEvent> out;
+    while (true) {
+      RAPPORT_ASSIGN_OR_RETURN(const bool row, stmt->Step());
+      if (!row) break;
+      out.push_back({std::string(org_id), stmt->Int(0), FromUnixMillis(stmt->Int(1)), stmt->Text(2),
+                     stmt->Text(3), stmt->Text(4), stmt->Text(5), stmt->Text(6), stmt->Text(7),
+                     stmt->Text(8)});
+    }
+    return out;
+  }
+
+  Result<AuditHead> GetAuditHead(std::string_view org_id) override {
+    RAPPORT_ASSIGN_OR_RETURN(Statement * stmt,
+                             db_.Cached("SELECT seq, hash FROM audit_heads WHERE org_id = ?"));
+    stmt->Bind(1, org_id);
+    RAPPORT_ASSIGN_OR_RETURN(const bool row, stmt->Step());
+    if (!row) return AuditHead{std::string(org_id), 0, ""};
+    return AuditHead{std::string(org_id), stmt->Int(0), stmt->Text(1)};
+  }
+
   // Writes.
 
   Status PutOrganization(const domain::Organization& v) override {
@@ -1180,6 +1208,42 @@ class SqliteTransaction final : public WriteTransaction {
     const int64_t count = stmt->Int(0);
     stmt->Reset();
     return count;
+  }
+
+  Result<domain::AuditEvent> AppendAudit(domain::AuditEvent event) override {
+    if (event.org_id.empty())
+      return InvalidArgument("an audit event needs an organisation", "org_id");
+    if (event.actor.empty()) return InvalidArgument("an audit event needs an actor", "actor");
+    if (event.action.empty()) return InvalidArgument("an audit event needs an action", "action");
+    // The head is read on the writer connection inside this transaction, so appends earlier in
+    // the same group commit (other callers' savepoints) are seen and chained onto.
+    RAPPORT_ASSIGN_OR_RETURN(const AuditHead head, GetAuditHead(event.org_id));
+    if (head.seq == 0) RAPPORT_RETURN_IF_ERROR(GetOrganization(event.org_id).status());
+    event.seq = head.seq + 1;
+    event.prev_hash = head.hash;
+    event.hash = AuditHash(event);
+    RAPPORT_ASSIGN_OR_RETURN(
+        Statement * insert,
+        db_.Cached("INSERT INTO audit_events (org_id, seq, at, actor, action, resource, address, "
+                   "detail, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+    RAPPORT_RETURN_IF_ERROR(insert->Bind(1, event.org_id)
+                                .Bind(2, event.seq)
+                                .Bind(3, ToUnixMillis(event.at))
+                                .Bind(4, event.actor)
+                                .Bind(5, event.action)
+                                .Bind(6, event.resource)
+                                .Bind(7, event.address)
+                                .Bind(8, event.detail)
+                                .Bind(9, event.prev_hash)
+                                .Bind(10, event.hash)
+                                .Run());
+    RAPPORT_ASSIGN_OR_RETURN(
+        Statement * move_head,
+        db_.Cached("INSERT INTO audit_heads (org_id, seq, hash) VALUES (?, ?, ?) ON CONFLICT "
+                   "(org_id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash"));
+    RAPPORT_RETURN_IF_ERROR(
+        move_head->Bind(1, event.org_id).Bind(2, event.seq).Bind(3, event.hash).Run());
+    return event;
   }
 
  private:
