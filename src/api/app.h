@@ -50,6 +50,8 @@ class App {
   Response WebAsset(const Request& request) const;
   Response Health(const Request& request) const;
   Response Ready(const Request& request) const;
+  // Records a respondent's submission in the audit log.
+  void AuditCheckin(const domain::Checkin& checkin, const Request& request, bool created);
   Response Metrics(const Request& request) const;
   Response Start(const Request& request) const;
   Response ShowCheckin(const Request& request) const;
@@ -69,6 +71,7 @@ class App {
 
   storage::Store& store_;
   const instruments::Catalog& catalog_;
+  const Clock& clock_;
   // File name → (content type, bytes) of the built browser code.
   std::map<std::string, std::pair<std::string, std::string>> web_assets_;
   CheckinService checkins_;

@@ -3,6 +3,7 @@
 #include "api/auth.h"
 
 #include "api/test_world.h"
+#include "storage/audit_chain.h"
 
 namespace rapport::api {
 namespace {
@@ -296,6 +297,38 @@ TEST_F(AuthTest, BadBodiesNameTheField) {
             cookie, csrf});
   EXPECT_EQ(bad_enum.status, 400);
   EXPECT_EQ(Body(bad_enum)["field"], "modality");
+}
+
+TEST_F(AuthTest, EveryStaffCallAndSignInIsAuditedInAChainThatVerifies) {
+  ASSERT_EQ(Login("clinician1@a.example", testing_world::kPassword, {}, "203.0.113.9").status, 200);
+  const auto [cookie, csrf] = SignIn(User("clinician1"));
+  const std::string episode = "/api/v1/episodes/" + orgs_.at("a").episode_id + "/dashboard";
+  ASSERT_EQ(Send({"GET", episode, "", cookie}).status, 200);
+  // Denied reads are recorded too.
+  ASSERT_EQ(Send({"GET", "/api/v1/episodes/" + orgs_.at("b").episode_id, "", cookie}).status, 404);
+  const auto [admin_cookie, admin_csrf] = SignIn(User("admin"));
+  const Response listed = Send({"GET", "/api/v1/audit?limit=10", "", admin_cookie});
+  ASSERT_EQ(listed.status, 200) << listed.body;
+  const Json events = Body(listed)["events"];
+  ASSERT_EQ(events.size(), 3u) << listed.body;
+  EXPECT_EQ(events[0]["action"], "login");
+  EXPECT_EQ(events[0]["address"], "203.0.113.9");
+  EXPECT_EQ(events[1]["action"], "read");
+  EXPECT_EQ(events[1]["resource"], episode);
+  EXPECT_EQ(events[1]["actor"], User("clinician1").id);
+  EXPECT_EQ(events[2]["detail"], "404");
+  ASSERT_OK(store_->Read([&](storage::ReadTransaction& txn) -> Status {
+    RAPPORT_ASSIGN_OR_RETURN(const auto stored, txn.ListAudit(orgs_.at("a").id, 0, 1000));
+    RAPPORT_ASSIGN_OR_RETURN(const auto head, txn.GetAuditHead(orgs_.at("a").id));
+    const auto verified = storage::VerifyAuditChain(orgs_.at("a").id, stored, head);
+    EXPECT_TRUE(verified.ok()) << verified.problem->message;
+    EXPECT_EQ(verified.events, 4);  // and the admin's own read
+    RAPPORT_ASSIGN_OR_RETURN(const auto other, txn.ListAudit(orgs_.at("b").id, 0, 1000));
+    EXPECT_TRUE(other.empty());
+    return Status::Ok();
+  }));
+  (void)admin_csrf;
+  (void)csrf;
 }
 
 }  // namespace

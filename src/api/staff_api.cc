@@ -256,6 +256,8 @@ struct StaffApi::Impl {
         return ProblemResponse(csrf);
       }
       auto response = handler(request, *principal);
+      Audit(request, *principal,
+            response.ok() ? response->status : HttpStatus(response.status().code()));
       if (!response.ok()) {
         if (response.status().code() == StatusCode::kInternal) {
           log::Error("request failed",
@@ -265,6 +267,30 @@ struct StaffApi::Impl {
       }
       return std::move(response).value();
     };
+  }
+
+  // Records the call in the organisation's hash-chained audit log (DESIGN.md §3): who, what
+  // (the method and path, so the record touched), when, from where, and the outcome. Reads
+  // are recorded as well as writes. A failure to record is logged, not hidden.
+  void Audit(const Request& request, const Principal& principal, int status) {
+    domain::AuditEvent event;
+    event.org_id = principal.user.org_id;
+    event.at = clock.Now();
+    event.actor = principal.api_token ? "token:" + principal.api_token->id : principal.user.id;
+    event.action = request.method == "LOGIN"    ? "login"
+                   : request.method == "GET"    ? "read"
+                   : request.method == "POST"   ? "create"
+                   : request.method == "DELETE" ? "delete"
+                                                : "update";
+    event.resource = request.path;
+    event.address = request.remote_address;
+    event.detail = std::to_string(status);
+    const Status recorded = store.Write(
+        [&](storage::WriteTransaction& txn) { return txn.AppendAudit(event).status(); });
+    if (!recorded.ok()) {
+      log::Error("audit event not recorded",
+                 {{"resource", event.resource}, {"error", recorded.ToString()}});
+    }
   }
 
   void Add(Router& router, RouteSpec spec, StaffHandler handler) {
@@ -530,6 +556,13 @@ Response StaffApi::Impl::Login(Request& request) {
   login.address = request.remote_address;
   login.previous_session = request.Cookie(kSessionCookie);
   auto outcome = auth.Login(login);
+  if (outcome.ok()) {
+    Principal principal;
+    principal.user = outcome->user;
+    Request audited = request;
+    audited.method = "LOGIN";
+    Audit(audited, principal, 200);
+  }
   if (!outcome.ok()) {
     Response response = ProblemResponse(outcome.status());
     if (outcome.status().code() == StatusCode::kResourceExhausted) {
@@ -1307,6 +1340,44 @@ void StaffApi::Impl::AddAdminRoutes(Router& router) {
         }));
         return JsonResponse(200, text);
       });
+
+  RouteSpec audit_log{"GET", "/api/v1/audit", Access::kStaff, kAdmins};
+  audit_log.tag = "configuration";
+  audit_log.summary =
+      "The organisation's audit log, oldest first (?after=SEQ&limit=N, at most 1000), with "
+      "each event's hash chain fields";
+  Add(router, audit_log, [this](Request& request, const Principal& principal) -> Result<Response> {
+    int64_t after = 0;
+    int64_t limit = 100;
+    for (auto [name, target] : {std::pair{"after", &after}, std::pair{"limit", &limit}}) {
+      const auto it = request.query.find(name);
+      if (it == request.query.end()) continue;
+      char* end = nullptr;
+      *target = std::strtoll(it->second.c_str(), &end, 10);
+      if (it->second.empty() || *end != '\0' || *target < 0) {
+        return InvalidArgument(std::string(name) + " must be a whole number", name);
+      }
+    }
+    limit = std::clamp<int64_t>(limit, 1, 1000);
+    Json out = Json::array();
+    RAPPORT_RETURN_IF_ERROR(store.Read([&](storage::ReadTransaction& txn) -> Status {
+      RAPPORT_ASSIGN_OR_RETURN(const auto events,
+                               txn.ListAudit(principal.user.org_id, after, limit));
+      for (const auto& event : events) {
+        out.push_back({{"seq", event.seq},
+                       {"at", FormatTimestamp(event.at)},
+                       {"actor", event.actor},
+                       {"action", event.action},
+                       {"resource", event.resource},
+                       {"address", event.address},
+                       {"detail", event.detail},
+                       {"prev_hash", event.prev_hash},
+                       {"hash", event.hash}});
+      }
+      return Status::Ok();
+    }));
+    return JsonOk(200, {{"events", out}});
+  });
 
   RouteSpec export_rows{"GET", "/api/v1/export/responses", Access::kStaff, {Role::kResearcher}};
   export_rows.tag = "research";
