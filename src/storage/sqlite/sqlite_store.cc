@@ -379,21 +379,25 @@ class SqliteTransaction final : public WriteTransaction {
     return alert;
   }
 
+  // The statement names only the filters that are set: one with "(?2 = '' OR episode_id = ?2)"
+  // cannot use the episode index and would scan every alert of the organisation — after each
+  // stored check-in (signals), in an organisation whose alerts only ever grow.
   Result<std::vector<domain::Alert>> ListAlerts(std::string_view org_id,
                                                 const AlertQuery& query) override {
-    RAPPORT_ASSIGN_OR_RETURN(
-        Statement * stmt,
-        db_.Cached(
-            std::string(kAlertColumns) +
-            "WHERE org_id = ?1 AND (IFNULL(?2, '') = '' OR episode_id = ?2) AND "
-            "(IFNULL(?3, '') = '' OR client_id = ?3) AND (IFNULL(?4, '') = '' OR "
-            "status = ?4) AND (?5 = 0 OR status <> 'resolved') ORDER BY CASE severity "
-            "WHEN 'urgent' THEN 0 WHEN 'warning' THEN 1 ELSE 2 END, created_at DESC, rowid DESC"));
-    stmt->Bind(1, org_id)
-        .Bind(2, query.episode_id)
-        .Bind(3, query.client_id)
-        .Bind(4, query.status ? domain::Name(*query.status) : std::string_view())
-        .Bind(5, query.active_only);
+    const std::string_view status = query.status ? domain::Name(*query.status) : "";
+    std::string sql = std::string(kAlertColumns) + "WHERE org_id = ?1";
+    if (!query.episode_id.empty()) sql += " AND episode_id = ?2";
+    if (!query.client_id.empty()) sql += " AND client_id = ?3";
+    if (!status.empty()) sql += " AND status = ?4";
+    if (query.active_only) sql += " AND status <> 'resolved'";
+    sql +=
+        " ORDER BY CASE severity WHEN 'urgent' THEN 0 WHEN 'warning' THEN 1 ELSE 2 END, "
+        "created_at DESC, rowid DESC";
+    RAPPORT_ASSIGN_OR_RETURN(Statement * stmt, db_.Cached(sql));
+    stmt->Bind(1, org_id);
+    if (!query.episode_id.empty()) stmt->Bind(2, query.episode_id);
+    if (!query.client_id.empty()) stmt->Bind(3, query.client_id);
+    if (!status.empty()) stmt->Bind(4, status);
     std::vector<domain::Alert> out;
     while (true) {
       RAPPORT_ASSIGN_OR_RETURN(const bool row, stmt->Step());
