@@ -2,8 +2,9 @@
 #   make demo   set up, build the release binary and serve a demo organisation
 #   make test   set up, build the debug preset (ASan + UBSan) and the release binary, and run
 #               the whole suite
+#   make bench  the benchmarks of DESIGN.md §10 (bench/lmm.sh, bench/ingest.sh)
 #   make fuzz   build the libFuzzer targets with clang and run each for FUZZ_SECONDS
-.PHONY: setup build debug demo test bench fuzz format clean
+.PHONY: setup build debug demo test bench bench-ingest fuzz format clean
 
 FUZZ_SECONDS ?= 60
 
@@ -29,6 +30,11 @@ test: debug build
 
 bench: build
 	bench/lmm.sh
+	bench/ingest.sh
+
+# Durable check-in ingest over HTTP alone (bench/ingest.sh; INGEST_CHECKINS=N to change).
+bench-ingest: build
+	bench/ingest.sh
 
 fuzz:
 	@scripts/setup.sh fuzz

@@ -301,7 +301,7 @@ void AddCoreCommands(CLI::App& app, Commands& commands) {
   demo->add_option("--seed", demo_args->seed, "Seed of the simulated history");
   demo->add_option("--extra-checkins", demo_args->extra_checkins,
                    "Open this many more check-ins (for load tests)")
-      ->check(CLI::Range(0, 100000));
+      ->check(CLI::Range(0, 10000000));
   add_server_options(demo, demo_args->serve);
   commands.push_back({demo, [demo_args] { return RunDemo(*demo_args); }});
 }

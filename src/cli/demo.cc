@@ -1,5 +1,6 @@
 #include "cli/demo.h"
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
@@ -14,6 +15,10 @@ namespace rapport::cli {
 namespace {
 
 using Json = nlohmann::json;
+
+// Load-test check-ins (`extra_checkins`): sessions per new episode, and rows per transaction.
+constexpr size_t kExtraSessionsPerEpisode = 12;
+constexpr size_t kExtraBatch = 20'000;
 
 // A readable random password: four groups of five URL-safe characters.
 std::string NewPassword(Random& random) {
@@ -103,9 +108,49 @@ Result<DemoData> CreateDemo(storage::Store& store, const instruments::Catalog& c
     add_checkin(session, episode.client_ids.front());
     next_sessions.push_back(std::move(session));
   }
-  for (int k = 0; k < extra_checkins && !next_sessions.empty(); ++k) {
-    const domain::Session& session = next_sessions[static_cast<size_t>(k) % next_sessions.size()];
-    add_checkin(session, session.participants.front().person_id);
+
+  // Load tests: every extra check-in gets a session of its own, in episodes of new clients
+  // kExtraSessionsPerEpisode sessions long, so the history each submission re-evaluates stays
+  // the size of a real course of therapy however many check-ins are asked for. Check-in k
+  // belongs to episode k mod E and session k div E + 1: in link order, the sessions of all
+  // episodes fill up week by week, as they would in practice.
+  const size_t extra = static_cast<size_t>(std::max(extra_checkins, 0));
+  const size_t extra_episodes = (extra + kExtraSessionsPerEpisode - 1) / kExtraSessionsPerEpisode;
+  std::vector<domain::Client> extra_clients;
+  std::vector<domain::Episode> extra_episode_list;
+  for (size_t e = 0; e < extra_episodes; ++e) {
+    domain::Client client;
+    client.id = NewId(secure);
+    client.org_id = org.id;
+    client.code = "L-" + std::to_string(e + 1);
+    client.language = "en";
+    client.created_at = now;
+    domain::Episode episode;
+    episode.id = NewId(secure);
+    episode.org_id = org.id;
+    episode.clinic_id = clinic.id;
+    episode.client_ids = {client.id};
+    episode.clinician_ids = {clinician_ids[e % clinician_ids.size()]};
+    episode.started_at = now - std::chrono::hours(24 * 7 * kExtraSessionsPerEpisode);
+    extra_clients.push_back(std::move(client));
+    extra_episode_list.push_back(std::move(episode));
+  }
+  std::vector<domain::Session> extra_sessions;
+  const size_t first_extra_checkin = checkins.size();
+  for (size_t k = 0; k < extra; ++k) {
+    const domain::Episode& episode = extra_episode_list[k % extra_episodes];
+    const int number = static_cast<int>(k / extra_episodes) + 1;
+    domain::Session session;
+    session.id = NewId(secure);
+    session.org_id = org.id;
+    session.episode_id = episode.id;
+    session.number = number;
+    session.scheduled_at = episode.started_at + std::chrono::hours(24 * 7 * (number - 1));
+    session.attendance = domain::Attendance::kAttended;
+    session.participants = {{episode.client_ids.front(), domain::ParticipantRole::kClient},
+                            {episode.clinician_ids.front(), domain::ParticipantRole::kClinician}};
+    add_checkin(session, episode.client_ids.front());
+    extra_sessions.push_back(std::move(session));
   }
 
   // Every record created is in the audit log, so a fresh demo has a chain that verifies.
@@ -150,12 +195,49 @@ Result<DemoData> CreateDemo(storage::Store& store, const instruments::Catalog& c
       RAPPORT_RETURN_IF_ERROR(txn.PutResponse(response));
       RAPPORT_RETURN_IF_ERROR(created("response", response.id));
     }
-    for (const auto& checkin : checkins) {
-      RAPPORT_RETURN_IF_ERROR(txn.PutCheckin(checkin));
-      RAPPORT_RETURN_IF_ERROR(created("checkin", checkin.id));
+    for (size_t c = 0; c < first_extra_checkin; ++c) {
+      RAPPORT_RETURN_IF_ERROR(txn.PutCheckin(checkins[c]));
+      RAPPORT_RETURN_IF_ERROR(created("checkin", checkins[c].id));
     }
     return Status::Ok();
   }));
+  // The load-test check-ins in transactions of kExtraBatch, so that a million of them never
+  // build one huge transaction (and WAL file).
+  const auto audit_created = [&](storage::WriteTransaction& txn, std::string_view kind,
+                                 const std::string& id) {
+    domain::AuditEvent event;
+    event.org_id = org.id;
+    event.at = now;
+    event.actor = "system";
+    event.action = "create";
+    event.resource = std::string(kind) + "/" + id;
+    event.address = "local";
+    event.detail = "demo";
+    return txn.AppendAudit(std::move(event)).status();
+  };
+  for (size_t e = 0; e < extra_episodes; e += kExtraBatch) {
+    RAPPORT_RETURN_IF_ERROR(store.Write([&](storage::WriteTransaction& txn) -> Status {
+      for (size_t i = e; i < std::min(e + kExtraBatch, extra_episodes); ++i) {
+        RAPPORT_RETURN_IF_ERROR(txn.PutClient(extra_clients[i]));
+        RAPPORT_RETURN_IF_ERROR(audit_created(txn, "client", extra_clients[i].id));
+        RAPPORT_RETURN_IF_ERROR(txn.PutEpisode(extra_episode_list[i]));
+        RAPPORT_RETURN_IF_ERROR(audit_created(txn, "episode", extra_episode_list[i].id));
+      }
+      return Status::Ok();
+    }));
+  }
+  for (size_t k = 0; k < extra; k += kExtraBatch) {
+    RAPPORT_RETURN_IF_ERROR(store.Write([&](storage::WriteTransaction& txn) -> Status {
+      for (size_t i = k; i < std::min(k + kExtraBatch, extra); ++i) {
+        RAPPORT_RETURN_IF_ERROR(txn.PutSession(extra_sessions[i]));
+        RAPPORT_RETURN_IF_ERROR(audit_created(txn, "session", extra_sessions[i].id));
+        RAPPORT_RETURN_IF_ERROR(txn.PutCheckin(checkins[first_extra_checkin + i]));
+        RAPPORT_RETURN_IF_ERROR(
+            audit_created(txn, "checkin", checkins[first_extra_checkin + i].id));
+      }
+      return Status::Ok();
+    }));
+  }
   return data;
 }
 

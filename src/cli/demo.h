@@ -24,8 +24,12 @@ struct DemoData {
 };
 
 // Populates an empty store: organisation, clinic, staff accounts, a simulated cohort
-// (seeded by `seed`), and an open check-in for the next session of every ongoing episode,
-// plus `extra_checkins` more spread over those sessions (for load and shutdown tests).
+// (seeded by `seed`), and an open check-in for the next session of every ongoing episode.
+// For load and shutdown tests, `extra_checkins` more, each for a session of its own in
+// episodes of 12 sessions of new clients; their links follow the cohort's, ordered session
+// number first (every episode's first session, then every second one, ...). Written in
+// transactions of at most 20,000 rows of a kind, so a million takes seconds, not one huge
+// transaction. REQUIRES: extra_checkins >= 0.
 Result<DemoData> CreateDemo(storage::Store& store, const instruments::Catalog& catalog,
                             uint64_t seed, int extra_checkins = 0);
 

@@ -6,6 +6,7 @@
 #include <future>
 #include <mutex>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -250,24 +251,49 @@ class SqliteTransaction final : public WriteTransaction {
     return checkin;
   }
 
+  // The columns of kResponseColumns.
+  static Result<Response> ReadResponseColumns(Statement& stmt) {
+    Response response;
+    response.org_id = stmt.Text(0);
+    response.id = stmt.Text(1);
+    response.checkin_id = stmt.Text(2);
+    response.session_id = stmt.Text(3);
+    response.respondent_id = stmt.Text(4);
+    RAPPORT_ASSIGN_OR_RETURN(response.perspective,
+                             ParseEnum(domain::ParsePerspective, stmt.Text(5)));
+    if (!stmt.IsNull(6)) {
+      RAPPORT_ASSIGN_OR_RETURN(response.target, ParseEnum(domain::ParseTarget, stmt.Text(6)));
+    }
+    response.instrument_id = stmt.Text(7);
+    response.submitted_at = FromUnixMillis(stmt.Int(8));
+    return response;
+  }
+
+  // A score's instrument_id, scoring_version, total, band, subscales and flags, from `first`.
+  static Status ReadScoreColumns(Statement& stmt, int first, domain::Score& score) {
+    score.instrument_id = stmt.Text(first);
+    score.instrument_version = stmt.Text(first + 1);
+    score.total = stmt.OptionalDouble(first + 2);
+    score.band = stmt.Text(first + 3);
+    const Json subscales = Json::parse(stmt.Text(first + 4), nullptr, false);
+    const Json flags = Json::parse(stmt.Text(first + 5), nullptr, false);
+    if (!subscales.is_object() || !flags.is_array()) return Internal("stored score is invalid");
+    for (const auto& [id, value] : subscales.items()) {
+      score.subscales[id] =
+          value.is_number() ? std::optional<double>(value.get<double>()) : std::nullopt;
+    }
+    for (const Json& flag : flags) {
+      if (flag.is_string()) score.flags.push_back(flag.get<std::string>());
+    }
+    return Status::Ok();
+  }
+
   Result<std::vector<Response>> ReadResponses(Statement& stmt) {
     std::vector<Response> out;
     while (true) {
       RAPPORT_ASSIGN_OR_RETURN(const bool row, stmt.Step());
       if (!row) break;
-      Response response;
-      response.org_id = stmt.Text(0);
-      response.id = stmt.Text(1);
-      response.checkin_id = stmt.Text(2);
-      response.session_id = stmt.Text(3);
-      response.respondent_id = stmt.Text(4);
-      RAPPORT_ASSIGN_OR_RETURN(response.perspective,
-                               ParseEnum(domain::ParsePerspective, stmt.Text(5)));
-      if (!stmt.IsNull(6)) {
-        RAPPORT_ASSIGN_OR_RETURN(response.target, ParseEnum(domain::ParseTarget, stmt.Text(6)));
-      }
-      response.instrument_id = stmt.Text(7);
-      response.submitted_at = FromUnixMillis(stmt.Int(8));
+      RAPPORT_ASSIGN_OR_RETURN(Response response, ReadResponseColumns(stmt));
       out.push_back(std::move(response));
     }
     for (Response& response : out) RAPPORT_RETURN_IF_ERROR(ReadAnswersAndScore(response));
@@ -291,21 +317,7 @@ class SqliteTransaction final : public WriteTransaction {
     score->Bind(1, response.org_id).Bind(2, response.id);
     RAPPORT_ASSIGN_OR_RETURN(const bool row, score->Step());
     if (!row) return Status::Ok();
-    response.score.instrument_id = score->Text(0);
-    response.score.instrument_version = score->Text(1);
-    response.score.total = score->OptionalDouble(2);
-    response.score.band = score->Text(3);
-    const Json subscales = Json::parse(score->Text(4), nullptr, false);
-    const Json flags = Json::parse(score->Text(5), nullptr, false);
-    if (!subscales.is_object() || !flags.is_array()) return Internal("stored score is invalid");
-    for (const auto& [id, value] : subscales.items()) {
-      response.score.subscales[id] =
-          value.is_number() ? std::optional<double>(value.get<double>()) : std::nullopt;
-    }
-    for (const Json& flag : flags) {
-      if (flag.is_string()) response.score.flags.push_back(flag.get<std::string>());
-    }
-    return Status::Ok();
+    return ReadScoreColumns(*score, 0, response.score);
   }
 
   static constexpr std::string_view kResponseColumns =
@@ -322,16 +334,65 @@ class SqliteTransaction final : public WriteTransaction {
     return ReadResponses(*stmt);
   }
 
+  // Runs after every stored check-in (signals), so it reads the episode in three queries —
+  // responses, then all their answers, then all their scores — not two per response. CROSS
+  // JOIN keeps SQLite's loop order (sessions of the episode first): left to choose, it walked
+  // every response of the organisation by its org_id prefix.
   Result<std::vector<Response>> ListResponsesForEpisode(std::string_view org_id,
                                                         std::string_view episode_id) override {
     RAPPORT_ASSIGN_OR_RETURN(
         Statement * stmt,
-        db_.Cached(std::string(kResponseColumns) +
-                   "JOIN sessions s ON s.org_id = r.org_id AND s.id = r.session_id "
-                   "WHERE r.org_id = ? AND s.episode_id = ? ORDER BY s.number, r.submitted_at, "
+        db_.Cached("SELECT r.org_id, r.id, r.checkin_id, r.session_id, r.respondent_id, "
+                   "r.perspective, r.target, r.instrument_id, r.submitted_at FROM sessions s "
+                   "CROSS JOIN responses r ON r.org_id = s.org_id AND r.session_id = s.id "
+                   "WHERE s.org_id = ? AND s.episode_id = ? ORDER BY s.number, r.submitted_at, "
                    "r.rowid"));
     stmt->Bind(1, org_id).Bind(2, episode_id);
-    return ReadResponses(*stmt);
+    std::vector<Response> out;
+    std::unordered_map<std::string, size_t> index;
+    while (true) {
+      RAPPORT_ASSIGN_OR_RETURN(const bool row, stmt->Step());
+      if (!row) break;
+      RAPPORT_ASSIGN_OR_RETURN(Response response, ReadResponseColumns(*stmt));
+      index.emplace(response.id, out.size());
+      out.push_back(std::move(response));
+    }
+    if (out.empty()) return out;
+    RAPPORT_ASSIGN_OR_RETURN(
+        Statement * answers,
+        db_.Cached("SELECT a.response_id, a.item_id, a.value FROM sessions s "
+                   "CROSS JOIN responses r ON r.org_id = s.org_id AND r.session_id = s.id "
+                   "CROSS JOIN answers a ON a.org_id = r.org_id AND a.response_id = r.id "
+                   "WHERE s.org_id = ? AND s.episode_id = ? ORDER BY a.response_id, a.position"));
+    answers->Bind(1, org_id).Bind(2, episode_id);
+    while (true) {
+      RAPPORT_ASSIGN_OR_RETURN(const bool row, answers->Step());
+      if (!row) break;
+      const auto it = index.find(answers->Text(0));
+      if (it == index.end()) continue;
+      out[it->second].answers.push_back({answers->Text(1), answers->OptionalDouble(2)});
+    }
+    RAPPORT_ASSIGN_OR_RETURN(
+        Statement * scores,
+        db_.Cached("SELECT sc.response_id, sc.instrument_id, sc.scoring_version, sc.total, "
+                   "sc.band, sc.subscales, sc.flags FROM sessions s "
+                   "CROSS JOIN responses r ON r.org_id = s.org_id AND r.session_id = s.id "
+                   "CROSS JOIN scores sc ON sc.org_id = r.org_id AND sc.response_id = r.id "
+                   "WHERE s.org_id = ? AND s.episode_id = ? "
+                   "ORDER BY sc.response_id, sc.scoring_version DESC"));
+    scores->Bind(1, org_id).Bind(2, episode_id);
+    std::string previous;
+    while (true) {
+      RAPPORT_ASSIGN_OR_RETURN(const bool row, scores->Step());
+      if (!row) break;
+      std::string response_id = scores->Text(0);
+      if (response_id == previous) continue;  // an older scoring version
+      previous = response_id;
+      const auto it = index.find(response_id);
+      if (it == index.end()) continue;
+      RAPPORT_RETURN_IF_ERROR(ReadScoreColumns(*scores, 1, out[it->second].score));
+    }
+    return out;
   }
 
   Result<int64_t> CountResponses(std::string_view org_id) override {
@@ -342,22 +403,47 @@ class SqliteTransaction final : public WriteTransaction {
     return stmt->Int(0);
   }
 
+  // Two queries (sessions, then all their participants), not two per session: this runs after
+  // every stored check-in (signals).
   Result<std::vector<domain::Session>> ListSessionsForEpisode(
       std::string_view org_id, std::string_view episode_id) override {
     RAPPORT_ASSIGN_OR_RETURN(Statement * stmt,
-                             db_.Cached("SELECT id FROM sessions WHERE org_id = ? AND "
-                                        "episode_id = ? ORDER BY number"));
+                             db_.Cached("SELECT id, number, scheduled_at, attendance FROM sessions "
+                                        "WHERE org_id = ? AND episode_id = ? ORDER BY number"));
     stmt->Bind(1, org_id).Bind(2, episode_id);
-    std::vector<std::string> ids;
+    std::vector<domain::Session> out;
+    std::unordered_map<std::string, size_t> index;
     while (true) {
       RAPPORT_ASSIGN_OR_RETURN(const bool row, stmt->Step());
       if (!row) break;
-      ids.push_back(stmt->Text(0));
-    }
-    std::vector<domain::Session> out;
-    for (const std::string& id : ids) {
-      RAPPORT_ASSIGN_OR_RETURN(domain::Session session, GetSession(org_id, id));
+      domain::Session session;
+      session.id = stmt->Text(0);
+      session.org_id = std::string(org_id);
+      session.episode_id = std::string(episode_id);
+      session.number = static_cast<int>(stmt->Int(1));
+      session.scheduled_at = FromUnixMillis(stmt->Int(2));
+      RAPPORT_ASSIGN_OR_RETURN(session.attendance,
+                               ParseEnum(domain::ParseAttendance, stmt->Text(3)));
+      index.emplace(session.id, out.size());
       out.push_back(std::move(session));
+    }
+    if (out.empty()) return out;
+    RAPPORT_ASSIGN_OR_RETURN(
+        Statement * people,
+        db_.Cached("SELECT p.session_id, p.person_id, p.role FROM sessions s "
+                   "CROSS JOIN session_participants p ON p.org_id = s.org_id AND "
+                   "p.session_id = s.id WHERE s.org_id = ? AND s.episode_id = ? ORDER BY p.rowid"));
+    people->Bind(1, org_id).Bind(2, episode_id);
+    while (true) {
+      RAPPORT_ASSIGN_OR_RETURN(const bool row, people->Step());
+      if (!row) break;
+      const auto it = index.find(people->Text(0));
+      if (it == index.end()) continue;
+      domain::Participant participant;
+      participant.person_id = people->Text(1);
+      RAPPORT_ASSIGN_OR_RETURN(participant.role,
+                               ParseEnum(domain::ParseParticipantRole, people->Text(2)));
+      out[it->second].participants.push_back(std::move(participant));
     }
     return out;
   }
@@ -391,21 +477,25 @@ class SqliteTransaction final : public WriteTransaction {
     return alert;
   }
 
+  // The statement names only the filters that are set: one with "(?2 = '' OR episode_id = ?2)"
+  // cannot use the episode index and would scan every alert of the organisation — after each
+  // stored check-in (signals), in an organisation whose alerts only ever grow.
   Result<std::vector<domain::Alert>> ListAlerts(std::string_view org_id,
                                                 const AlertQuery& query) override {
-    RAPPORT_ASSIGN_OR_RETURN(
-        Statement * stmt,
-        db_.Cached(
-            std::string(kAlertColumns) +
-            "WHERE org_id = ?1 AND (IFNULL(?2, '') = '' OR episode_id = ?2) AND "
-            "(IFNULL(?3, '') = '' OR client_id = ?3) AND (IFNULL(?4, '') = '' OR "
-            "status = ?4) AND (?5 = 0 OR status <> 'resolved') ORDER BY CASE severity "
-            "WHEN 'urgent' THEN 0 WHEN 'warning' THEN 1 ELSE 2 END, created_at DESC, rowid DESC"));
-    stmt->Bind(1, org_id)
-        .Bind(2, query.episode_id)
-        .Bind(3, query.client_id)
-        .Bind(4, query.status ? domain::Name(*query.status) : std::string_view())
-        .Bind(5, query.active_only);
+    const std::string_view status = query.status ? domain::Name(*query.status) : "";
+    std::string sql = std::string(kAlertColumns) + "WHERE org_id = ?1";
+    if (!query.episode_id.empty()) sql += " AND episode_id = ?2";
+    if (!query.client_id.empty()) sql += " AND client_id = ?3";
+    if (!status.empty()) sql += " AND status = ?4";
+    if (query.active_only) sql += " AND status <> 'resolved'";
+    sql +=
+        " ORDER BY CASE severity WHEN 'urgent' THEN 0 WHEN 'warning' THEN 1 ELSE 2 END, "
+        "created_at DESC, rowid DESC";
+    RAPPORT_ASSIGN_OR_RETURN(Statement * stmt, db_.Cached(sql));
+    stmt->Bind(1, org_id);
+    if (!query.episode_id.empty()) stmt->Bind(2, query.episode_id);
+    if (!query.client_id.empty()) stmt->Bind(3, query.client_id);
+    if (!status.empty()) stmt->Bind(4, status);
     std::vector<domain::Alert> out;
     while (true) {
       RAPPORT_ASSIGN_OR_RETURN(const bool row, stmt->Step());
