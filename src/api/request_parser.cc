@@ -237,7 +237,8 @@ RequestParser::State RequestParser::Parse() {
   }
 
   if (connection_.trust_proxy) {
-    const std::string_view client = LastListEntry(request.Header("x-forwarded-for"));
+    const std::string forwarded_for = request.Header("x-forwarded-for");
+    const std::string_view client = LastListEntry(forwarded_for);
     if (LooksLikeAddress(client)) request.remote_address = std::string(client);
   }
   request.body = std::move(in.body());
