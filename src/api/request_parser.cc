@@ -18,11 +18,18 @@ namespace http = boost::beast::http;
 
 struct RequestParser::Impl {
   http::request_parser<http::string_body> parser;
+  // The parser asked for more bytes of a chunk header (see kShortestLastChunk).
+  bool chunk_header_pending = false;
 };
 
 namespace {
 
 constexpr size_t kMaxFieldNameInMessage = 64;
+// Beast 1.74's chunk parser, once it has seen the last chunk ("0\r\n") and asked for the rest
+// (trailers and the final CRLF), asserts on being called again with fewer than 5 bytes from
+// that chunk's start (a client sending "0\r\n" and then one byte trips it in debug builds).
+// Every complete last chunk is at least "0\r\n\r\n", so waiting for 5 bytes loses nothing.
+constexpr size_t kShortestLastChunk = 5;
 
 std::string_view View(boost::beast::string_view text) { return {text.data(), text.size()}; }
 
@@ -160,11 +167,15 @@ RequestParser::State RequestParser::Parse() {
   }
   auto& parser = impl_->parser;
   while (!parser.is_done()) {
-    if (consumed_ == buffer_.size()) return State::kNeedMore;
+    const size_t available = buffer_.size() - consumed_;
+    if (available == 0) return State::kNeedMore;
+    if (impl_->chunk_header_pending && available < kShortestLastChunk) return State::kNeedMore;
     boost::system::error_code ec;
-    const size_t used = parser.put(
-        boost::asio::const_buffer(buffer_.data() + consumed_, buffer_.size() - consumed_), ec);
+    const size_t used =
+        parser.put(boost::asio::const_buffer(buffer_.data() + consumed_, available), ec);
     consumed_ += used;
+    impl_->chunk_header_pending =
+        ec == http::error::need_more && parser.is_header_done() && parser.chunked();
     if (ec == http::error::need_more) return State::kNeedMore;
     if (ec) {
       RequestError error = FromBeastError(ec, limits_);

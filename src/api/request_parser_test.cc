@@ -119,6 +119,20 @@ TEST(RequestParser, ReadsPipelinedRequestsDeliveredInPieces) {
   EXPECT_EQ(parser.Finish(), RequestParser::State::kNeedMore);
 }
 
+// Regression (found by http_request_fuzz): Beast 1.74 asserted when the last chunk arrived as
+// "0\r\n" and then one more byte.
+TEST(RequestParser, ReadsTheLastChunkArrivingByteByByte) {
+  RequestParser parser({}, kDirect);
+  parser.Append("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n1\r\na\r\n0\r\n");
+  EXPECT_EQ(parser.Parse(), RequestParser::State::kNeedMore);
+  for (const char c : std::string_view("X: 1\r\n\r\n")) {
+    EXPECT_EQ(parser.Parse(), RequestParser::State::kNeedMore);
+    parser.Append(std::string_view(&c, 1));
+  }
+  ASSERT_EQ(parser.Parse(), RequestParser::State::kComplete);
+  EXPECT_EQ(parser.TakeRequest().body, "a");
+}
+
 TEST(RequestParser, TrustsForwardedHeadersOnlyFromATrustedProxy) {
   const std::string bytes =
       "GET / HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: 10.9.9.9, 203.0.113.5\r\n"
