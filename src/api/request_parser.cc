@@ -170,12 +170,21 @@ RequestParser::State RequestParser::Parse() {
     const size_t available = buffer_.size() - consumed_;
     if (available == 0) return State::kNeedMore;
     if (impl_->chunk_header_pending && available < kShortestLastChunk) return State::kNeedMore;
+    // Beast checks its header limit only while the header is incomplete in what it is given:
+    // a longer header that arrived at once would pass. Offering it no more than the limit
+    // until the header is done refuses it however the bytes arrive (found by the fuzzer).
+    const size_t offered =
+        parser.is_header_done() ? available : std::min(available, limits_.max_header_bytes);
     boost::system::error_code ec;
     const size_t used =
-        parser.put(boost::asio::const_buffer(buffer_.data() + consumed_, available), ec);
+        parser.put(boost::asio::const_buffer(buffer_.data() + consumed_, offered), ec);
     consumed_ += used;
     impl_->chunk_header_pending =
         ec == http::error::need_more && parser.is_header_done() && parser.chunked();
+    if (ec == http::error::need_more && !parser.is_header_done() &&
+        available >= limits_.max_header_bytes) {
+      ec = http::error::header_limit;
+    }
     if (ec == http::error::need_more) return State::kNeedMore;
     if (ec) {
       RequestError error = FromBeastError(ec, limits_);

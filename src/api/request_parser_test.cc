@@ -72,6 +72,9 @@ TEST(RequestParser, RefusesLargeOrManyHeadersWith431) {
   ExpectRefused(
       Parse("GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(2000, 'a') + "\r\n\r\n", limits),
       431, "headers");
+  // Regression (found by http_request_fuzz): a header just over the limit that arrives at once.
+  ExpectRefused(Parse("GET /" + std::string(1000, 'a') + " HTTP/1.1\r\nHost: x\r\n\r\n", limits),
+                431, "headers");
   ExpectRefused(Parse("GET / HTTP/1.1\r\nHost: x\r\nA: 1\r\nB: 1\r\nC: 1\r\nD: 1\r\n\r\n", limits),
                 431, "headers");
   ExpectRefused(
