@@ -16,14 +16,11 @@ packages=(
   r-base-core r-cran-lme4 r-cran-psych r-cran-gparotation python3-statsmodels
   # The browser code (TypeScript bundled by esbuild) and its tests in Debian's Chromium.
   nodejs chromium
+  # clang and its libFuzzer runtime: `make test` runs every fuzz target briefly.
+  clang libclang-rt-14-dev
 )
 # Debian's npm, unless node already brings its own.
 if ! command -v npm >/dev/null 2>&1; then packages+=(npm); fi
-
-# `scripts/setup.sh fuzz` adds clang and its libFuzzer runtime, for `make fuzz`.
-if [[ " $* " == *" fuzz "* ]]; then
-  packages+=(clang libclang-rt-14-dev)
-fi
 
 missing=()
 for package in "${packages[@]}"; do

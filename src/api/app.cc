@@ -95,9 +95,10 @@ Json ResultJson(const domain::Checkin& checkin, const std::vector<domain::Respon
 
 }  // namespace
 
-bool JsonDepthWithin(std::string_view text, int max_depth) {
+Status CheckJsonLimits(std::string_view text, int max_depth, size_t max_string_bytes) {
   int depth = 0;
   bool in_string = false;
+  size_t string_start = 0;
   for (size_t i = 0; i < text.size(); ++i) {
     const char c = text[i];
     if (in_string) {
@@ -106,15 +107,27 @@ bool JsonDepthWithin(std::string_view text, int max_depth) {
       } else if (c == '"') {
         in_string = false;
       }
+      if (i - string_start > max_string_bytes) {
+        return InvalidArgument(
+            "a JSON string is longer than " + std::to_string(max_string_bytes) + " bytes", "body");
+      }
     } else if (c == '"') {
       in_string = true;
+      string_start = i + 1;
     } else if (c == '[' || c == '{') {
-      if (++depth > max_depth) return false;
+      if (++depth > max_depth) {
+        return InvalidArgument("JSON nests deeper than " + std::to_string(max_depth) + " levels",
+                               "body");
+      }
     } else if (c == ']' || c == '}') {
       --depth;
     }
   }
-  return true;
+  return Status::Ok();
+}
+
+bool JsonDepthWithin(std::string_view text, int max_depth) {
+  return CheckJsonLimits(text, max_depth, text.size()).ok();
 }
 
 App::App(storage::Store& store, const instruments::Catalog& catalog, const Clock& clock,
@@ -439,17 +452,30 @@ Response App::SubmitCheckinForm(const Request& request) {
       RenderCheckinResult(localised.page, localised.views, outcome->responses, outcome->created));
 }
 
-Response App::SubmitCheckinJson(const Request& request) {
-  if (!request.Header("content-type").starts_with("application/json")) {
+std::variant<Json, Response> App::ReadJsonBody(const Request& request) const {
+  // "application/json", optionally with parameters ("; charset=utf-8"), in any case.
+  std::string type = request.Header("content-type");
+  type.resize(std::min(type.size(), type.find(';')));
+  while (!type.empty() && (type.back() == ' ' || type.back() == '\t')) type.pop_back();
+  std::transform(type.begin(), type.end(), type.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  if (type != "application/json") {
     return ProblemResponse(415, "request body must be application/json", "content-type");
   }
-  if (!JsonDepthWithin(request.body, options_.max_json_depth)) {
-    return ProblemResponse(
-        400, "JSON nests deeper than " + std::to_string(options_.max_json_depth) + " levels",
-        "body");
+  if (Status limits =
+          CheckJsonLimits(request.body, options_.max_json_depth, options_.max_json_string_bytes);
+      !limits.ok()) {
+    return ProblemResponse(limits);
   }
-  const Json body = Json::parse(request.body, nullptr, /*allow_exceptions=*/false);
+  Json body = Json::parse(request.body, nullptr, /*allow_exceptions=*/false);
   if (body.is_discarded()) return ProblemResponse(400, "request body is not valid JSON", "body");
+  return body;
+}
+
+Response App::SubmitCheckinJson(const Request& request) {
+  auto read = ReadJsonBody(request);
+  if (auto* problem = std::get_if<Response>(&read)) return std::move(*problem);
+  Json& body = std::get<Json>(read);
   if (!body.is_object() || !body.contains("responses") || !body["responses"].is_array()) {
     return ProblemResponse(
         400, "expected {\"responses\": [{\"instrument\": ID, \"answers\": ...}]}", "responses");

@@ -6,7 +6,10 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <variant>
 #include <vector>
+
+#include <nlohmann/json_fwd.hpp>
 
 #include "api/auth.h"
 #include "api/checkin_service.h"
@@ -20,8 +23,11 @@ namespace rapport::api {
 struct AppOptions {
   // Shown on the start page (the demo's open check-ins).
   std::vector<std::string> demo_checkin_links;
-  // Deepest JSON nesting accepted in request bodies.
+  // Deepest JSON nesting accepted in request bodies (deeper → 400 naming "body").
   int max_json_depth = 32;
+  // Longest JSON string (key or value, as written with its escapes) accepted in request
+  // bodies (longer → 400 naming "body").
+  size_t max_json_string_bytes = 64 * 1024;
   // Text of the respondent's pages; null: loaded from the data folder's ui/ (see UiText).
   std::shared_ptr<const UiText> ui_text;
   // Built browser code (web/, bundled by esbuild) served under /assets/: every *.js and *.css
@@ -58,6 +64,11 @@ class App {
   Response SubmitCheckinForm(const Request& request);
   Response SubmitCheckinJson(const Request& request);
 
+  // The JSON body of a request to a JSON route, or the problem to answer with: 415 unless the
+  // content type is application/json; 400 naming "body" for malformed JSON or JSON beyond the
+  // limits of AppOptions. Every JSON handler reads its body through this.
+  std::variant<nlohmann::json, Response> ReadJsonBody(const Request& request) const;
+
   // The respondent's page language and the check-in's instruments worded for it.
   struct Localised {
     PageLanguage page;
@@ -84,5 +95,9 @@ class App {
 
 // True when `text` nests arrays and objects no deeper than `max_depth` (strings are skipped).
 bool JsonDepthWithin(std::string_view text, int max_depth);
+// Ok when `text` nests arrays and objects no deeper than `max_depth` and holds no string (key or
+// value) longer than `max_string_bytes` as written; else kInvalidArgument naming "body". Checked
+// before parsing, so that no limit-breaking document is ever built in memory.
+Status CheckJsonLimits(std::string_view text, int max_depth, size_t max_string_bytes);
 
 }  // namespace rapport::api

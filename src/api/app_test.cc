@@ -309,5 +309,34 @@ TEST(JsonDepth, CountsNestingOutsideStrings) {
   EXPECT_FALSE(JsonDepthWithin("[[[[1]]]]", 3));
 }
 
+TEST(JsonLimits, NamesTheBodyForDeepNestingAndLongStrings) {
+  EXPECT_OK(CheckJsonLimits(R"({"key":"12345","b":"a\"b"})", 2, 5));
+  const Status deep = CheckJsonLimits("[[[1]]]", 2, 100);
+  EXPECT_EQ(deep.code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(deep.field(), "body");
+  const Status long_value = CheckJsonLimits(R"({"a":"123456"})", 8, 5);
+  EXPECT_EQ(long_value.field(), "body");
+  EXPECT_NE(long_value.message().find("longer than 5 bytes"), std::string::npos);
+  EXPECT_FALSE(CheckJsonLimits(R"({"123456":1})", 8, 5).ok());
+  // An unterminated string counts up to the end of the text.
+  EXPECT_FALSE(CheckJsonLimits(R"(["1234567)", 8, 5).ok());
+}
+
+TEST_F(AppTest, JsonBodiesOverTheLimitsAreRefusedNamingTheBody) {
+  const std::string path = "/api/v1/checkins/" + token_;
+  std::string long_body = R"({"responses":[{"instrument":")";
+  long_body.append(70 * 1024, 'x');
+  long_body.append(R"("}]})");
+  const Response long_string = Send("POST", path, long_body);
+  EXPECT_EQ(long_string.status, 400);
+  EXPECT_EQ(long_string.content_type, "application/problem+json");
+  EXPECT_EQ(Json::parse(long_string.body)["field"], "body");
+  const Response deep = Send("POST", path, std::string(40, '[') + std::string(40, ']'));
+  EXPECT_EQ(deep.status, 400);
+  EXPECT_EQ(Json::parse(deep.body)["field"], "body");
+  EXPECT_EQ(Send("POST", path, "{}", "text/json").status, 415);
+  EXPECT_EQ(Send("POST", path, "{}", "Application/JSON; charset=utf-8").status, 400);
+}
+
 }  // namespace
 }  // namespace rapport::api

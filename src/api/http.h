@@ -19,9 +19,10 @@ struct Request {
   std::map<std::string, std::string> query;    // decoded
   std::map<std::string, std::string> headers;  // names in lower case
   std::string body;
+  // The client's address: the peer's, or the one a trusted reverse proxy reports.
   std::string remote_address;
-  // True when the request reached the server over TLS (directly, or through a trusted
-  // reverse proxy that says so): cookies are then marked Secure.
+  // Arrived over TLS, directly or through a trusted reverse proxy (X-Forwarded-Proto: https):
+  // cookies are then marked Secure and responses carry Strict-Transport-Security.
   bool secure = false;
   // Path parameters filled in by the router ("token" for /c/{token}).
   std::map<std::string, std::string> params;
@@ -46,6 +47,12 @@ Response ProblemResponse(const Status& status);
 Response ProblemResponse(int http_status, std::string_view detail, std::string_view field = {});
 Response JsonResponse(int http_status, std::string body);
 Response HtmlResponse(int http_status, std::string body);
+
+// The security headers of every response, errors included: a Content-Security-Policy without
+// inline script or style and with frame-ancestors 'none', nosniff, no referrer, no framing,
+// a same-origin opener and resource policy, no powerful browser features; and
+// Strict-Transport-Security when `secure` (the request came over TLS, see Request::secure).
+std::vector<std::pair<std::string, std::string>> SecurityHeaders(bool secure);
 
 // Decodes %XX and '+' (form encoding). Errors on malformed escapes.
 Result<std::string> PercentDecode(std::string_view text, bool plus_is_space);

@@ -35,6 +35,29 @@ TEST(Http, FormDecoding) {
   EXPECT_FALSE(ParseFormEncoded("a=%").ok());
 }
 
+TEST(Http, SecurityHeadersOnEveryResponseAndHstsOnlyWhenSecure) {
+  const auto find = [](const std::vector<std::pair<std::string, std::string>>& headers,
+                       const std::string& name) -> std::string {
+    for (const auto& [key, value] : headers) {
+      if (key == name) return value;
+    }
+    return "(absent)";
+  };
+  const auto plain = SecurityHeaders(false);
+  const std::string csp = find(plain, "Content-Security-Policy");
+  EXPECT_NE(csp.find("frame-ancestors 'none'"), std::string::npos);
+  EXPECT_NE(csp.find("script-src 'self'"), std::string::npos);
+  EXPECT_EQ(csp.find("unsafe-inline"), std::string::npos);
+  EXPECT_EQ(find(plain, "X-Content-Type-Options"), "nosniff");
+  EXPECT_EQ(find(plain, "X-Frame-Options"), "DENY");
+  EXPECT_EQ(find(plain, "Referrer-Policy"), "no-referrer");
+  EXPECT_EQ(find(plain, "Cross-Origin-Opener-Policy"), "same-origin");
+  EXPECT_NE(find(plain, "Permissions-Policy"), "(absent)");
+  EXPECT_EQ(find(plain, "Strict-Transport-Security"), "(absent)");
+  EXPECT_NE(find(SecurityHeaders(true), "Strict-Transport-Security").find("max-age="),
+            std::string::npos);
+}
+
 TEST(Http, HtmlEscape) {
   EXPECT_EQ(HtmlEscape("<a href=\"x\">'&'</a>"),
             "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;");

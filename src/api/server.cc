@@ -7,7 +7,9 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include <array>
 #include <atomic>
+#include <chrono>
 #include <exception>
 #include <list>
 #include <mutex>
@@ -24,31 +26,13 @@ namespace http = beast::http;
 namespace net = boost::asio;
 using tcp = net::ip::tcp;
 
-constexpr std::string_view kContentSecurityPolicy =
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "form-action 'self'; "
-    "frame-ancestors 'none'; base-uri 'none'";
-
-// Converts a parsed Beast request into the transport-independent Request.
-Result<Request> ToRequest(http::request<http::string_body>&& in, std::string remote) {
-  Request request;
-  request.method = std::string(in.method_string());
-  const std::string_view target(in.target().data(), in.target().size());
-  const size_t question = target.find('?');
-  request.path = std::string(target.substr(0, question));
-  if (question != std::string_view::npos) {
-    RAPPORT_ASSIGN_OR_RETURN(const auto pairs, ParseFormEncoded(target.substr(question + 1)));
-    for (const auto& [key, value] : pairs) request.query[key] = value;
-  }
-  for (const auto& field : in) {
-    std::string name(field.name_string());
-    for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    request.headers[name] = std::string(field.value());
-  }
-  request.body = std::move(in.body());
-  request.remote_address = std::move(remote);
-  return request;
-}
+// Bytes read from a socket at a time.
+constexpr size_t kReadChunk = 16 * 1024;
+// After refusing a request, its remaining bytes are read and dropped before closing, so that
+// the client sees the answer rather than a connection reset: for at most kLingerTotal, and
+// only while the client keeps sending within kLingerQuiet.
+constexpr std::chrono::seconds kLingerTotal{2};
+constexpr std::chrono::milliseconds kLingerQuiet{300};
 
 }  // namespace
 
@@ -102,51 +86,64 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
  private:
+  // Reads the next request: from bytes already buffered (pipelining), else from the socket.
   void Read() {
     if (draining_) return Close();
-    parser_.emplace();
-    parser_->body_limit(server_.options.max_body_bytes);
-    parser_->header_limit(static_cast<uint32_t>(server_.options.max_header_bytes));
-    stream_.expires_after(first_request_ ? server_.options.read_timeout
-                                         : server_.options.idle_timeout);
-    http::async_read(stream_, buffer_, *parser_,
-                     beast::bind_front_handler(&Session::OnRead, shared_from_this()));
+    if (!parser_) {
+      parser_.emplace(server_.options.limits,
+                      ConnectionInfo{remote_, false, server_.options.trust_proxy});
+    }
+    // A request begun must arrive whole within the read timeout; between requests a
+    // keep-alive connection may idle for the idle timeout.
+    const bool waiting = !first_request_ && !parser_->started();
+    stream_.expires_after(waiting ? server_.options.idle_timeout : server_.options.read_timeout);
+    Continue();
   }
 
-  void OnRead(beast::error_code ec, size_t) {
-    first_request_ = false;
-    if (ec == http::error::end_of_stream || ec == net::error::operation_aborted ||
-        ec == beast::error::timeout || ec == net::error::connection_reset || draining_) {
-      return Close();
+  void Continue() {
+    switch (parser_->Parse()) {
+      case RequestParser::State::kComplete: return Dispatch(parser_->TakeRequest());
+      case RequestParser::State::kRefused: return Refuse();
+      case RequestParser::State::kNeedMore: break;
     }
-    if (ec == http::error::body_limit) {
-      return WriteResponse(
-          ProblemResponse(413, "request body is larger than " +
-                                   std::to_string(server_.options.max_body_bytes) + " bytes"),
-          /*close=*/true);
-    }
-    if (ec == http::error::header_limit) {
-      return WriteResponse(
-          ProblemResponse(431, "request headers are larger than " +
-                                   std::to_string(server_.options.max_header_bytes) + " bytes"),
-          /*close=*/true);
-    }
-    if (ec) {
-      if (ec.category() == beast::error_code(http::error::bad_target).category()) {
-        return WriteResponse(ProblemResponse(400, "malformed HTTP request: " + ec.message()),
-                             /*close=*/true);
-      }
-      return Close();
-    }
-    http::request<http::string_body> raw = parser_->release();
-    keep_alive_ = raw.keep_alive();
-    head_ = raw.method() == http::verb::head;
-    auto request = ToRequest(std::move(raw), remote_);
-    if (!request.ok()) return WriteResponse(ProblemResponse(request.status()), /*close=*/true);
+    stream_.async_read_some(net::buffer(read_buffer_),
+                            beast::bind_front_handler(&Session::OnRead, shared_from_this()));
+  }
 
+  void OnRead(beast::error_code ec, size_t bytes) {
+    if (draining_) return Close();
+    if (ec == net::error::eof) {
+      if (parser_->Finish() == RequestParser::State::kRefused) return Refuse();
+      return Close();
+    }
+    // Timeouts (the stream closed the socket), resets and aborts: nothing more to say.
+    if (ec) return Close();
+    if (!parser_->started()) {
+      // The first bytes of a request after an idle wait: the read timeout starts now.
+      stream_.expires_after(server_.options.read_timeout);
+    }
+    first_request_ = false;
+    parser_->Append(std::string_view(read_buffer_.data(), bytes));
+    Continue();
+  }
+
+  // Answers a request the parser refused, then closes the connection.
+  void Refuse() {
+    const RequestError& error = parser_->error();
+    secure_ = error.secure;
+    head_ = false;
+    keep_alive_ = false;
+    WriteResponse(ProblemResponse(error), /*refused=*/true);
+  }
+
+  void Dispatch(Request request) {
+    first_request_ = false;
+    keep_alive_ = parser_->keep_alive();
+    head_ = request.method == "HEAD";
+    secure_ = request.secure;
     busy_ = true;
     // The work guard keeps the I/O loop alive while the handler runs on the other pool.
-    net::post(server_.handlers, [self = shared_from_this(), request = std::move(request).value(),
+    net::post(server_.handlers, [self = shared_from_this(), request = std::move(request),
                                  work = net::make_work_guard(server_.ioc)]() mutable {
       Response response;
       try {
@@ -161,23 +158,20 @@ class Session : public std::enable_shared_from_this<Session> {
             {{"method", request.method}, {"path", request.path}, {"status", response.status}});
       }
       net::post(self->stream_.get_executor(), [self, response = std::move(response)]() mutable {
-        self->WriteResponse(std::move(response), /*close=*/false);
+        self->WriteResponse(std::move(response), /*refused=*/false);
       });
     });
   }
 
-  void WriteResponse(Response response, bool close) {
+  void WriteResponse(Response response, bool refused) {
     auto out = std::make_shared<http::response<http::string_body>>(
         static_cast<http::status>(response.status), 11);
     out->set(http::field::server, "Rapport");
     out->set(http::field::content_type, response.content_type);
     out->set(http::field::cache_control, "no-store");
-    out->set("Content-Security-Policy", std::string(kContentSecurityPolicy));
-    out->set("X-Content-Type-Options", "nosniff");
-    out->set("X-Frame-Options", "DENY");
-    out->set("Referrer-Policy", "no-referrer");
+    for (auto& [name, value] : SecurityHeaders(secure_)) out->set(name, value);
     for (auto& [name, value] : response.headers) out->set(name, value);
-    out->keep_alive(keep_alive_ && !close && !draining_ && !server_.stopping.load());
+    out->keep_alive(keep_alive_ && !refused && !draining_ && !server_.stopping.load());
     if (head_) {
       out->content_length(response.body.size());
     } else {
@@ -186,11 +180,31 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     stream_.expires_after(server_.options.read_timeout);
     http::async_write(stream_, *out,
-                      [self = shared_from_this(), out](beast::error_code ec, size_t) {
+                      [self = shared_from_this(), out, refused](beast::error_code ec, size_t) {
                         self->busy_ = false;
+                        if (refused && !ec) return self->Linger();
                         if (ec || !out->keep_alive()) return self->Close();
                         self->Read();
                       });
+  }
+
+  // Stops sending, then reads and drops what the client still sends (the rest of a refused
+  // body) until it closes or pauses, and closes.
+  void Linger() {
+    beast::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    linger_until_ = std::chrono::steady_clock::now() + kLingerTotal;
+    Discard();
+  }
+
+  void Discard() {
+    if (std::chrono::steady_clock::now() >= linger_until_) return Close();
+    stream_.expires_after(kLingerQuiet);
+    stream_.async_read_some(net::buffer(read_buffer_),
+                            [self = shared_from_this()](beast::error_code ec, size_t) {
+                              if (ec) return self->Close();
+                              self->Discard();
+                            });
   }
 
   void Close() {
@@ -201,11 +215,13 @@ class Session : public std::enable_shared_from_this<Session> {
 
   beast::tcp_stream stream_;
   Server::Impl& server_;
-  beast::flat_buffer buffer_;
-  std::optional<http::request_parser<http::string_body>> parser_;
+  std::array<char, kReadChunk> read_buffer_;
+  std::optional<RequestParser> parser_;
   std::string remote_;
   bool keep_alive_ = false;
   bool head_ = false;
+  bool secure_ = false;
+  std::chrono::steady_clock::time_point linger_until_;
   bool busy_ = false;
   bool draining_ = false;
   bool first_request_ = true;

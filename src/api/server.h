@@ -1,7 +1,8 @@
 // The HTTP server: Boost.Beast on Asio (DESIGN.md §7). Asynchronous I/O on a few threads;
 // handlers run on a separate pool so that a handler waiting for a durable commit never stalls
 // the I/O. Bounded request sizes and timeouts on every connection; security headers on every
-// response; graceful shutdown that finishes requests in flight.
+// response; graceful shutdown that finishes requests in flight. Requests are read by
+// RequestParser (request_parser.h), the code path the http_request fuzz target exercises.
 //
 // Beast stays inside server.cc: this header is cheap to include.
 #pragma once
@@ -11,6 +12,7 @@
 #include <memory>
 #include <string>
 
+#include "api/request_parser.h"
 #include "api/router.h"
 #include "base/status.h"
 
@@ -21,10 +23,17 @@ struct ServerOptions {
   uint16_t port = 8080;  // 0: pick a free port
   int io_threads = 2;
   int handler_threads = 64;
-  size_t max_body_bytes = 256 * 1024;     // larger bodies → 413
-  size_t max_header_bytes = 16 * 1024;    // larger headers → 431
-  std::chrono::seconds read_timeout{30};  // a request must arrive within this (slow clients)
-  std::chrono::seconds idle_timeout{75};  // keep-alive connections idle longer are closed
+  // Body (413), header (431) size and header count limits.
+  RequestLimits limits;
+  // A new connection must start its request within this, and every request must arrive whole
+  // within this of its first byte: slower clients are disconnected. Also bounds writing a
+  // response.
+  std::chrono::seconds read_timeout{30};
+  // A keep-alive connection that sends nothing for this long is closed.
+  std::chrono::seconds idle_timeout{75};
+  // Behind a reverse proxy that terminates TLS (docs/operations.md): trust its
+  // X-Forwarded-For and X-Forwarded-Proto. Only when nothing else can reach the port.
+  bool trust_proxy = false;
 };
 
 class Server {

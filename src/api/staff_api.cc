@@ -31,15 +31,12 @@ Response JsonOk(int status, const Json& body) {
 }
 
 // The request body as a JSON object. Errors name "body" or "content-type".
-Result<Json> ParseBody(const Request& request, int max_depth) {
+Result<Json> ParseBody(const Request& request, int max_depth, size_t max_string_bytes = 64 * 1024) {
   if (!request.Header("content-type").starts_with("application/json")) {
     return Status(StatusCode::kInvalidArgument, "request body must be application/json",
                   "content-type");
   }
-  if (!JsonDepthWithin(request.body, max_depth)) {
-    return InvalidArgument("JSON nests deeper than " + std::to_string(max_depth) + " levels",
-                           "body");
-  }
+  RAPPORT_RETURN_IF_ERROR(CheckJsonLimits(request.body, max_depth, max_string_bytes));
   Json body = Json::parse(request.body, nullptr, /*allow_exceptions=*/false);
   if (body.is_discarded()) return InvalidArgument("request body is not valid JSON", "body");
   if (!body.is_object()) return InvalidArgument("request body must be a JSON object", "body");

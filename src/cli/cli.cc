@@ -118,7 +118,19 @@ struct ServeArgs {
   int threads = -1;
   std::string site_dir;
   std::string log_level;
+  int read_timeout = -1;
+  int idle_timeout = -1;
+  bool trust_proxy = false;
 };
+
+// A boolean setting: true/false, 1/0, yes/no.
+Result<bool> GetBool(const Config& config, std::string_view key, bool fallback) {
+  const auto value = config.Get(key);
+  if (!value) return fallback;
+  if (*value == "true" || *value == "1" || *value == "yes") return true;
+  if (*value == "false" || *value == "0" || *value == "no") return false;
+  return InvalidArgument(std::string(key) + " must be true or false", std::string(key));
+}
 
 // Resolves server settings: defaults < config file < RAPPORT_* environment < flags.
 Result<api::ServerOptions> ServerOptionsFrom(const ServeArgs& args, Config* out_config) {
@@ -129,6 +141,9 @@ Result<api::ServerOptions> ServerOptionsFrom(const ServeArgs& args, Config* out_
   if (args.threads >= 0) flags["handler_threads"] = std::to_string(args.threads);
   if (!args.log_level.empty()) flags["log_level"] = args.log_level;
   if (!args.site_dir.empty()) flags["site_dir"] = args.site_dir;
+  if (args.read_timeout >= 0) flags["read_timeout_seconds"] = std::to_string(args.read_timeout);
+  if (args.idle_timeout >= 0) flags["idle_timeout_seconds"] = std::to_string(args.idle_timeout);
+  if (args.trust_proxy) flags["trust_proxy"] = "true";
   RAPPORT_ASSIGN_OR_RETURN(
       Config config,
       Config::Load({{"address", "127.0.0.1"}, {"port", "8080"}, {"log_level", "info"}},
@@ -143,7 +158,23 @@ Result<api::ServerOptions> ServerOptionsFrom(const ServeArgs& args, Config* out_
   options.io_threads = static_cast<int>(io);
   RAPPORT_ASSIGN_OR_RETURN(const int64_t body,
                            config.GetInt("max_body_bytes", 256 * 1024, 1024, 64 << 20));
-  options.max_body_bytes = static_cast<size_t>(body);
+  options.limits.max_body_bytes = static_cast<size_t>(body);
+  RAPPORT_ASSIGN_OR_RETURN(const int64_t header_bytes,
+                           config.GetInt("max_header_bytes", 16 * 1024, 1024, 1 << 20));
+  options.limits.max_header_bytes = static_cast<size_t>(header_bytes);
+  RAPPORT_ASSIGN_OR_RETURN(const int64_t header_count,
+                           config.GetInt("max_header_count", 64, 8, 1000));
+  options.limits.max_header_count = static_cast<size_t>(header_count);
+  RAPPORT_ASSIGN_OR_RETURN(const int64_t field_bytes,
+                           config.GetInt("max_header_field_bytes", 8 * 1024, 256, 1 << 20));
+  options.limits.max_header_field_bytes = static_cast<size_t>(field_bytes);
+  RAPPORT_ASSIGN_OR_RETURN(const int64_t read_timeout,
+                           config.GetInt("read_timeout_seconds", 30, 1, 3600));
+  options.read_timeout = std::chrono::seconds(read_timeout);
+  RAPPORT_ASSIGN_OR_RETURN(const int64_t idle_timeout,
+                           config.GetInt("idle_timeout_seconds", 75, 1, 3600));
+  options.idle_timeout = std::chrono::seconds(idle_timeout);
+  RAPPORT_ASSIGN_OR_RETURN(options.trust_proxy, GetBool(config, "trust_proxy", false));
   log::Level level = log::Level::kInfo;
   if (!log::ParseLevel(config.GetOr("log_level", "info"), level)) {
     return InvalidArgument("log_level must be debug, info, warning or error", "log_level");
@@ -156,8 +187,17 @@ Result<api::ServerOptions> ServerOptionsFrom(const ServeArgs& args, Config* out_
 // Opens the store, builds the app and serves until SIGTERM/SIGINT.
 // The start page lists the demo's open check-ins as relative links.
 int Serve(storage::Store& store, const instruments::Catalog& catalog, api::ServerOptions options,
-          const std::function<void(uint16_t)>& on_listening, const DemoData& demo = {}) {
+          const Config& config, const std::function<void(uint16_t)>& on_listening,
+          const DemoData& demo = {}) {
   api::AppOptions app_options;
+  auto json_depth = config.GetInt("max_json_depth", app_options.max_json_depth, 2, 512);
+  if (!json_depth.ok()) return Fail(json_depth.status());
+  app_options.max_json_depth = static_cast<int>(*json_depth);
+  auto json_string =
+      config.GetInt("max_json_string_bytes",
+                    static_cast<int64_t>(app_options.max_json_string_bytes), 64, 64 << 20);
+  if (!json_string.ok()) return Fail(json_string.status());
+  app_options.max_json_string_bytes = static_cast<size_t>(*json_string);
   auto ui_text = api::UiText::LoadDirectory(instruments::DefaultDataDir() / "ui");
   if (!ui_text.ok()) return Fail(ui_text.status());
   app_options.ui_text = std::make_shared<const api::UiText>(std::move(ui_text).value());
@@ -185,7 +225,7 @@ int RunServe(const ServeArgs& args) {
   if (!catalog.ok()) return Fail(catalog.status());
   auto store = storage::OpenStore(*db, /*migrate=*/false);
   if (!store.ok()) return Fail(store.status());
-  return Serve(**store, *catalog, *options, [&](uint16_t port) {
+  return Serve(**store, *catalog, *options, config, [&](uint16_t port) {
     std::cout << "Rapport is serving on http://" << options->address << ":" << port << "/"
               << std::endl;
   });
@@ -238,7 +278,7 @@ int RunDemo(DemoArgs args) {
     data = std::move(read).value();
   }
   return Serve(
-      **store, *catalog, *options,
+      **store, *catalog, *options, config,
       [&](uint16_t port) {
         const std::string base = "http://" + options->address + ":" + std::to_string(port);
         if (Status status = WriteDemoAccounts(accounts, base, data); !status.ok()) {
@@ -281,6 +321,13 @@ void AddCoreCommands(CLI::App& app, Commands& commands) {
     command->add_option("--site-dir", a.site_dir,
                         "The site's folder of its own instruments/ and textpacks/");
     command->add_option("--log-level", a.log_level, "debug, info, warning or error");
+    command->add_option("--read-timeout", a.read_timeout,
+                        "Seconds within which a request must arrive whole (default 30)");
+    command->add_option("--idle-timeout", a.idle_timeout,
+                        "Seconds an idle keep-alive connection is kept open (default 75)");
+    command->add_flag("--trust-proxy", a.trust_proxy,
+                      "Behind a TLS-terminating reverse proxy: trust its X-Forwarded-For and "
+                      "X-Forwarded-Proto (see docs/operations.md)");
   };
   auto serve_args = std::make_shared<ServeArgs>();
   CLI::App* serve = app.add_subcommand("serve", "Serve the web application and API.");

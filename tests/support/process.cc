@@ -121,20 +121,38 @@ int ServerProcess::StopWith(int signal, std::chrono::seconds timeout) {
   return -1;
 }
 
-HttpResult Http(int port, const std::string& method, const std::string& target,
-                const std::string& body, const std::string& content_type,
-                const std::vector<std::pair<std::string, std::string>>& extra_headers) {
-  HttpResult result;
+namespace {
+
+// A connected TCP socket to 127.0.0.1:port, or -1.
+int ConnectLoopback(int port) {
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) return result;
+  if (fd < 0) return -1;
   sockaddr_in address{};
   address.sin_family = AF_INET;
   address.sin_port = htons(static_cast<uint16_t>(port));
   address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
     ::close(fd);
-    return result;
+    return -1;
   }
+  return fd;
+}
+
+bool SendAll(int fd, std::string_view bytes) {
+  size_t sent = 0;
+  while (sent < bytes.size()) {
+    const ssize_t n = ::send(fd, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
+    if (n <= 0) return false;
+    sent += static_cast<size_t>(n);
+  }
+  return true;
+}
+
+}  // namespace
+
+HttpResult Http(int port, const std::string& method, const std::string& target,
+                const std::string& body, const std::string& content_type,
+                const std::vector<std::pair<std::string, std::string>>& extra_headers) {
   std::string request =
       method + " " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n";
   if (!content_type.empty()) request += "Content-Type: " + content_type + "\r\n";
@@ -142,14 +160,18 @@ HttpResult Http(int port, const std::string& method, const std::string& target,
   if (!body.empty() || method == "POST")
     request += "Content-Length: " + std::to_string(body.size()) + "\r\n";
   request += "\r\n" + body;
-  size_t sent = 0;
-  while (sent < request.size()) {
-    const ssize_t n = ::send(fd, request.data() + sent, request.size() - sent, MSG_NOSIGNAL);
-    if (n <= 0) break;
-    sent += static_cast<size_t>(n);
-  }
-  const std::string response = ReadAll(fd);
-  ::close(fd);
+  return RawHttp(port, request);
+}
+
+HttpResult RawHttp(int port, std::string_view request) {
+  Connection connection(port);
+  if (!connection.connected()) return {};
+  connection.Send(request);
+  return ParseHttpResponse(connection.ReadUntilClosed(std::chrono::seconds(30)).bytes);
+}
+
+HttpResult ParseHttpResponse(const std::string& response) {
+  HttpResult result;
   const size_t header_end = response.find("\r\n\r\n");
   if (response.size() < 12 || header_end == std::string::npos) return result;
   result.status = std::atoi(response.substr(9, 3).c_str());
@@ -167,6 +189,34 @@ HttpResult Http(int port, const std::string& method, const std::string& target,
   }
   result.body = response.substr(header_end + 4);
   return result;
+}
+
+Connection::Connection(int port) : fd_(ConnectLoopback(port)) {}
+
+Connection::~Connection() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+bool Connection::Send(std::string_view bytes) { return fd_ >= 0 && SendAll(fd_, bytes); }
+
+Connection::Received Connection::ReadUntilClosed(std::chrono::milliseconds timeout) {
+  Received received;
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (fd_ >= 0) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) break;
+    pollfd ready{fd_, POLLIN, 0};
+    if (::poll(&ready, 1, static_cast<int>(left.count())) <= 0) continue;
+    char buffer[4096];
+    const ssize_t n = ::recv(fd_, buffer, sizeof buffer, 0);
+    if (n <= 0) {
+      received.closed = true;
+      break;
+    }
+    received.bytes.append(buffer, static_cast<size_t>(n));
+  }
+  return received;
 }
 
 }  // namespace rapport::testing

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace rapport::testing {
@@ -51,5 +52,36 @@ struct HttpResult {
 HttpResult Http(int port, const std::string& method, const std::string& target,
                 const std::string& body = {}, const std::string& content_type = {},
                 const std::vector<std::pair<std::string, std::string>>& extra_headers = {});
+
+// Parses the first HTTP/1.1 response in `bytes`; status 0 when there is none.
+HttpResult ParseHttpResponse(const std::string& bytes);
+
+// Sends `request` exactly as given on a fresh connection and reads until the server closes it
+// (at most 30 s).
+HttpResult RawHttp(int port, std::string_view request);
+
+// A raw TCP connection to 127.0.0.1:port, for tests of the transport itself (slow clients,
+// keep-alive, limits).
+class Connection {
+ public:
+  explicit Connection(int port);
+  ~Connection();
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  bool connected() const { return fd_ >= 0; }
+  // Sends all of `bytes`; false when the server has closed or reset the connection.
+  bool Send(std::string_view bytes);
+
+  struct Received {
+    std::string bytes;
+    bool closed = false;  // the server closed (or reset) the connection
+  };
+  // Reads until the server closes the connection or `timeout` passes.
+  Received ReadUntilClosed(std::chrono::milliseconds timeout);
+
+ private:
+  int fd_ = -1;
+};
 
 }  // namespace rapport::testing
