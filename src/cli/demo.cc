@@ -154,17 +154,21 @@ Result<DemoData> CreateDemo(storage::Store& store, const instruments::Catalog& c
   }
 
   // Every record created is in the audit log, so a fresh demo has a chain that verifies.
+  const auto audit_created = [&](storage::WriteTransaction& txn, std::string_view kind,
+                                 const std::string& id) {
+    domain::AuditEvent event;
+    event.org_id = org.id;
+    event.at = now;
+    event.actor = "system";
+    event.action = "create";
+    event.resource = std::string(kind) + "/" + id;
+    event.address = "local";
+    event.detail = "demo";
+    return txn.AppendAudit(std::move(event)).status();
+  };
   RAPPORT_RETURN_IF_ERROR(store.Write([&](storage::WriteTransaction& txn) -> Status {
     const auto created = [&](std::string_view kind, const std::string& id) {
-      domain::AuditEvent event;
-      event.org_id = org.id;
-      event.at = now;
-      event.actor = "system";
-      event.action = "create";
-      event.resource = std::string(kind) + "/" + id;
-      event.address = "local";
-      event.detail = "demo";
-      return txn.AppendAudit(std::move(event)).status();
+      return audit_created(txn, kind, id);
     };
     RAPPORT_RETURN_IF_ERROR(txn.PutOrganization(org));
     RAPPORT_RETURN_IF_ERROR(created("organization", org.id));
@@ -203,18 +207,7 @@ Result<DemoData> CreateDemo(storage::Store& store, const instruments::Catalog& c
   }));
   // The load-test check-ins in transactions of kExtraBatch, so that a million of them never
   // build one huge transaction (and WAL file).
-  const auto audit_created = [&](storage::WriteTransaction& txn, std::string_view kind,
-                                 const std::string& id) {
-    domain::AuditEvent event;
-    event.org_id = org.id;
-    event.at = now;
-    event.actor = "system";
-    event.action = "create";
-    event.resource = std::string(kind) + "/" + id;
-    event.address = "local";
-    event.detail = "demo";
-    return txn.AppendAudit(std::move(event)).status();
-  };
+
   for (size_t e = 0; e < extra_episodes; e += kExtraBatch) {
     RAPPORT_RETURN_IF_ERROR(store.Write([&](storage::WriteTransaction& txn) -> Status {
       for (size_t i = e; i < std::min(e + kExtraBatch, extra_episodes); ++i) {
