@@ -110,9 +110,11 @@ bool Secure(const ConnectionInfo& connection, std::string_view forwarded_proto) 
 // query split off; empty when the target is of neither form.
 std::pair<std::string_view, std::string_view> SplitTarget(std::string_view target) {
   if (!target.starts_with('/')) {
-    const std::string scheme = Lower(target.substr(0, target.find("://")));
+    const size_t separator = target.find("://");
+    if (separator == std::string_view::npos) return {};
+    const std::string scheme = Lower(target.substr(0, separator));
     if (scheme != "http" && scheme != "https") return {};
-    target.remove_prefix(scheme.size() + 3);
+    target.remove_prefix(separator + 3);
     const size_t path_start = target.find_first_of("/?");
     target =
         path_start == std::string_view::npos ? std::string_view("/") : target.substr(path_start);

@@ -38,6 +38,17 @@ TEST(RequestParser, ReducesAnAbsoluteTargetToItsPath) {
   EXPECT_EQ(parsed.request->query.at("a"), "1");
 }
 
+TEST(RequestParser, RefusesATargetThatIsOnlyASchemeName) {
+  // "http" without "://" once read past the end of the target (found by the fuzzer).
+  for (const char* target : {"http", "https", "HTTP:/x", "http:"}) {
+    const ParsedRequest parsed =
+        Parse(std::string("DELETE ") + target + " HTTP/1.1\r\nHost: x\r\n\r\n");
+    ASSERT_FALSE(parsed.request.has_value()) << target;
+    EXPECT_EQ(parsed.error.http_status, 400) << target;
+    EXPECT_EQ(parsed.error.status.field(), "target") << target;
+  }
+}
+
 TEST(RequestParser, JoinsChunkedBodies) {
   const ParsedRequest parsed = Parse(
       "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
