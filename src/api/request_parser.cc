@@ -187,7 +187,11 @@ RequestParser::State RequestParser::Parse() {
         available >= limits_.max_header_bytes) {
       ec = http::error::header_limit;
     }
-    if (ec == http::error::need_more) return State::kNeedMore;
+    if (ec == http::error::need_more) {
+      // The header ended inside the bytes offered: parse on into those held back.
+      if (offered < available && parser.is_header_done()) continue;
+      return State::kNeedMore;
+    }
     if (ec) {
       RequestError error = FromBeastError(ec, limits_);
       if (parser.is_header_done()) {

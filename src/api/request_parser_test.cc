@@ -49,6 +49,25 @@ TEST(RequestParser, RefusesATargetThatIsOnlyASchemeName) {
   }
 }
 
+TEST(RequestParser, ParsesOnIntoTheBodyWhenHeaderAndBodyArriveTogetherBeyondTheHeaderLimit) {
+  // The parser offers Beast at most max_header_bytes until the header is done; when the header
+  // ends inside that window and the window ends inside a chunk header, it must go on into the
+  // bytes it already holds rather than wait for more that never come (found by the fuzzer).
+  RequestLimits limits;
+  limits.max_header_bytes = 256;
+  std::string chunks;
+  for (int i = 0; i < 12; ++i) chunks += "1\r\na\r\n";
+  chunks += "0\r\n\r\n";
+  for (size_t pad = 150; pad <= 191; ++pad) {  // header up to the limit
+    const std::string bytes =
+        "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nX-Pad: " +
+        std::string(pad, 'p') + "\r\n\r\n" + chunks;
+    const ParsedRequest parsed = Parse(bytes, limits);
+    ASSERT_TRUE(parsed.request.has_value()) << pad << ": " << parsed.error.status.ToString();
+    EXPECT_EQ(parsed.request->body, std::string(12, 'a')) << pad;
+  }
+}
+
 TEST(RequestParser, JoinsChunkedBodies) {
   const ParsedRequest parsed = Parse(
       "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
