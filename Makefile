@@ -16,7 +16,7 @@ setup:
 
 build: setup
 	cmake --preset release
-	cmake --build --preset release
+	cmake --build --preset release --target rapport
 	ln -sf release/rapport build/rapport
 
 debug: setup
@@ -26,8 +26,8 @@ debug: setup
 demo: build
 	build/rapport demo
 
-# The release build is compiled too, so a break that only the optimiser sees fails here and
-# not first in `make demo`.
+# The release binary is compiled too, so a break that only the optimiser sees fails here and
+# not first in `make demo` (the unit tests run in the sanitised debug build only).
 test: debug build
 	ctest --preset debug
 	scripts/fuzz.sh $(TEST_FUZZ_SECONDS)
