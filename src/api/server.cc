@@ -289,16 +289,17 @@ Status Server::Listen() {
 
 uint16_t Server::port() const { return impl_->bound_port; }
 
-void Server::Run(bool handle_signals) {
-  if (handle_signals) {
-    impl_->signals.add(SIGINT);
-    impl_->signals.add(SIGTERM);
-    impl_->signals.async_wait([this](beast::error_code ec, int signal_number) {
-      if (ec) return;
-      log::Info("shutting down", {{"signal", signal_number}});
-      Shutdown();
-    });
-  }
+void Server::HandleSignals() {
+  impl_->signals.add(SIGINT);
+  impl_->signals.add(SIGTERM);
+  impl_->signals.async_wait([this](beast::error_code ec, int signal_number) {
+    if (ec) return;
+    log::Info("shutting down", {{"signal", signal_number}});
+    Shutdown();
+  });
+}
+
+void Server::Run() {
   impl_->Accept();
   std::vector<std::thread> threads;
   for (int i = 1; i < impl_->options.io_threads; ++i) {

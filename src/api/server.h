@@ -48,9 +48,12 @@ class Server {
   Status Listen();
   // The bound port (after Listen).
   uint16_t port() const;
-  // Serves until Shutdown() is called or SIGTERM/SIGINT arrives (when `handle_signals`);
-  // then stops accepting, finishes requests in flight, closes idle connections and returns.
-  void Run(bool handle_signals);
+  // From now on SIGTERM and SIGINT shut the server down (as Shutdown() does) once it runs,
+  // including a signal that arrives before Run(). Call before announcing the server.
+  void HandleSignals();
+  // Serves until Shutdown() is called (or a signal arrives, after HandleSignals()); then stops
+  // accepting, finishes requests in flight, closes idle connections and returns.
+  void Run();
   // Thread safe; may be called from any thread or a signal-handling context of Asio.
   void Shutdown();
 
