@@ -68,6 +68,30 @@ bool LooksLikeTotp(std::string_view code) {
 
 }  // namespace
 
+std::string NewTotpSecret(Random& random) {
+  std::array<std::byte, 20> secret{};
+  random.Fill(secret);
+  return std::string(reinterpret_cast<const char*>(secret.data()), secret.size());
+}
+
+std::string StoredTotpSecret(std::string_view raw) { return Hex(raw); }
+std::string RawTotpSecret(std::string_view stored) { return Unhex(stored); }
+
+RecoveryCodes NewRecoveryCodes(Random& random, int count) {
+  static constexpr std::string_view kAlphabet = "abcdefghjkmnpqrstuvwxyz23456789";
+  RecoveryCodes out;
+  for (int n = 0; n < count; ++n) {
+    std::string code;
+    for (int i = 0; i < 10; ++i) {
+      code.push_back(kAlphabet[static_cast<size_t>(
+          random.UniformInt(0, static_cast<int64_t>(kAlphabet.size()) - 1))]);
+    }
+    out.digests.push_back(Sha256Hex(code));
+    out.codes.push_back(code.substr(0, 5) + "-" + code.substr(5));
+  }
+  return out;
+}
+
 bool IsKnownScope(std::string_view scope) { return scope == kScopeRead || scope == kScopeWrite; }
 
 bool Principal::HasScope(std::string_view scope) const {
@@ -164,7 +188,7 @@ Result<LoginOutcome> AuthService::Login(const LoginRequest& request) {
                     "a code from your authenticator app (or a recovery code) is needed", "totp");
     }
     if (LooksLikeTotp(request.totp)) {
-      totp_step = MatchTotp(Unhex(user.totp_secret), request.totp, now);
+      totp_step = MatchTotp(RawTotpSecret(user.totp_secret), request.totp, now);
       if (!totp_step) {
         return fail(Status(StatusCode::kUnauthenticated, "the code is wrong or expired", "totp"));
       }
@@ -328,9 +352,7 @@ Result<int> AuthService::LogoutEverywhere(const Principal& principal) {
 }
 
 Result<TotpEnrolment> AuthService::EnrolTotp(const Principal& principal) {
-  std::array<std::byte, 20> secret{};
-  random_.Fill(secret);
-  const std::string raw(reinterpret_cast<const char*>(secret.data()), secret.size());
+  const std::string raw = NewTotpSecret(random_);
   RAPPORT_RETURN_IF_ERROR(store_.Write([&](storage::WriteTransaction& txn) -> Status {
     RAPPORT_ASSIGN_OR_RETURN(domain::User user,
                              txn.GetUser(principal.user.org_id, principal.user.id));
@@ -338,60 +360,44 @@ Result<TotpEnrolment> AuthService::EnrolTotp(const Principal& principal) {
       return Conflict(
           "multi-factor sign-in is already active; an administrator can reset it to enrol again");
     }
-    user.totp_secret = Hex(raw);
+    user.totp_secret = StoredTotpSecret(raw);
     return txn.UpdateUser(user);
   }));
   return TotpEnrolment{Base32Encode(raw), OtpauthUri(options_.issuer, principal.user.email, raw)};
 }
 
-std::vector<std::string> AuthService::NewRecoveryCodes(std::vector<std::string>& digests) {
-  static constexpr std::string_view kAlphabet = "abcdefghjkmnpqrstuvwxyz23456789";
-  std::vector<std::string> codes;
-  for (int n = 0; n < options_.recovery_codes; ++n) {
-    std::string code;
-    for (int i = 0; i < 10; ++i) {
-      code.push_back(kAlphabet[static_cast<size_t>(
-          random_.UniformInt(0, static_cast<int64_t>(kAlphabet.size()) - 1))]);
+Result<std::vector<std::string>> AuthService::ReplaceRecoveryCodes(const Principal& principal,
+                                                                   std::string_view code,
+                                                                   bool activate) {
+  RecoveryCodes fresh = NewRecoveryCodes(random_, options_.recovery_codes);
+  RAPPORT_RETURN_IF_ERROR(store_.Write([&](storage::WriteTransaction& txn) -> Status {
+    RAPPORT_ASSIGN_OR_RETURN(domain::User user,
+                             txn.GetUser(principal.user.org_id, principal.user.id));
+    if (activate && user.totp_enabled) return Conflict("multi-factor sign-in is already active");
+    if (activate && user.totp_secret.empty()) {
+      return Conflict("start enrolment first (POST auth/totp/enrol)");
     }
-    digests.push_back(Sha256Hex(code));
-    codes.push_back(code.substr(0, 5) + "-" + code.substr(5));
-  }
-  return codes;
+    if (!activate && !user.totp_enabled) return Conflict("multi-factor sign-in is not active");
+    if (!MatchTotp(RawTotpSecret(user.totp_secret), code, clock_.Now())) {
+      return InvalidArgument("the code does not match; check the device's clock", "code");
+    }
+    if (activate) {
+      user.totp_enabled = true;
+      RAPPORT_RETURN_IF_ERROR(txn.UpdateUser(user));
+    }
+    return txn.PutRecoveryCodes(user.org_id, user.id, fresh.digests);
+  }));
+  return std::move(fresh.codes);
 }
 
 Result<std::vector<std::string>> AuthService::ActivateTotp(const Principal& principal,
                                                            std::string_view code) {
-  std::vector<std::string> digests;
-  std::vector<std::string> codes = NewRecoveryCodes(digests);
-  RAPPORT_RETURN_IF_ERROR(store_.Write([&](storage::WriteTransaction& txn) -> Status {
-    RAPPORT_ASSIGN_OR_RETURN(domain::User user,
-                             txn.GetUser(principal.user.org_id, principal.user.id));
-    if (user.totp_enabled) return Conflict("multi-factor sign-in is already active");
-    if (user.totp_secret.empty()) return Conflict("start enrolment first (POST auth/totp/enrol)");
-    if (!MatchTotp(Unhex(user.totp_secret), code, clock_.Now())) {
-      return InvalidArgument("the code does not match; check the device's clock", "code");
-    }
-    user.totp_enabled = true;
-    RAPPORT_RETURN_IF_ERROR(txn.UpdateUser(user));
-    return txn.PutRecoveryCodes(user.org_id, user.id, digests);
-  }));
-  return codes;
+  return ReplaceRecoveryCodes(principal, code, /*activate=*/true);
 }
 
 Result<std::vector<std::string>> AuthService::RegenerateRecoveryCodes(const Principal& principal,
                                                                       std::string_view code) {
-  std::vector<std::string> digests;
-  std::vector<std::string> codes = NewRecoveryCodes(digests);
-  RAPPORT_RETURN_IF_ERROR(store_.Write([&](storage::WriteTransaction& txn) -> Status {
-    RAPPORT_ASSIGN_OR_RETURN(domain::User user,
-                             txn.GetUser(principal.user.org_id, principal.user.id));
-    if (!user.totp_enabled) return Conflict("multi-factor sign-in is not active");
-    if (!MatchTotp(Unhex(user.totp_secret), code, clock_.Now())) {
-      return InvalidArgument("the code does not match; check the device's clock", "code");
-    }
-    return txn.PutRecoveryCodes(user.org_id, user.id, digests);
-  }));
-  return codes;
+  return ReplaceRecoveryCodes(principal, code, /*activate=*/false);
 }
 
 Result<NewApiToken> AuthService::CreateApiToken(const Principal& principal, std::string_view name,

@@ -46,6 +46,20 @@ inline constexpr std::string_view kScopeRead = "read";
 inline constexpr std::string_view kScopeWrite = "write";
 bool IsKnownScope(std::string_view scope);
 
+// A new TOTP shared secret: 160 random bits (RFC 4226 §4, R6), as raw bytes.
+std::string NewTotpSecret(Random& random);
+// How a TOTP secret is kept on domain::User (hex), and back to raw bytes.
+std::string StoredTotpSecret(std::string_view raw);
+std::string RawTotpSecret(std::string_view stored);
+
+// Single-use recovery codes as shown to the user ("abcde-23456": ten characters from an
+// alphabet without look-alikes) and the SHA-256 digests of their normal form, to be stored.
+struct RecoveryCodes {
+  std::vector<std::string> codes;
+  std::vector<std::string> digests;
+};
+RecoveryCodes NewRecoveryCodes(Random& random, int count);
+
 // Who is calling, once authenticated.
 struct Principal {
   domain::User user;
@@ -141,7 +155,10 @@ class AuthService {
   Result<Principal> FromSession(std::string_view secret);
   Result<Principal> FromApiToken(std::string_view secret);
   bool MfaRequired(const domain::User& user) const;
-  std::vector<std::string> NewRecoveryCodes(std::vector<std::string>& digests);
+  // Stores fresh recovery codes once `code` matches the user's TOTP secret: activating a
+  // pending secret (`activate`) or replacing the codes of an active one.
+  Result<std::vector<std::string>> ReplaceRecoveryCodes(const Principal& principal,
+                                                        std::string_view code, bool activate);
 
   storage::Store& store_;
   const Clock& clock_;

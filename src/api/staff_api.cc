@@ -350,6 +350,12 @@ struct StaffApi::Impl {
     return alert;
   }
 
+  // An alert as the API shows it: with its repair notes and the guidance for its kind.
+  Result<Json> AlertJson(storage::ReadTransaction& txn, const domain::Alert& alert) const {
+    RAPPORT_ASSIGN_OR_RETURN(const auto notes, txn.ListRepairNotes(alert.org_id, alert.id));
+    return alerts::AlertToJson(alert, notes, options.guidance);
+  }
+
   // The client when one of its episodes is visible; supervisors without a clinic also see
   // clients who have no episode yet.
   static Result<std::vector<domain::Episode>> ClientEpisodes(storage::ReadTransaction& txn,
@@ -974,8 +980,8 @@ void StaffApi::Impl::AddClinicalRoutes(Router& router) {
       RAPPORT_ASSIGN_OR_RETURN(const auto alerts, txn.ListAlerts(episode.org_id, query));
       out["alerts"] = Json::array();
       for (const auto& alert : alerts) {
-        RAPPORT_ASSIGN_OR_RETURN(const auto notes, txn.ListRepairNotes(alert.org_id, alert.id));
-        out["alerts"].push_back(alerts::AlertToJson(alert, notes, options.guidance));
+        RAPPORT_ASSIGN_OR_RETURN(Json entry, AlertJson(txn, alert));
+        out["alerts"].push_back(std::move(entry));
       }
       RAPPORT_ASSIGN_OR_RETURN(const auto goals, txn.ListGoals(episode.org_id, episode.id));
       out["goals"] = Json::array();
@@ -1057,8 +1063,8 @@ void StaffApi::Impl::AddClinicalRoutes(Router& router) {
           RAPPORT_ASSIGN_OR_RETURN(const auto alerts, txn.ListAlerts(principal.user.org_id, query));
           for (const auto& alert : alerts) {
             if (!visible.contains(alert.episode_id)) continue;
-            RAPPORT_ASSIGN_OR_RETURN(const auto notes, txn.ListRepairNotes(alert.org_id, alert.id));
-            out.push_back(alerts::AlertToJson(alert, notes, options.guidance));
+            RAPPORT_ASSIGN_OR_RETURN(Json entry, AlertJson(txn, alert));
+            out.push_back(std::move(entry));
           }
           return Status::Ok();
         }));
@@ -1073,8 +1079,7 @@ void StaffApi::Impl::AddClinicalRoutes(Router& router) {
     RAPPORT_RETURN_IF_ERROR(store.Read([&](storage::ReadTransaction& txn) -> Status {
       RAPPORT_ASSIGN_OR_RETURN(const domain::Alert alert,
                                VisibleAlert(txn, principal, request.Param("id")));
-      RAPPORT_ASSIGN_OR_RETURN(const auto notes, txn.ListRepairNotes(alert.org_id, alert.id));
-      out = alerts::AlertToJson(alert, notes, options.guidance);
+      RAPPORT_ASSIGN_OR_RETURN(out, AlertJson(txn, alert));
       return Status::Ok();
     }));
     return JsonOk(200, out);
@@ -1093,8 +1098,7 @@ void StaffApi::Impl::AddClinicalRoutes(Router& router) {
                 ? alerts::AcknowledgeAlert(txn, alert.org_id, alert.id, principal.user.id, now)
                 : alerts::ResolveAlert(txn, alert.org_id, alert.id, principal.user.id, now));
         RAPPORT_ASSIGN_OR_RETURN(const domain::Alert updated, txn.GetAlert(alert.org_id, alert.id));
-        RAPPORT_ASSIGN_OR_RETURN(const auto notes, txn.ListRepairNotes(alert.org_id, alert.id));
-        out = alerts::AlertToJson(updated, notes, options.guidance);
+        RAPPORT_ASSIGN_OR_RETURN(out, AlertJson(txn, updated));
         return Status::Ok();
       }));
       return JsonOk(200, out);

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "api/app.h"
+#include "api/auth.h"
 #include "api/totp.h"
 #include "base/id.h"
 #include "base/password.h"
@@ -81,7 +82,7 @@ class World : public ::testing::Test {
       user.password_hash = password_hash_;
       user.created_at = now;
       if (role == domain::Role::kAdmin) {
-        user.totp_secret = Hex(kTotpSecret);
+        user.totp_secret = StoredTotpSecret(kTotpSecret);
         user.totp_enabled = true;
       }
       org.users[person] = user;
@@ -139,16 +140,6 @@ class World : public ::testing::Test {
   // The secret of the user's read-write API token.
   static std::string TokenSecret(const domain::User& user) {
     return "apitoken-" + user.id + "-secret";
-  }
-
-  static std::string Hex(const std::string& bytes) {
-    static constexpr char kHex[] = "0123456789abcdef";
-    std::string out;
-    for (const char c : bytes) {
-      out.push_back(kHex[static_cast<unsigned char>(c) >> 4]);
-      out.push_back(kHex[static_cast<unsigned char>(c) & 0xF]);
-    }
-    return out;
   }
 
   // A signed-in session for `user`, stored directly; returns {cookie secret, csrf token}.

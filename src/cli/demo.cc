@@ -6,6 +6,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "api/auth.h"
+#include "api/totp.h"
 #include "base/id.h"
 #include "base/password.h"
 #include "base/random.h"
@@ -27,6 +29,75 @@ std::string NewPassword(Random& random) {
          raw.substr(15, 5);
 }
 
+// The demo's organisations: each with its clinic and the five kinds of staff account.
+struct DemoStaff {
+  domain::Role role;
+  const char* email;
+  const char* name;
+};
+struct DemoOrganization {
+  const char* name;
+  const char* clinic;
+  DemoStaff staff[5];
+};
+constexpr DemoOrganization kOrganizations[] = {
+    {"Riverside Counselling (demo)",
+     "Riverside Main Street",
+     {{domain::Role::kAdmin, "admin@riverside.example", "Alex Admin"},
+      {domain::Role::kSupervisor, "supervisor@riverside.example", "Sam Supervisor"},
+      {domain::Role::kClinician, "clinician1@riverside.example", "Dr Kim Okafor"},
+      {domain::Role::kClinician, "clinician2@riverside.example", "Jo Lindqvist"},
+      {domain::Role::kResearcher, "researcher@riverside.example", "Rae Researcher"}}},
+    {"Harbour Family Therapy (demo)",
+     "Harbour Quay",
+     {{domain::Role::kAdmin, "admin@harbour.example", "Lee Admin"},
+      {domain::Role::kSupervisor, "supervisor@harbour.example", "Noor Haddad"},
+      {domain::Role::kClinician, "clinician1@harbour.example", "Dr Tomas Reyes"},
+      {domain::Role::kClinician, "clinician2@harbour.example", "Mia Castellanos"},
+      {domain::Role::kResearcher, "researcher@harbour.example", "Priya Researcher"}}},
+};
+
+// Everything one demo organisation holds, before it is written.
+struct OrganizationRecords {
+  domain::Organization org;
+  domain::Clinic clinic;
+  std::vector<domain::User> users;
+  // Administrators' recovery codes, as digests, by user id.
+  std::vector<std::pair<std::string, std::vector<std::string>>> recovery_digests;
+  std::vector<std::string> clinician_ids;
+  sim::Cohort cohort;
+  std::vector<domain::Session> next_sessions;
+  std::vector<domain::Checkin> checkins;
+};
+
+// Staff accounts with fresh passwords (listed in `data`); administrators are enrolled in
+// multi-factor sign-in, with their secret and recovery codes listed too.
+Status AddStaff(const DemoOrganization& spec, Timestamp now, Random& secure,
+                OrganizationRecords& records, DemoData& data) {
+  for (const DemoStaff& member : spec.staff) {
+    const std::string password = NewPassword(secure);
+    RAPPORT_ASSIGN_OR_RETURN(const std::string hash, HashPassword(password));
+    domain::User user{NewId(secure), records.org.id, records.clinic.id,
+                      member.email,  member.name,    member.role,
+                      hash,          false,          now};
+    DemoAccount account{records.org.name, std::string(domain::Name(member.role)), member.email,
+                        password};
+    if (member.role == domain::Role::kAdmin) {
+      const std::string secret = api::NewTotpSecret(secure);
+      user.totp_secret = api::StoredTotpSecret(secret);
+      user.totp_enabled = true;
+      account.totp_secret = api::Base32Encode(secret);
+      api::RecoveryCodes codes = api::NewRecoveryCodes(secure, api::AuthOptions{}.recovery_codes);
+      account.recovery_codes = std::move(codes.codes);
+      records.recovery_digests.emplace_back(user.id, std::move(codes.digests));
+    }
+    if (member.role == domain::Role::kClinician) records.clinician_ids.push_back(user.id);
+    data.accounts.push_back(std::move(account));
+    records.users.push_back(std::move(user));
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 Result<DemoData> CreateDemo(storage::Store& store, const instruments::Catalog& catalog,
@@ -35,50 +106,29 @@ Result<DemoData> CreateDemo(storage::Store& store, const instruments::Catalog& c
   const Timestamp now = DefaultClock().Now();
   DemoData data;
 
-  domain::Organization org{NewId(secure), "Riverside Counselling (demo)", now};
-  domain::Clinic clinic{NewId(secure), org.id, "Riverside Main Street"};
-  struct Staff {
-    domain::Role role;
-    const char* email;
-    const char* name;
-  };
-  const Staff staff[] = {
-      {domain::Role::kAdmin, "admin@riverside.example", "Alex Admin"},
-      {domain::Role::kSupervisor, "supervisor@riverside.example", "Sam Supervisor"},
-      {domain::Role::kClinician, "clinician1@riverside.example", "Dr Kim Okafor"},
-      {domain::Role::kClinician, "clinician2@riverside.example", "Jo Lindqvist"},
-      {domain::Role::kResearcher, "researcher@riverside.example", "Rae Researcher"},
-  };
-  std::vector<domain::User> users;
-  std::vector<std::string> clinician_ids;
-  for (const Staff& member : staff) {
-    const std::string password = NewPassword(secure);
-    RAPPORT_ASSIGN_OR_RETURN(const std::string hash, HashPassword(password));
-    domain::User user{NewId(secure), org.id, clinic.id, member.email, member.name,
-                      member.role,   hash,   false,     now};
-    if (member.role == domain::Role::kClinician) clinician_ids.push_back(user.id);
-    data.accounts.push_back(
-        {org.name, std::string(domain::Name(member.role)), member.email, password});
-    users.push_back(std::move(user));
+  std::vector<OrganizationRecords> organizations;
+  for (size_t o = 0; o < std::size(kOrganizations); ++o) {
+    OrganizationRecords& records = organizations.emplace_back();
+    records.org = {NewId(secure), kOrganizations[o].name, now};
+    records.clinic = {NewId(secure), records.org.id, kOrganizations[o].clinic};
+    RAPPORT_RETURN_IF_ERROR(AddStaff(kOrganizations[o], now, secure, records, data));
+    sim::CohortOptions options;
+    options.seed = seed + o;
+    options.org_id = records.org.id;
+    options.clinic_id = records.clinic.id;
+    options.clinician_ids = records.clinician_ids;
+    options.clients_per_clinician = 8;
+    options.end = now - std::chrono::hours(24);
+    RAPPORT_ASSIGN_OR_RETURN(records.cohort, sim::GenerateCohort(options, catalog));
   }
 
-  sim::CohortOptions options;
-  options.seed = seed;
-  options.org_id = org.id;
-  options.clinic_id = clinic.id;
-  options.clinician_ids = clinician_ids;
-  options.clients_per_clinician = 8;
-  options.end = now - std::chrono::hours(24);
-  RAPPORT_ASSIGN_OR_RETURN(const sim::Cohort cohort, sim::GenerateCohort(options, catalog));
-
-  // The next session of every ongoing episode, each with an open client check-in.
-  std::vector<domain::Session> next_sessions;
-  std::vector<domain::Checkin> checkins;
-  const auto add_checkin = [&](const domain::Session& session, const std::string& client_id) {
+  // An open client check-in for `session`; its link goes into `data`.
+  const auto add_checkin = [&](OrganizationRecords& records, const domain::Session& session,
+                               const std::string& client_id) {
     const std::string token = NewToken(secure);
     domain::Checkin checkin;
     checkin.id = NewId(secure);
-    checkin.org_id = org.id;
+    checkin.org_id = records.org.id;
     checkin.session_id = session.id;
     checkin.respondent_id = client_id;
     checkin.perspective = domain::Perspective::kClient;
@@ -88,32 +138,38 @@ Result<DemoData> CreateDemo(storage::Store& store, const instruments::Catalog& c
     checkin.created_at = now;
     checkin.expires_at = now + std::chrono::hours(24 * 30);
     data.checkin_tokens.push_back(token);
-    checkins.push_back(std::move(checkin));
+    records.checkins.push_back(std::move(checkin));
   };
-  for (const domain::Episode& episode : cohort.episodes) {
-    if (episode.ended_at) continue;
-    int last_number = 0;
-    for (const domain::Session& session : cohort.sessions) {
-      if (session.episode_id == episode.id) last_number = std::max(last_number, session.number);
+
+  // The next session of every ongoing episode, each with an open client check-in.
+  for (OrganizationRecords& records : organizations) {
+    for (const domain::Episode& episode : records.cohort.episodes) {
+      if (episode.ended_at) continue;
+      int last_number = 0;
+      for (const domain::Session& session : records.cohort.sessions) {
+        if (session.episode_id == episode.id) last_number = std::max(last_number, session.number);
+      }
+      domain::Session session;
+      session.id = NewId(secure);
+      session.org_id = records.org.id;
+      session.episode_id = episode.id;
+      session.number = last_number + 1;
+      session.scheduled_at = now;
+      session.attendance = domain::Attendance::kAttended;
+      session.participants = {{episode.client_ids.front(), domain::ParticipantRole::kClient},
+                              {episode.clinician_ids.front(), domain::ParticipantRole::kClinician}};
+      add_checkin(records, session, episode.client_ids.front());
+      records.next_sessions.push_back(std::move(session));
     }
-    domain::Session session;
-    session.id = NewId(secure);
-    session.org_id = org.id;
-    session.episode_id = episode.id;
-    session.number = last_number + 1;
-    session.scheduled_at = now;
-    session.attendance = domain::Attendance::kAttended;
-    session.participants = {{episode.client_ids.front(), domain::ParticipantRole::kClient},
-                            {episode.clinician_ids.front(), domain::ParticipantRole::kClinician}};
-    add_checkin(session, episode.client_ids.front());
-    next_sessions.push_back(std::move(session));
   }
 
   // Load tests: every extra check-in gets a session of its own, in episodes of new clients
-  // kExtraSessionsPerEpisode sessions long, so the history each submission re-evaluates stays
-  // the size of a real course of therapy however many check-ins are asked for. Check-in k
-  // belongs to episode k mod E and session k div E + 1: in link order, the sessions of all
-  // episodes fill up week by week, as they would in practice.
+  // of the first organisation kExtraSessionsPerEpisode sessions long, so the history each
+  // submission re-evaluates stays the size of a real course of therapy however many check-ins
+  // are asked for. Check-in k belongs to episode k mod E and session k div E + 1: in link
+  // order, the sessions of all episodes fill up week by week, as they would in practice.
+  OrganizationRecords& load = organizations.front();
+  const size_t first_extra_checkin = load.checkins.size();
   const size_t extra = static_cast<size_t>(std::max(extra_checkins, 0));
   const size_t extra_episodes = (extra + kExtraSessionsPerEpisode - 1) / kExtraSessionsPerEpisode;
   std::vector<domain::Client> extra_clients;
@@ -121,43 +177,43 @@ Result<DemoData> CreateDemo(storage::Store& store, const instruments::Catalog& c
   for (size_t e = 0; e < extra_episodes; ++e) {
     domain::Client client;
     client.id = NewId(secure);
-    client.org_id = org.id;
+    client.org_id = load.org.id;
     client.code = "L-" + std::to_string(e + 1);
     client.language = "en";
     client.created_at = now;
     domain::Episode episode;
     episode.id = NewId(secure);
-    episode.org_id = org.id;
-    episode.clinic_id = clinic.id;
+    episode.org_id = load.org.id;
+    episode.clinic_id = load.clinic.id;
     episode.client_ids = {client.id};
-    episode.clinician_ids = {clinician_ids[e % clinician_ids.size()]};
+    episode.clinician_ids = {load.clinician_ids[e % load.clinician_ids.size()]};
     episode.started_at = now - std::chrono::hours(24 * 7 * kExtraSessionsPerEpisode);
     extra_clients.push_back(std::move(client));
     extra_episode_list.push_back(std::move(episode));
   }
   std::vector<domain::Session> extra_sessions;
-  const size_t first_extra_checkin = checkins.size();
   for (size_t k = 0; k < extra; ++k) {
     const domain::Episode& episode = extra_episode_list[k % extra_episodes];
     const int number = static_cast<int>(k / extra_episodes) + 1;
     domain::Session session;
     session.id = NewId(secure);
-    session.org_id = org.id;
+    session.org_id = load.org.id;
     session.episode_id = episode.id;
     session.number = number;
     session.scheduled_at = episode.started_at + std::chrono::hours(24 * 7 * (number - 1));
     session.attendance = domain::Attendance::kAttended;
     session.participants = {{episode.client_ids.front(), domain::ParticipantRole::kClient},
                             {episode.clinician_ids.front(), domain::ParticipantRole::kClinician}};
-    add_checkin(session, episode.client_ids.front());
+    add_checkin(load, session, episode.client_ids.front());
     extra_sessions.push_back(std::move(session));
   }
 
-  // Every record created is in the audit log, so a fresh demo has a chain that verifies.
-  const auto audit_created = [&](storage::WriteTransaction& txn, std::string_view kind,
-                                 const std::string& id) {
+  // Every record created is in its organisation's audit log, so a fresh demo has chains that
+  // verify.
+  const auto audit_created = [&](storage::WriteTransaction& txn, const std::string& org_id,
+                                 std::string_view kind, const std::string& id) {
     domain::AuditEvent event;
-    event.org_id = org.id;
+    event.org_id = org_id;
     event.at = now;
     event.actor = "system";
     event.action = "create";
@@ -167,54 +223,58 @@ Result<DemoData> CreateDemo(storage::Store& store, const instruments::Catalog& c
     return txn.AppendAudit(std::move(event)).status();
   };
   RAPPORT_RETURN_IF_ERROR(store.Write([&](storage::WriteTransaction& txn) -> Status {
-    const auto created = [&](std::string_view kind, const std::string& id) {
-      return audit_created(txn, kind, id);
-    };
-    RAPPORT_RETURN_IF_ERROR(txn.PutOrganization(org));
-    RAPPORT_RETURN_IF_ERROR(created("organization", org.id));
-    RAPPORT_RETURN_IF_ERROR(txn.PutClinic(clinic));
-    RAPPORT_RETURN_IF_ERROR(created("clinic", clinic.id));
-    for (const auto& user : users) {
-      RAPPORT_RETURN_IF_ERROR(txn.PutUser(user));
-      RAPPORT_RETURN_IF_ERROR(created("user", user.id));
-    }
-    for (const auto& client : cohort.clients) {
-      RAPPORT_RETURN_IF_ERROR(txn.PutClient(client));
-      RAPPORT_RETURN_IF_ERROR(created("client", client.id));
-    }
-    for (const auto& episode : cohort.episodes) {
-      RAPPORT_RETURN_IF_ERROR(txn.PutEpisode(episode));
-      RAPPORT_RETURN_IF_ERROR(created("episode", episode.id));
-    }
-    const auto put_sessions = [&](const std::vector<domain::Session>& sessions) -> Status {
-      for (const auto& session : sessions) {
-        RAPPORT_RETURN_IF_ERROR(txn.PutSession(session));
-        RAPPORT_RETURN_IF_ERROR(created("session", session.id));
+    for (const OrganizationRecords& records : organizations) {
+      const auto created = [&](std::string_view kind, const std::string& id) {
+        return audit_created(txn, records.org.id, kind, id);
+      };
+      RAPPORT_RETURN_IF_ERROR(txn.PutOrganization(records.org));
+      RAPPORT_RETURN_IF_ERROR(created("organization", records.org.id));
+      RAPPORT_RETURN_IF_ERROR(txn.PutClinic(records.clinic));
+      RAPPORT_RETURN_IF_ERROR(created("clinic", records.clinic.id));
+      for (const auto& user : records.users) {
+        RAPPORT_RETURN_IF_ERROR(txn.PutUser(user));
+        RAPPORT_RETURN_IF_ERROR(created("user", user.id));
       }
-      return Status::Ok();
-    };
-    RAPPORT_RETURN_IF_ERROR(put_sessions(cohort.sessions));
-    RAPPORT_RETURN_IF_ERROR(put_sessions(next_sessions));
-    for (const auto& response : cohort.responses) {
-      RAPPORT_RETURN_IF_ERROR(txn.PutResponse(response));
-      RAPPORT_RETURN_IF_ERROR(created("response", response.id));
-    }
-    for (size_t c = 0; c < first_extra_checkin; ++c) {
-      RAPPORT_RETURN_IF_ERROR(txn.PutCheckin(checkins[c]));
-      RAPPORT_RETURN_IF_ERROR(created("checkin", checkins[c].id));
+      for (const auto& [user_id, digests] : records.recovery_digests) {
+        RAPPORT_RETURN_IF_ERROR(txn.PutRecoveryCodes(records.org.id, user_id, digests));
+      }
+      for (const auto& client : records.cohort.clients) {
+        RAPPORT_RETURN_IF_ERROR(txn.PutClient(client));
+        RAPPORT_RETURN_IF_ERROR(created("client", client.id));
+      }
+      for (const auto& episode : records.cohort.episodes) {
+        RAPPORT_RETURN_IF_ERROR(txn.PutEpisode(episode));
+        RAPPORT_RETURN_IF_ERROR(created("episode", episode.id));
+      }
+      for (const auto* sessions : {&records.cohort.sessions, &records.next_sessions}) {
+        for (const auto& session : *sessions) {
+          RAPPORT_RETURN_IF_ERROR(txn.PutSession(session));
+          RAPPORT_RETURN_IF_ERROR(created("session", session.id));
+        }
+      }
+      for (const auto& response : records.cohort.responses) {
+        RAPPORT_RETURN_IF_ERROR(txn.PutResponse(response));
+        RAPPORT_RETURN_IF_ERROR(created("response", response.id));
+      }
+      const size_t open = &records == &load ? first_extra_checkin : records.checkins.size();
+      for (size_t c = 0; c < open; ++c) {
+        RAPPORT_RETURN_IF_ERROR(txn.PutCheckin(records.checkins[c]));
+        RAPPORT_RETURN_IF_ERROR(created("checkin", records.checkins[c].id));
+      }
     }
     return Status::Ok();
   }));
+
   // The load-test check-ins in transactions of kExtraBatch, so that a million of them never
   // build one huge transaction (and WAL file).
-
+  const std::string& load_org = load.org.id;
   for (size_t e = 0; e < extra_episodes; e += kExtraBatch) {
     RAPPORT_RETURN_IF_ERROR(store.Write([&](storage::WriteTransaction& txn) -> Status {
       for (size_t i = e; i < std::min(e + kExtraBatch, extra_episodes); ++i) {
         RAPPORT_RETURN_IF_ERROR(txn.PutClient(extra_clients[i]));
-        RAPPORT_RETURN_IF_ERROR(audit_created(txn, "client", extra_clients[i].id));
+        RAPPORT_RETURN_IF_ERROR(audit_created(txn, load_org, "client", extra_clients[i].id));
         RAPPORT_RETURN_IF_ERROR(txn.PutEpisode(extra_episode_list[i]));
-        RAPPORT_RETURN_IF_ERROR(audit_created(txn, "episode", extra_episode_list[i].id));
+        RAPPORT_RETURN_IF_ERROR(audit_created(txn, load_org, "episode", extra_episode_list[i].id));
       }
       return Status::Ok();
     }));
@@ -222,11 +282,11 @@ Result<DemoData> CreateDemo(storage::Store& store, const instruments::Catalog& c
   for (size_t k = 0; k < extra; k += kExtraBatch) {
     RAPPORT_RETURN_IF_ERROR(store.Write([&](storage::WriteTransaction& txn) -> Status {
       for (size_t i = k; i < std::min(k + kExtraBatch, extra); ++i) {
+        const domain::Checkin& checkin = load.checkins[first_extra_checkin + i];
         RAPPORT_RETURN_IF_ERROR(txn.PutSession(extra_sessions[i]));
-        RAPPORT_RETURN_IF_ERROR(audit_created(txn, "session", extra_sessions[i].id));
-        RAPPORT_RETURN_IF_ERROR(txn.PutCheckin(checkins[first_extra_checkin + i]));
-        RAPPORT_RETURN_IF_ERROR(
-            audit_created(txn, "checkin", checkins[first_extra_checkin + i].id));
+        RAPPORT_RETURN_IF_ERROR(audit_created(txn, load_org, "session", extra_sessions[i].id));
+        RAPPORT_RETURN_IF_ERROR(txn.PutCheckin(checkin));
+        RAPPORT_RETURN_IF_ERROR(audit_created(txn, load_org, "checkin", checkin.id));
       }
       return Status::Ok();
     }));
@@ -240,10 +300,15 @@ Status WriteDemoAccounts(const std::filesystem::path& file, const std::string& b
   out["url"] = base_url + "/";
   out["accounts"] = Json::array();
   for (const DemoAccount& account : data.accounts) {
-    out["accounts"].push_back({{"org", account.org},
-                               {"role", account.role},
-                               {"email", account.email},
-                               {"password", account.password}});
+    Json entry = {{"org", account.org},
+                  {"role", account.role},
+                  {"email", account.email},
+                  {"password", account.password}};
+    if (!account.totp_secret.empty()) {
+      entry["totp_secret"] = account.totp_secret;
+      entry["recovery_codes"] = account.recovery_codes;
+    }
+    out["accounts"].push_back(std::move(entry));
   }
   out["checkin_links"] = Json::array();
   for (const std::string& token : data.checkin_tokens)
@@ -273,8 +338,16 @@ Result<DemoData> ReadDemoAccounts(const std::filesystem::path& file) {
   }
   DemoData data;
   for (const Json& account : json["accounts"]) {
-    data.accounts.push_back({account.value("org", ""), account.value("role", ""),
-                             account.value("email", ""), account.value("password", "")});
+    DemoAccount read{account.value("org", ""), account.value("role", ""),
+                     account.value("email", ""), account.value("password", "")};
+    read.totp_secret = account.value("totp_secret", "");
+    if (const auto codes = account.find("recovery_codes");
+        codes != account.end() && codes->is_array()) {
+      for (const Json& code : *codes) {
+        if (code.is_string()) read.recovery_codes.push_back(code.get<std::string>());
+      }
+    }
+    data.accounts.push_back(std::move(read));
   }
   for (const Json& link : json["checkin_links"]) {
     const std::string url = link.is_string() ? link.get<std::string>() : std::string();

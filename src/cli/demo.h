@@ -1,4 +1,4 @@
-// `rapport demo`: a demo organisation with simulated history and open check-ins.
+// `rapport demo`: demo organisations with simulated history and open check-ins.
 #pragma once
 
 #include <filesystem>
@@ -16,6 +16,10 @@ struct DemoAccount {
   std::string role;
   std::string email;
   std::string password;
+  // Administrators are enrolled in multi-factor sign-in: the TOTP secret in base32 (for an
+  // authenticator app, or `oathtool --totp -b SECRET`) and their single-use recovery codes.
+  std::string totp_secret;
+  std::vector<std::string> recovery_codes;
 };
 
 struct DemoData {
@@ -23,10 +27,12 @@ struct DemoData {
   std::vector<std::string> checkin_tokens;
 };
 
-// Populates an empty store: organisation, clinic, staff accounts, a simulated cohort
-// (seeded by `seed`), and an open check-in for the next session of every ongoing episode.
-// For load and shutdown tests, `extra_checkins` more, each for a session of its own in
-// episodes of 12 sessions of new clients; their links follow the cohort's, ordered session
+// Populates an empty store with two organisations, each with a clinic, staff accounts (an
+// administrator enrolled in multi-factor sign-in, a supervisor, two clinicians and a
+// researcher), a simulated cohort (seeded by `seed` and `seed + 1`), and an open check-in for
+// the next session of every ongoing episode. For load and shutdown tests, `extra_checkins`
+// more in the first organisation, each for a session of its own in episodes of 12 sessions of
+// new clients; their links follow the cohorts', ordered session
 // number first (every episode's first session, then every second one, ...). Written in
 // transactions of at most 20,000 rows of a kind, so a million takes seconds, not one huge
 // transaction. REQUIRES: extra_checkins >= 0.
