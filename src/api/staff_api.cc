@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "alerts/alerts.h"
+#include "api/accounts.h"
 #include "api/app.h"
 #include "api/qr.h"
 #include "base/id.h"
@@ -1230,30 +1231,20 @@ void StaffApi::Impl::AddAdminRoutes(Router& router) {
         domain::User user;
         user.id = NewId(random);
         user.org_id = principal.user.org_id;
-        RAPPORT_ASSIGN_OR_RETURN(user.email, StringField(body, "email", true));
-        for (char& c : user.email)
-          c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-        if (user.email.find('@') == std::string::npos) {
-          return InvalidArgument("email must be an e-mail address", "email");
-        }
+        RAPPORT_ASSIGN_OR_RETURN(const std::string email, StringField(body, "email", true));
+        RAPPORT_ASSIGN_OR_RETURN(user.email, NormaliseEmail(email));
         RAPPORT_ASSIGN_OR_RETURN(user.display_name, StringField(body, "display_name", true));
         RAPPORT_ASSIGN_OR_RETURN(const auto role, EnumField(body, "role", domain::ParseRole));
         if (!role) return InvalidArgument("role is required", "role");
         user.role = *role;
         RAPPORT_ASSIGN_OR_RETURN(user.clinic_id, StringField(body, "clinic_id", false));
         RAPPORT_ASSIGN_OR_RETURN(const std::string password,
-                                 StringField(body, "password", true, 1024));
-        if (password.size() < 12) {
-          return InvalidArgument("password must have at least 12 characters", "password");
-        }
+                                 StringField(body, "password", true, kMaxPasswordLength));
+        RAPPORT_RETURN_IF_ERROR(CheckPassword(password));
         RAPPORT_ASSIGN_OR_RETURN(user.password_hash, HashPassword(password));
         user.created_at = clock.Now();
-        const Status stored =
-            store.Write([&](storage::WriteTransaction& txn) { return txn.PutUser(user); });
-        if (stored.code() == StatusCode::kConflict) {
-          return Status(StatusCode::kConflict, "this e-mail address has an account", "email");
-        }
-        RAPPORT_RETURN_IF_ERROR(stored);
+        RAPPORT_RETURN_IF_ERROR(
+            store.Write([&](storage::WriteTransaction& txn) { return CreateAccount(txn, user); }));
         return JsonOk(201, UserJson(user));
       });
 
@@ -1274,13 +1265,19 @@ void StaffApi::Impl::AddAdminRoutes(Router& router) {
         RAPPORT_ASSIGN_OR_RETURN(const auto unlock, BoolField(body, "unlock"));
         RAPPORT_ASSIGN_OR_RETURN(const auto reset_mfa, BoolField(body, "reset_mfa"));
         RAPPORT_ASSIGN_OR_RETURN(const std::string password,
-                                 StringField(body, "password", false, 1024));
-        std::string hash;
+                                 StringField(body, "password", false, kMaxPasswordLength));
+        AccountChange change;
+        if (!name.empty()) change.display_name = name;
+        change.role = role;
+        if (body.contains("clinic_id")) {
+          RAPPORT_ASSIGN_OR_RETURN(change.clinic_id, StringField(body, "clinic_id", false));
+        }
+        change.disabled = disabled;
+        change.unlock = unlock.value_or(false);
+        change.reset_mfa = reset_mfa.value_or(false);
         if (!password.empty()) {
-          if (password.size() < 12) {
-            return InvalidArgument("password must have at least 12 characters", "password");
-          }
-          RAPPORT_ASSIGN_OR_RETURN(hash, HashPassword(password));
+          RAPPORT_RETURN_IF_ERROR(CheckPassword(password));
+          RAPPORT_ASSIGN_OR_RETURN(change.password_hash, HashPassword(password));
         }
         const std::string& id = request.Param("id");
         if (id == principal.user.id &&
@@ -1290,27 +1287,7 @@ void StaffApi::Impl::AddAdminRoutes(Router& router) {
         }
         domain::User user;
         RAPPORT_RETURN_IF_ERROR(store.Write([&](storage::WriteTransaction& txn) -> Status {
-          RAPPORT_ASSIGN_OR_RETURN(user, txn.GetUser(principal.user.org_id, id));
-          if (!name.empty()) user.display_name = name;
-          if (role) user.role = *role;
-          if (body.contains("clinic_id")) {
-            RAPPORT_ASSIGN_OR_RETURN(user.clinic_id, StringField(body, "clinic_id", false));
-          }
-          if (disabled) user.disabled = *disabled;
-          if (unlock && *unlock) {
-            user.locked_until.reset();
-            user.failed_logins = 0;
-          }
-          if (reset_mfa && *reset_mfa) {
-            user.totp_enabled = false;
-            user.totp_secret.clear();
-            RAPPORT_RETURN_IF_ERROR(txn.PutRecoveryCodes(user.org_id, user.id, {}));
-          }
-          if (!hash.empty()) user.password_hash = hash;
-          RAPPORT_RETURN_IF_ERROR(txn.UpdateUser(user));
-          if (user.disabled || !hash.empty() || (reset_mfa && *reset_mfa)) {
-            RAPPORT_RETURN_IF_ERROR(txn.DeleteAuthSessionsOfUser(user.org_id, user.id).status());
-          }
+          RAPPORT_ASSIGN_OR_RETURN(user, ChangeAccount(txn, principal.user.org_id, id, change));
           return Status::Ok();
         }));
         return JsonOk(200, UserJson(user));

@@ -30,20 +30,6 @@ struct AuditArgs {
   std::string format = "ndjson";
 };
 
-// Opens an existing database without migrating it: verifying must not create or change one.
-Result<std::unique_ptr<storage::Store>> OpenExisting(const std::string& url) {
-  if (url.empty()) return InvalidArgument("--db is required, e.g. --db sqlite:rapport.db", "db");
-  constexpr std::string_view kSqlite = "sqlite:";
-  if (url.starts_with(kSqlite)) {
-    const std::filesystem::path path(url.substr(kSqlite.size()));
-    std::error_code error;
-    if (!path.empty() && !std::filesystem::is_regular_file(path, error)) {
-      return InvalidArgument("no database at '" + path.string() + "'", "db");
-    }
-  }
-  return storage::OpenStore(url, /*migrate=*/false);
-}
-
 // "SEQ:HASH" as printed by `audit verify` and `audit list`.
 Result<storage::AuditHead> ParseAnchor(const std::string& text) {
   const size_t colon = text.find(':');
@@ -95,7 +81,7 @@ int RunVerify(const AuditArgs& args) {
     if (!parsed.ok()) return Fail(parsed.status());
     anchor = *parsed;
   }
-  auto store = OpenExisting(args.db);
+  auto store = OpenExistingStore(args.db);
   if (!store.ok()) return Fail(store.status());
   std::vector<std::string> org_ids;
   const Status listed = (*store)->Read([&](storage::ReadTransaction& txn) -> Status {
@@ -169,7 +155,7 @@ void PrintTable(const std::vector<std::vector<std::string>>& rows) {
 
 Status RunList(const AuditArgs& args) {
   if (args.limit < 1) return InvalidArgument("--limit must be at least 1", "limit");
-  RAPPORT_ASSIGN_OR_RETURN(const auto store, OpenExisting(args.db));
+  RAPPORT_ASSIGN_OR_RETURN(const auto store, OpenExistingStore(args.db));
   std::vector<domain::AuditEvent> events;
   RAPPORT_RETURN_IF_ERROR(store->Read([&](storage::ReadTransaction& txn) -> Status {
     const auto org = txn.GetOrganization(args.org);

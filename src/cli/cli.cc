@@ -34,6 +34,19 @@ int Fail(const Status& status) {
   return ExitCode(status.code());
 }
 
+Result<std::unique_ptr<storage::Store>> OpenExistingStore(const std::string& url) {
+  if (url.empty()) return InvalidArgument("--db is required, e.g. --db sqlite:rapport.db", "db");
+  constexpr std::string_view kSqlite = "sqlite:";
+  if (url.starts_with(kSqlite)) {
+    const std::filesystem::path path(url.substr(kSqlite.size()));
+    std::error_code error;
+    if (!path.empty() && !std::filesystem::is_regular_file(path, error)) {
+      return InvalidArgument("no database at '" + path.string() + "'", "db");
+    }
+  }
+  return storage::OpenStore(url, /*migrate=*/false);
+}
+
 Result<instruments::Catalog> LoadCatalog(const std::string& data_dir, const std::string& site_dir) {
   const std::filesystem::path data =
       data_dir.empty() ? instruments::DefaultDataDir() : std::filesystem::path(data_dir);
@@ -369,6 +382,7 @@ int Main(int argc, char** argv) {
   AddAnalyzeCommands(app, commands);
   AddAlertCommands(app, commands);
   AddAuditCommands(app, commands);
+  AddAccountCommands(app, commands);
 
   try {
     app.parse(argc, argv);

@@ -7,8 +7,11 @@
 #include <string>
 #include <vector>
 
+#include <memory>
+
 #include "base/status.h"
 #include "instruments/catalog.h"
+#include "storage/store.h"
 
 namespace CLI {
 class App;
@@ -29,6 +32,10 @@ int Fail(const Status& status);
 // instruments::DefaultDataDir) followed by the site's folder (empty: $RAPPORT_SITE_DIR, if set).
 Result<instruments::Catalog> LoadCatalog(const std::string& data_dir, const std::string& site_dir);
 
+// Opens an existing database without migrating it, for commands that must not create or
+// change a schema. kInvalidArgument (field "db") when the URL is empty or names no SQLite file.
+Result<std::unique_ptr<storage::Store>> OpenExistingStore(const std::string& url);
+
 // Subcommand families, one per source file; Main adds each in turn.
 void AddCoreCommands(CLI::App& app, Commands& commands);  // cli.cc: score, serve, migrate, demo
 // fit.cc: fit lmm|reliability|etr, simulate
@@ -39,5 +46,6 @@ void AddInstrumentsCommands(CLI::App& app, Commands& commands);  // instruments.
 void AddAnalyzeCommands(CLI::App& app, Commands& commands);      // analyze.cc: analyze ...
 void AddAlertCommands(CLI::App& app, Commands& commands);        // alerts.cc: alerts, settings
 void AddAuditCommands(CLI::App& app, Commands& commands);        // audit.cc: audit verify|list
+void AddAccountCommands(CLI::App& app, Commands& commands);      // accounts.cc: org, user
 
 }  // namespace rapport::cli

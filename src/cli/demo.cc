@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "api/accounts.h"
 #include "api/auth.h"
 #include "api/totp.h"
 #include "base/id.h"
@@ -21,13 +22,6 @@ using Json = nlohmann::json;
 // Load-test check-ins (`extra_checkins`): sessions per new episode, and rows per transaction.
 constexpr size_t kExtraSessionsPerEpisode = 12;
 constexpr size_t kExtraBatch = 20'000;
-
-// A readable random password: four groups of five URL-safe characters.
-std::string NewPassword(Random& random) {
-  const std::string raw = NewToken(random);
-  return raw.substr(0, 5) + "-" + raw.substr(5, 5) + "-" + raw.substr(10, 5) + "-" +
-         raw.substr(15, 5);
-}
 
 // The demo's organisations: each with its clinic and the five kinds of staff account.
 struct DemoStaff {
@@ -75,7 +69,7 @@ struct OrganizationRecords {
 Status AddStaff(const DemoOrganization& spec, Timestamp now, Random& secure,
                 OrganizationRecords& records, DemoData& data) {
   for (const DemoStaff& member : spec.staff) {
-    const std::string password = NewPassword(secure);
+    const std::string password = api::NewPassword(secure);
     RAPPORT_ASSIGN_OR_RETURN(const std::string hash, HashPassword(password));
     domain::User user{NewId(secure), records.org.id, records.clinic.id,
                       member.email,  member.name,    member.role,

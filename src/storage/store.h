@@ -87,6 +87,8 @@ class ReadTransaction {
 
   virtual Result<domain::Organization> GetOrganization(std::string_view org_id) = 0;
   virtual Result<std::vector<domain::Organization>> ListOrganizations() = 0;
+  // The organisation's clinics, by name.
+  virtual Result<std::vector<domain::Clinic>> ListClinics(std::string_view org_id) = 0;
   virtual Result<domain::User> GetUserByEmail(std::string_view email) = 0;
   virtual Result<domain::User> GetUser(std::string_view org_id, std::string_view user_id) = 0;
   virtual Result<std::vector<domain::User>> ListUsers(std::string_view org_id) = 0;

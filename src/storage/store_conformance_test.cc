@@ -751,6 +751,27 @@ TEST_P(StoreConformance, RateCountersCountEveryConcurrentEvent) {
   }));
 }
 
+TEST_P(StoreConformance, ClinicsAreListedPerOrganisationByName) {
+  MakeWorld("org-a");
+  MakeWorld("org-b");
+  ASSERT_OK(store_->Write([&](WriteTransaction& txn) -> Status {
+    RAPPORT_RETURN_IF_ERROR(txn.PutClinic({"clinic-2", "org-a", "Annex"}));
+    return txn.PutClinic({"clinic-3", "org-b", "Beach"});
+  }));
+  ASSERT_OK(store_->Read([&](ReadTransaction& txn) -> Status {
+    RAPPORT_ASSIGN_OR_RETURN(const auto clinics, txn.ListClinics("org-a"));
+    EXPECT_EQ(clinics.size(), 2u);
+    if (clinics.size() == 2) {
+      EXPECT_EQ(clinics[0].name, "Annex");
+      EXPECT_EQ(clinics[0].org_id, "org-a");
+      EXPECT_EQ(clinics[1].id, "clinic-org-a");
+    }
+    RAPPORT_ASSIGN_OR_RETURN(const auto none, txn.ListClinics("org-c"));
+    EXPECT_TRUE(none.empty());
+    return Status::Ok();
+  }));
+}
+
 TEST_P(StoreConformance, EpisodesAreListedByClinicianClinicAndClient) {
   MakeWorld("org-a");
   MakeWorld("org-b");

@@ -69,6 +69,20 @@ class SqliteTransaction final : public WriteTransaction {
     return out;
   }
 
+  Result<std::vector<domain::Clinic>> ListClinics(std::string_view org_id) override {
+    RAPPORT_ASSIGN_OR_RETURN(
+        Statement * stmt,
+        db_.Cached("SELECT org_id, id, name FROM clinics WHERE org_id = ? ORDER BY name, id"));
+    stmt->Bind(1, org_id);
+    std::vector<domain::Clinic> out;
+    while (true) {
+      RAPPORT_ASSIGN_OR_RETURN(const bool row, stmt->Step());
+      if (!row) break;
+      out.push_back({stmt->Text(1), stmt->Text(0), stmt->Text(2)});
+    }
+    return out;
+  }
+
   static constexpr std::string_view kUserColumns =
       "SELECT org_id, id, clinic_id, email, display_name, role, password_hash, disabled, "
       "created_at, totp_secret, totp_enabled, failed_logins, locked_until FROM users ";
