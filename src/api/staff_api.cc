@@ -1293,6 +1293,44 @@ void StaffApi::Impl::AddAdminRoutes(Router& router) {
         return JsonOk(200, UserJson(user));
       });
 
+  RouteSpec organization{"GET", "/api/v1/organization"};
+  organization.tag = "configuration";
+  organization.summary = "The caller's organisation and its clinics";
+  Add(router, organization, [this](Request&, const Principal& principal) -> Result<Response> {
+    Json out;
+    RAPPORT_RETURN_IF_ERROR(store.Read([&](storage::ReadTransaction& txn) -> Status {
+      RAPPORT_ASSIGN_OR_RETURN(const domain::Organization org,
+                               txn.GetOrganization(principal.user.org_id));
+      RAPPORT_ASSIGN_OR_RETURN(const auto clinics, txn.ListClinics(org.id));
+      out = {{"id", org.id},
+             {"name", org.name},
+             {"created_at", FormatTimestamp(org.created_at)},
+             {"clinics", Json::array()}};
+      for (const domain::Clinic& clinic : clinics) {
+        out["clinics"].push_back({{"id", clinic.id}, {"name", clinic.name}});
+      }
+      return Status::Ok();
+    }));
+    return JsonOk(200, out);
+  });
+
+  RouteSpec add_clinic{"POST", "/api/v1/clinics", Access::kStaff, kAdmins};
+  add_clinic.tag = "configuration";
+  add_clinic.summary = "Add a clinic (a site or team; a supervisor's team is their clinic)";
+  add_clinic.example_body = R"({"name": "Clinic {unique}"})";
+  add_clinic.success_status = 201;
+  Add(router, add_clinic, [this](Request& request, const Principal& principal) -> Result<Response> {
+    RAPPORT_ASSIGN_OR_RETURN(const Json body, ParseBody(request, options.max_json_depth));
+    RAPPORT_RETURN_IF_ERROR(OnlyFields(body, {"name"}));
+    domain::Clinic clinic;
+    clinic.id = NewId(random);
+    clinic.org_id = principal.user.org_id;
+    RAPPORT_ASSIGN_OR_RETURN(clinic.name, StringField(body, "name", true, kMaxName));
+    RAPPORT_RETURN_IF_ERROR(
+        store.Write([&](storage::WriteTransaction& txn) { return txn.PutClinic(clinic); }));
+    return JsonOk(201, {{"id", clinic.id}, {"name", clinic.name}});
+  });
+
   RouteSpec get_settings{"GET", "/api/v1/settings", Access::kStaff, kAdmins};
   get_settings.tag = "configuration";
   get_settings.summary = "The organisation's settings document (docs/signals.md)";
