@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "alerts/alerts.h"
+#include "alerts/models.h"
 #include "api/accounts.h"
 #include "api/app.h"
 #include "api/qr.h"
@@ -220,6 +221,45 @@ std::string RoleList(const std::vector<Role>& roles) {
 }
 
 }  // namespace
+
+// How far past the latest rating the expected course is drawn, in sessions.
+constexpr int kExpectedCourseAhead = 4;
+
+// The expected course of a client's outcome ratings (SCIENCE.md §4.3; docs/signals.md): the
+// 10th to 90th percentiles of the organisation's expected treatment response for a client with
+// this intake score, conditioned as the not-on-track signal does (alliance/signals.cc), from
+// the intake to kExpectedCourseAhead sessions past the latest rating. `points` are the series'
+// points in session order. Null when there is no rated intake; `applies` is false while the
+// model rests on fewer clients than the signals require (the band is then not used by them).
+Json ExpectedCourse(const stats::EtrModel& model, const Json& points, int min_clients) {
+  std::optional<std::pair<int, double>> intake;
+  int last_session = 0;
+  for (const Json& point : points) {
+    if (!point["session"].is_number() || !point["total"].is_number()) continue;
+    const int session = point["session"].get<int>();
+    if (!intake) intake.emplace(session, point["total"].get<double>());
+    last_session = std::max(last_session, session);
+  }
+  if (!intake) return nullptr;
+  Json out = {{"applies", model.provenance.clients >= min_clients},
+              {"model_clients", model.provenance.clients},
+              {"fitted_at", FormatTimestamp(model.provenance.fitted_at)},
+              {"intake_session", intake->first},
+              {"sessions", Json::array()}};
+  for (int session = intake->first; session <= last_session + kExpectedCourseAhead; ++session) {
+    const double t = model.IntakeSession() + (session - intake->first);
+    const auto prediction = model.has_covariate()
+                                ? stats::Predict(model, t, intake->second)
+                                : stats::PredictGivenIntake(model, t, intake->second);
+    if (!prediction.ok()) return nullptr;
+    Json row = {{"session", session}};
+    for (const stats::EtrBand& band : stats::PercentileBands(*prediction)) {
+      row[std::string("p").append(std::to_string(static_cast<int>(band.percentile)))] = band.value;
+    }
+    out["sessions"].push_back(std::move(row));
+  }
+  return out;
+}
 
 struct StaffApi::Impl {
   storage::Store& store;
@@ -973,8 +1013,24 @@ void StaffApi::Impl::AddClinicalRoutes(Router& router) {
              {"flags", response.score.flags},
              {"submitted_at", FormatTimestamp(response.submitted_at)}});
       }
+      // Client ratings of an outcome measure against the organisation's expected course.
+      std::vector<std::string> instrument_ids;
+      for (const auto& [key, entry] : series) instrument_ids.push_back(std::get<0>(key));
+      RAPPORT_ASSIGN_OR_RETURN(const auto models,
+                               alerts::LoadEtrModels(txn, episode.org_id, instrument_ids));
+      RAPPORT_ASSIGN_OR_RETURN(const alliance::OrgSettings settings,
+                               alerts::LoadOrgSettings(txn, episode.org_id));
       out["series"] = Json::array();
-      for (auto& [key, entry] : series) out["series"].push_back(std::move(entry));
+      for (auto& [key, entry] : series) {
+        const auto model = models.find(std::get<0>(key));
+        const bool client = std::find(episode.client_ids.begin(), episode.client_ids.end(),
+                                      std::get<1>(key)) != episode.client_ids.end();
+        if (model != models.end() && client && std::get<2>(key) == "client") {
+          entry["expected"] =
+              ExpectedCourse(model->second, entry["points"], settings.signals.etr_min_clients);
+        }
+        out["series"].push_back(std::move(entry));
+      }
       storage::AlertQuery query;
       query.episode_id = episode.id;
       query.active_only = true;
