@@ -151,6 +151,7 @@ App::App(storage::Store& store, const instruments::Catalog& catalog, const Clock
   router_.Add("GET", "/readyz", [this](Request& r) { return Ready(r); });
   router_.Add("GET", "/metrics", [this](Request& r) { return Metrics(r); });
   router_.Add("GET", "/", [this](Request& r) { return Start(r); });
+  router_.Add("GET", "/app", [](Request&) { return HtmlResponse(200, RenderStaffApp()); });
   router_.Add("GET", "/assets/rapport.css", [](Request&) {
     Response response{200, "text/css; charset=utf-8", {}, Stylesheet()};
     return response;

@@ -43,6 +43,20 @@ std::string FormFieldName(const std::string& instrument_id, const std::string& i
   return "i." + instrument_id + "." + item_id;
 }
 
+std::string RenderStaffApp() {
+  // The staff application is script (web/src/app.ts); the shell only holds its place.
+  return "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+         "<title>Rapport</title>\n"
+         "<link rel=\"stylesheet\" href=\"/assets/rapport.css\">\n"
+         "<link rel=\"stylesheet\" href=\"/assets/app.css\">\n"
+         "<link rel=\"icon\" type=\"image/svg+xml\" href=\"/assets/favicon.svg\">\n"
+         "<script src=\"/assets/app.js\" defer></script>\n</head>\n<body class=\"staff\">\n"
+         "<div id=\"app\"><main><h1>Rapport</h1><noscript><p>The staff pages need "
+         "JavaScript. Check-in links work without it.</p></noscript><p class=\"lead\">"
+         "Loading…</p></main></div>\n</body>\n</html>\n";
+}
+
 std::string RenderStartPage(const std::vector<std::string>& demo_checkin_links) {
   std::string body =
       "<h1>Rapport</h1>\n"
@@ -51,7 +65,7 @@ std::string RenderStartPage(const std::vector<std::string>& demo_checkin_links) 
       "sessions, ruptures and repairs, and early signs that therapy is not on track, with "
       "guidance to act on.</p>\n"
       "<p>This server is running. Clients answer check-ins through the one-time links their "
-      "clinic gives them.</p>\n";
+      "clinic gives them. Staff <a href=\"/app\">sign in here</a>.</p>\n";
   if (!demo_checkin_links.empty()) {
     body +=
         "<h2>Demo check-ins</h2>\n<p>These are open check-in links from the demo "

@@ -37,6 +37,8 @@ struct PageLanguage {
 };
 
 std::string RenderStartPage(const std::vector<std::string>& demo_checkin_links);
+// The shell of the staff application at /app (web/src/app.ts renders everything in it).
+std::string RenderStaffApp();
 
 // `values` holds previously entered answers by field name (to refill after an error);
 // `error` is shown at the top and `error_field` marks the item it is about.

@@ -484,7 +484,13 @@ void StaffApi::Impl::AddAuthRoutes(Router& router) {
       out["recovery_codes_left"] = codes;
       return Status::Ok();
     }));
-    if (principal.api_token) out["scopes"] = principal.api_token->scopes;
+    if (principal.api_token) {
+      out["scopes"] = principal.api_token->scopes;
+    } else {
+      // The session's CSRF token again, for a page that was reloaded: other sites cannot read
+      // this response (no CORS), so it tells an attacker nothing.
+      out["csrf_token"] = principal.csrf_token;
+    }
     return JsonOk(200, out);
   });
 
@@ -979,6 +985,12 @@ void StaffApi::Impl::AddClinicalRoutes(Router& router) {
       RAPPORT_ASSIGN_OR_RETURN(const domain::Episode episode,
                                VisibleEpisode(txn, principal, request.Param("id")));
       out["episode"] = EpisodeJson(episode);
+      out["clients"] = Json::array();
+      for (const std::string& client_id : episode.client_ids) {
+        RAPPORT_ASSIGN_OR_RETURN(const domain::Client client,
+                                 txn.GetClient(episode.org_id, client_id));
+        out["clients"].push_back(ClientJson(client));
+      }
       RAPPORT_ASSIGN_OR_RETURN(const auto sessions,
                                txn.ListSessionsForEpisode(episode.org_id, episode.id));
       std::map<std::string, int> number_of;

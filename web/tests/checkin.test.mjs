@@ -1,96 +1,31 @@
 // The respondent's check-in in a real browser: Debian's Chromium driven by playwright-core
-// against the real `rapport demo`. Every page is checked with axe-core and saved as a
-// screenshot under SCREENSHOT_DIR. Environment (set by ctest): RAPPORT_BINARY, CHROMIUM,
-// SCREENSHOT_DIR, RAPPORT_WEB_DIR.
+// against the real `rapport demo` (tests/support.mjs). Every page is checked with axe-core and
+// saved as a screenshot under SCREENSHOT_DIR.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { chromium } from "playwright-core";
-import AxeBuilder from "@axe-core/playwright";
+import { checkPage, desktop, launchBrowser, newPage as open, startDemo } from "./support.mjs";
 
-const screenshots = process.env.SCREENSHOT_DIR ?? join(process.cwd(), "screenshots");
-const phone = { width: 390, height: 844 };
-
-let server;
-let dataDir;
-let base;
+let demo;
 let links = [];
 let context;
 
-// Starts `rapport demo` on a free port and waits for its "Open http://..." line.
-async function startDemo() {
-  dataDir = mkdtempSync(join(tmpdir(), "rapport-browser-"));
-  server = spawn(process.env.RAPPORT_BINARY, ["demo", "--data-dir", dataDir, "--port", "0"], {
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let output = "";
-  server.stderr.on("data", (chunk) => (output += chunk));
-  base = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`demo did not start:\n${output}`)), 120_000);
-    server.stdout.on("data", (chunk) => {
-      output += chunk;
-      const found = /Open (http:\/\/[^\s]+?)\/?\s/.exec(output);
-      if (found) {
-        clearTimeout(timer);
-        resolve(found[1]);
-      }
-    });
-    server.on("exit", (code) => reject(new Error(`demo exited with ${code}:\n${output}`)));
-  });
-  const accounts = JSON.parse(readFileSync(join(dataDir, "demo-accounts.json"), "utf8"));
-  links = accounts.checkin_links.map((link) => new URL(link, base).pathname);
-  assert.ok(links.length >= 3, "the demo has open check-ins");
-}
-
-async function newPage(viewport = phone) {
-  const page = await context.newPage();
-  await page.setViewportSize(viewport);
-  return page;
-}
-
-// No axe-core violations (all rules, WCAG 2.1 A and AA included); a screenshot either way.
-async function checkPage(page, name) {
-  mkdirSync(screenshots, { recursive: true });
-  await page.screenshot({ path: join(screenshots, `${name}.png`), fullPage: true });
-  const results = await new AxeBuilder({ page }).analyze();
-  const summary = results.violations.map(
-    (v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`,
-  );
-  assert.deepEqual(summary, [], `axe-core violations on ${name}`);
-}
+const newPage = (viewport) => open(context, viewport);
 
 before(async () => {
-  await startDemo();
-  const profile = mkdtempSync(join(tmpdir(), "rapport-chromium-"));
-  context = await chromium.launchPersistentContext(profile, {
-    executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
-    headless: true,
-    args: [
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-      "--no-first-run",
-    ],
-    viewport: phone,
-    hasTouch: true,
-    locale: "en-GB",
-  });
+  demo = await startDemo();
+  links = demo.links;
+  assert.ok(links.length >= 3, "the demo has open check-ins");
+  context = await launchBrowser();
 });
 
 after(async () => {
   await context?.close();
-  server?.kill("SIGTERM");
-  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  demo?.stop();
 });
 
 test("the start page is accessible", async () => {
-  const page = await newPage({ width: 1280, height: 900 });
-  await page.goto(base + "/");
+  const page = await newPage(desktop);
+  await page.goto(demo.base + "/");
   await checkPage(page, "start");
   await page.close();
 });
@@ -99,7 +34,7 @@ test("a client completes a check-in on a phone, by touch", async () => {
   const page = await newPage();
   const consoleErrors = [];
   page.on("console", (message) => message.type() === "error" && consoleErrors.push(message.text()));
-  await page.goto(base + links[0]);
+  await page.goto(demo.base + links[0]);
   await checkPage(page, "checkin-phone");
   const questions = page.locator("fieldset.item");
   const total = await questions.count();
@@ -123,7 +58,7 @@ test("a client completes a check-in on a phone, by touch", async () => {
 
 test("a check-in can be completed with the keyboard alone", async () => {
   const page = await newPage();
-  await page.goto(base + links[1]);
+  await page.goto(demo.base + links[1]);
   const total = await page.locator("fieldset.item").count();
   const focusedType = () => page.evaluate(() => document.activeElement?.getAttribute("type"));
   // Tab past the language links to the first question's options.
@@ -151,7 +86,7 @@ test("a check-in can be completed with the keyboard alone", async () => {
 
 test("a client may leave a question out", async () => {
   const page = await newPage();
-  await page.goto(base + links[2]);
+  await page.goto(demo.base + links[2]);
   const questions = page.locator("fieldset.item");
   const total = await questions.count();
   for (let i = 1; i < total; ++i) await questions.nth(i).locator("label").first().click();
@@ -166,10 +101,10 @@ test("a client may leave a question out", async () => {
 
 test("a used or unknown link gets a kind, accessible message", async () => {
   const page = await newPage();
-  await page.goto(base + links[0]); // answered above
+  await page.goto(demo.base + links[0]); // answered above
   await page.getByRole("heading", { name: "Thank you" }).waitFor();
   await checkPage(page, "checkin-already-answered");
-  const response = await page.goto(base + "/c/not-a-real-link-0123456789abcdef");
+  const response = await page.goto(demo.base + "/c/not-a-real-link-0123456789abcdef");
   assert.equal(response.status(), 404);
   await checkPage(page, "checkin-unknown-link");
   await page.close();

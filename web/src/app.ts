@@ -1,0 +1,769 @@
+// The staff application at /app: sign-in (with a second factor, and enrolment where the role
+// requires it), the caseload ordered by what needs attention, the client page (alliance and
+// outcome across sessions with the expected course, alerts with evidence, guidance and
+// actions, a new session and check-in link in two clicks), team alerts for supervisors, and
+// accounts for administrators. Everything goes through the JSON API (docs/api.md); the page is
+// built with DOM calls only (no HTML from data), so the strict Content-Security-Policy holds.
+
+export {}; // a module: its names stay out of checkin.ts's scope
+
+type Json = any; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+interface ApiResult {
+  status: number;
+  body: Json;
+}
+
+interface Me {
+  user: Json;
+  organization: Json;
+  csrf_token?: string;
+  mfa_enrolment_required: boolean;
+}
+
+let me: Me | null = null;
+let refreshTimer: number | undefined;
+
+// ---------------------------------------------------------------------------------------------
+// The API
+
+async function api(method: string, path: string, body?: unknown): Promise<ApiResult> {
+  const headers: Record<string, string> = {};
+  if (body !== undefined) headers["content-type"] = "application/json";
+  if (method !== "GET" && me?.csrf_token) headers["x-csrf-token"] = me.csrf_token;
+  const response = await fetch(path, {
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+    credentials: "same-origin",
+  });
+  const text = await response.text();
+  let parsed: Json = null;
+  try {
+    parsed = text === "" ? null : JSON.parse(text);
+  } catch {
+    parsed = { detail: text };
+  }
+  if (response.status === 401 && me !== null && path !== "/api/v1/auth/login") {
+    // The session ended (expired, signed out elsewhere): back to sign-in.
+    me = null;
+    render();
+  }
+  return { status: response.status, body: parsed };
+}
+
+// ---------------------------------------------------------------------------------------------
+// DOM helpers
+
+type Child = Node | string | null | undefined | false;
+
+function h(tag: string, attributes: Record<string, string> = {}, ...children: Child[]): HTMLElement {
+  const element = document.createElement(tag);
+  // (No destructuring in for-of: esbuild cannot lower it for Safari 14.)
+  for (const name of Object.keys(attributes)) element.setAttribute(name, attributes[name]);
+  for (const child of children) {
+    if (child === null || child === undefined || child === false) continue;
+    element.append(typeof child === "string" ? document.createTextNode(child) : child);
+  }
+  return element;
+}
+
+const SVG = "http://www.w3.org/2000/svg";
+
+function s(tag: string, attributes: Record<string, string | number> = {}): SVGElement {
+  const element = document.createElementNS(SVG, tag);
+  for (const name of Object.keys(attributes)) element.setAttribute(name, String(attributes[name]));
+  return element;
+}
+
+function button(label: string, onClick: () => void, kind = ""): HTMLButtonElement {
+  const element = h("button", { type: "button", class: kind }, label) as HTMLButtonElement;
+  element.addEventListener("click", onClick);
+  return element;
+}
+
+// An SVG document from the server (QR codes), imported as nodes rather than as HTML.
+function svgFrom(markup: string): Node | null {
+  const parsed = new DOMParser().parseFromString(markup, "image/svg+xml");
+  const root = parsed.documentElement;
+  return root.nodeName === "svg" ? document.importNode(root, true) : null;
+}
+
+function problem(result: ApiResult): string {
+  const detail = result.body?.detail ?? `the server answered ${result.status}`;
+  return String(detail);
+}
+
+function show(view: HTMLElement): void {
+  const app = document.getElementById("app");
+  if (app === null) return;
+  app.replaceChildren(header(), view);
+  const heading = view.querySelector("h1");
+  if (heading !== null) document.title = `${heading.textContent} · Rapport`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Words
+
+const KIND_WORDS: Record<string, string> = {
+  "risk-item": "Risk item answered",
+  rupture: "Alliance rupture",
+  "low-alliance": "Low alliance",
+  "ceiling-dip": "Dip from a very high alliance",
+  "not-on-track": "Not on track",
+  "dropout-risk": "Dropout risk",
+  "perspective-gap": "Client and clinician see the alliance differently",
+  "goal-stalled": "Goal progress stalled",
+  dimensions: "One part of the alliance is low",
+};
+
+function kindWords(kind: string): string {
+  return KIND_WORDS[kind] ?? kind;
+}
+
+const SEVERITY_ORDER: Record<string, number> = { urgent: 0, warning: 1, prompt: 2, info: 3 };
+
+function date(text: string | null | undefined): string {
+  if (!text) return "";
+  const value = new Date(text);
+  return Number.isNaN(value.getTime()) ? text : value.toLocaleDateString();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Header and navigation
+
+function header(): HTMLElement {
+  if (me === null) return h("header", { class: "bar" }, h("strong", {}, "Rapport"));
+  const role = me.user.role as string;
+  const links: Child[] = [];
+  if (role === "clinician" || role === "supervisor") {
+    links.push(h("a", { href: "#/" }, "Caseload"), h("a", { href: "#/alerts" }, "Alerts"));
+  }
+  if (role === "admin") links.push(h("a", { href: "#/admin" }, "Accounts"));
+  const signOut = button(
+    "Sign out",
+    async () => {
+      await api("POST", "/api/v1/auth/logout");
+      me = null;
+      location.hash = "#/";
+      render();
+    },
+    "link",
+  );
+  return h(
+    "header",
+    { class: "bar" },
+    h("strong", {}, me.organization?.name ?? "Rapport"),
+    h("nav", { "aria-label": "Main" }, ...links),
+    h("span", { class: "who" }, `${me.user.display_name} (${role})`),
+    signOut,
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sign-in and enrolment
+
+function signInView(): HTMLElement {
+  const email = h("input", { id: "email", type: "email", autocomplete: "username", required: "" });
+  const password = h("input", {
+    id: "password",
+    type: "password",
+    autocomplete: "current-password",
+    required: "",
+  });
+  const code = h("input", {
+    id: "totp",
+    inputmode: "numeric",
+    autocomplete: "one-time-code",
+  });
+  const codeField = h(
+    "p",
+    { class: "field", hidden: "" },
+    h("label", { for: "totp" }, "Code from your authenticator app (or a recovery code)"),
+    code,
+  );
+  const message = h("p", { class: "error", role: "alert", hidden: "" });
+  const form = h(
+    "form",
+    { class: "panel" },
+    h("p", { class: "field" }, h("label", { for: "email" }, "E-mail"), email),
+    h("p", { class: "field" }, h("label", { for: "password" }, "Password"), password),
+    codeField,
+    message,
+    h("button", { type: "submit" }, "Sign in"),
+  );
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const body: Record<string, string> = {
+      email: (email as HTMLInputElement).value,
+      password: (password as HTMLInputElement).value,
+    };
+    const totp = (code as HTMLInputElement).value.trim();
+    if (totp !== "") body.totp = totp;
+    const result = await api("POST", "/api/v1/auth/login", body);
+    if (result.status === 200) {
+      await loadMe();
+      render();
+      return;
+    }
+    if (result.body?.field === "totp" && codeField.hidden) {
+      codeField.hidden = false;
+      message.hidden = true;
+      (code as HTMLInputElement).focus();
+      return;
+    }
+    message.textContent = problem(result);
+    message.hidden = false;
+  });
+  return h("main", {}, h("h1", {}, "Sign in"), form);
+}
+
+async function enrolView(): Promise<HTMLElement> {
+  const view = h("main", {}, h("h1", {}, "Set up two-step sign-in"));
+  const started = await api("POST", "/api/v1/auth/totp/enrol");
+  if (started.status !== 200) {
+    view.append(h("p", { class: "error", role: "alert" }, problem(started)));
+    return view;
+  }
+  const qr = svgFrom(started.body.qr_svg ?? "");
+  const code = h("input", { id: "code", inputmode: "numeric", autocomplete: "one-time-code" });
+  const message = h("p", { class: "error", role: "alert", hidden: "" });
+  const form = h(
+    "form",
+    { class: "panel" },
+    h("p", {}, "Your role needs a second step at sign-in. Scan this code with an authenticator app, or type the key into it, then enter the code it shows."),
+    qr === null ? null : h("div", { class: "qr", role: "img", "aria-label": "Enrolment QR code" }, qr),
+    h("p", {}, "Key: ", h("code", {}, started.body.secret)),
+    h("p", { class: "field" }, h("label", { for: "code" }, "Code"), code),
+    message,
+    h("button", { type: "submit" }, "Turn on"),
+  );
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const result = await api("POST", "/api/v1/auth/totp/activate", {
+      code: (code as HTMLInputElement).value.trim(),
+    });
+    if (result.status !== 200) {
+      message.textContent = problem(result);
+      message.hidden = false;
+      return;
+    }
+    const codes = (result.body.recovery_codes ?? []) as string[];
+    view.replaceChildren(
+      h("h1", {}, "Two-step sign-in is on"),
+      h("p", {}, "Keep these recovery codes somewhere safe. Each works once if you lose your device; they are not shown again."),
+      h("ul", { class: "codes" }, ...codes.map((c) => h("li", {}, h("code", {}, c)))),
+      button("Continue", async () => {
+        await loadMe();
+        render();
+      }),
+    );
+  });
+  view.append(form);
+  return view;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Caseload
+
+async function caseloadView(): Promise<HTMLElement> {
+  const result = await api("GET", "/api/v1/caseload");
+  const view = h("main", { class: "wide" }, h("h1", {}, "Caseload"));
+  if (result.status !== 200) {
+    view.append(h("p", { class: "error", role: "alert" }, problem(result)));
+    return view;
+  }
+  const episodes = result.body.episodes as Json[];
+  if (episodes.length === 0) {
+    view.append(h("p", { class: "lead" }, "No ongoing episodes."));
+    return view;
+  }
+  view.append(
+    h("p", { class: "lead" }, "What needs attention first: risk items, ruptures, not on track, dropout risk, then the rest."),
+  );
+  const list = h("ul", { class: "caseload" });
+  for (const episode of episodes) {
+    const alerts = [...(episode.alerts as Json[])].sort(
+      (a, b) => (SEVERITY_ORDER[a.severity] ?? 9) - (SEVERITY_ORDER[b.severity] ?? 9),
+    );
+    const names = (episode.clients as Json[]).map((c) => c.code).join(", ");
+    const reasons =
+      alerts.length === 0
+        ? h("span", { class: "calm" }, "Nothing needs attention")
+        : h(
+            "ul",
+            { class: "reasons" },
+            ...alerts.map((a) =>
+              h("li", { class: `severity-${a.severity}` }, `${kindWords(a.kind)} (${a.severity}${a.status === "acknowledged" ? ", acknowledged" : ""})`),
+            ),
+          );
+    list.append(
+      h(
+        "li",
+        { class: alerts.length > 0 ? `attention severity-${alerts[0].severity}` : "" },
+        h("a", { href: `#/episode/${episode.id}`, class: "client" }, names || episode.id),
+        h("span", { class: "meta" }, `since ${date(episode.started_at)}`),
+        reasons,
+      ),
+    );
+  }
+  view.append(list);
+  return view;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Charts
+
+interface Line {
+  label: string;
+  points: { session: number; total: number }[];
+  style: string;
+}
+
+interface Band {
+  sessions: Json[];
+}
+
+// A line chart of totals by session, with the expected course (p10–p90 and p25–p75 bands and
+// the median) behind the lines, and markers (ruptures) on the session axis. A table with the
+// same numbers follows for screen readers and for reading exact values.
+function chart(
+  title: string,
+  lines: Line[],
+  band: Band | null,
+  markers: { session: number; label: string }[],
+  range: [number, number] | null,
+): HTMLElement {
+  const width = 640;
+  const height = 240;
+  const left = 40;
+  const right = 12;
+  const top = 12;
+  const bottom = 30;
+  const sessions: number[] = [];
+  const values: number[] = [];
+  for (const line of lines) {
+    for (const p of line.points) {
+      sessions.push(p.session);
+      values.push(p.total);
+    }
+  }
+  for (const row of band?.sessions ?? []) {
+    sessions.push(row.session);
+    values.push(row.p10, row.p90);
+  }
+  if (sessions.length === 0) return h("p", {}, `${title}: no ratings yet.`);
+  const minSession = Math.min(...sessions);
+  const maxSession = Math.max(...sessions, minSession + 1);
+  let low = range ? range[0] : Math.min(...values);
+  let high = range ? range[1] : Math.max(...values);
+  if (high - low < 1e-9) {
+    low -= 1;
+    high += 1;
+  }
+  const x = (session: number): number =>
+    left + ((session - minSession) / (maxSession - minSession)) * (width - left - right);
+  const y = (value: number): number =>
+    top + (1 - (value - low) / (high - low)) * (height - top - bottom);
+
+  const svg = s("svg", {
+    viewBox: `0 0 ${width} ${height}`,
+    class: "chart",
+    role: "img",
+    "aria-label": `${title}: ${lines.map((l) => `${l.label}, latest ${l.points[l.points.length - 1]?.total ?? "none"}`).join("; ")}`,
+  });
+  for (const tick of [low, (low + high) / 2, high]) {
+    svg.append(s("line", { x1: left, x2: width - right, y1: y(tick), y2: y(tick), class: "grid" }));
+    const label = s("text", { x: left - 6, y: y(tick) + 4, class: "tick", "text-anchor": "end" });
+    label.textContent = String(Math.round(tick * 10) / 10);
+    svg.append(label);
+  }
+  for (let session = minSession; session <= maxSession; ++session) {
+    const label = s("text", { x: x(session), y: height - 10, class: "tick", "text-anchor": "middle" });
+    label.textContent = String(session);
+    svg.append(label);
+  }
+  if (band !== null && band.sessions.length > 0) {
+    const area = (lowKey: string, highKey: string, cls: string): void => {
+      const upper = band.sessions.map((r) => `${x(r.session)},${y(r[highKey])}`);
+      const lower = [...band.sessions].reverse().map((r) => `${x(r.session)},${y(r[lowKey])}`);
+      svg.append(s("polygon", { points: [...upper, ...lower].join(" "), class: cls }));
+    };
+    area("p10", "p90", "band-outer");
+    area("p25", "p75", "band-inner");
+    svg.append(
+      s("polyline", {
+        points: band.sessions.map((r) => `${x(r.session)},${y(r.p50)}`).join(" "),
+        class: "band-median",
+      }),
+    );
+  }
+  for (const marker of markers) {
+    svg.append(s("line", { x1: x(marker.session), x2: x(marker.session), y1: top, y2: height - bottom, class: "marker" }));
+    const label = s("text", { x: x(marker.session) + 3, y: top + 10, class: "marker-label" });
+    label.textContent = marker.label;
+    svg.append(label);
+  }
+  for (const line of lines) {
+    svg.append(
+      s("polyline", {
+        points: line.points.map((p) => `${x(p.session)},${y(p.total)}`).join(" "),
+        class: `series ${line.style}`,
+      }),
+    );
+    for (const p of line.points) {
+      svg.append(s("circle", { cx: x(p.session), cy: y(p.total), r: 4, class: `dot ${line.style}` }));
+    }
+  }
+
+  const legend = h(
+    "ul",
+    { class: "legend" },
+    ...lines.map((l) => h("li", { class: l.style }, l.label)),
+    band !== null ? h("li", { class: "band" }, "Expected course (10th–90th percentile)") : null,
+  );
+  const table = h(
+    "table",
+    {},
+    h("caption", {}, `${title} by session`),
+    h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Session"), ...lines.map((l) => h("th", { scope: "col" }, l.label)))),
+    h(
+      "tbody",
+      {},
+      ...[...new Set(lines.flatMap((l) => l.points.map((p) => p.session)))]
+        .sort((a, b) => a - b)
+        .map((session) =>
+          h(
+            "tr",
+            {},
+            h("th", { scope: "row" }, String(session)),
+            ...lines.map((l) => h("td", {}, String(l.points.find((p) => p.session === session)?.total ?? "–"))),
+          ),
+        ),
+    ),
+  );
+  return h(
+    "figure",
+    { class: "chart-figure" },
+    h("figcaption", {}, title),
+    svg,
+    legend,
+    h("details", {}, h("summary", {}, "Numbers"), table),
+  );
+}
+
+function linesOf(series: Json[], style: (s: Json) => string): Line[] {
+  return series.map((entry) => ({
+    label: `${entry.title} (${entry.perspective})`,
+    style: style(entry),
+    points: (entry.points as Json[])
+      .filter((p) => typeof p.session === "number" && typeof p.total === "number")
+      .map((p) => ({ session: p.session, total: p.total })),
+  }));
+}
+
+// ---------------------------------------------------------------------------------------------
+// The client page
+
+async function episodeView(id: string): Promise<HTMLElement> {
+  const path = `/api/v1/episodes/${encodeURIComponent(id)}/dashboard`;
+  const result = await api("GET", path);
+  const view = h("main", { class: "wide" });
+  if (result.status !== 200) {
+    view.append(h("h1", {}, "Client"), h("p", { class: "error", role: "alert" }, problem(result)));
+    return view;
+  }
+  // The title and the session actions stay put; what the dashboard says is redrawn in `live`.
+  const title = h("h1", {});
+  const lead = h("p", { class: "lead" });
+  const live = h("div", { class: "live" });
+  view.append(title, lead, sessionActions(id, result.body), live);
+  const fill = (dashboard: Json): void => {
+    const codes = ((dashboard.clients ?? []) as Json[]).map((c) => c.code).join(", ");
+    title.textContent = `Client ${codes}`.trim();
+    const count = (dashboard.sessions as Json[]).length;
+    lead.textContent = `${count} session${count === 1 ? "" : "s"} since ${date(dashboard.episode.started_at)}`;
+    fillEpisode(live, dashboard, () => void refresh(true));
+  };
+  // Keep the open page current: new answers and alerts show within a second or two, except
+  // while someone is typing a note.
+  let last = JSON.stringify(result.body);
+  const refresh = async (force = false): Promise<void> => {
+    if (!view.isConnected) return;
+    const again = await api("GET", path);
+    const text = JSON.stringify(again.body);
+    const typing = document.activeElement instanceof HTMLTextAreaElement;
+    if (again.status === 200 && (force || (text !== last && !typing))) {
+      last = text;
+      fill(again.body);
+    }
+  };
+  fill(result.body);
+  refreshTimer = window.setInterval(() => {
+    if (document.visibilityState === "visible") void refresh();
+  }, 1000);
+  return view;
+}
+
+// A new session with the client's check-in link (and QR code) in one click, and the
+// clinician's own rating of it in one more.
+function sessionActions(id: string, dashboard: Json): HTMLElement {
+  const clientId = (dashboard.episode.client_ids as string[])[0];
+  const actions = h("section", { class: "actions", "aria-label": "Session actions" });
+  const link = h("div", { class: "link", "aria-live": "polite" });
+  actions.append(
+    button("New session and check-in link", async () => {
+      const session = await api("POST", `/api/v1/episodes/${encodeURIComponent(id)}/sessions`, {
+        attendance: "attended",
+      });
+      if (session.status !== 201) {
+        link.replaceChildren(h("p", { class: "error", role: "alert" }, problem(session)));
+        return;
+      }
+      const checkin = await api("POST", `/api/v1/sessions/${session.body.id}/checkins`, {
+        respondent_id: clientId,
+        instruments: ["rapport-progress", "rapport-alliance-client"],
+      });
+      if (checkin.status !== 201) {
+        link.replaceChildren(h("p", { class: "error", role: "alert" }, problem(checkin)));
+        return;
+      }
+      const qr = svgFrom(checkin.body.qr_svg ?? "");
+      link.replaceChildren(
+        h("p", {}, `Session ${session.body.number}: give the client this link or let them scan the code.`),
+        h("p", {}, h("a", { href: checkin.body.url, class: "checkin-link" }, checkin.body.url)),
+        qr === null ? "" : h("div", { class: "qr", role: "img", "aria-label": "Check-in QR code" }, qr),
+        button(
+          "Rate this session yourself",
+          async () => {
+            const own = await api("POST", `/api/v1/sessions/${session.body.id}/checkins`, {
+              respondent_id: me?.user.id,
+              perspective: "clinician",
+              instruments: ["rapport-alliance-clinician"],
+            });
+            if (own.status === 201) location.assign(own.body.url);
+            else link.append(h("p", { class: "error", role: "alert" }, problem(own)));
+          },
+          "secondary",
+        ),
+      );
+    }),
+    link,
+  );
+  return actions;
+}
+
+function fillEpisode(view: HTMLElement, dashboard: Json, changed: () => void): void {
+  const series = dashboard.series as Json[];
+  const alerts = dashboard.alerts as Json[];
+  view.replaceChildren();
+
+  // Alerts first: they are why the page was opened.
+  const alertSection = h("section", { "aria-labelledby": "alerts-heading" }, h("h2", { id: "alerts-heading" }, "Alerts"));
+  if (alerts.length === 0) alertSection.append(h("p", { class: "calm" }, "No open alerts."));
+  for (const alert of alerts) alertSection.append(alertCard(alert, changed));
+  view.append(alertSection);
+
+  // Charts: the alliance (client and clinician together, with ruptures marked), then each
+  // outcome measure with its expected course.
+  const ruptures = alerts
+    .filter((a) => a.kind === "rupture")
+    .map((a) => ({ session: a.session, label: "rupture" }));
+  const alliance = series.filter((e) => e.kind === "alliance");
+  const outcomes = series.filter((e) => e.kind !== "alliance");
+  const charts = h("section", { "aria-labelledby": "charts-heading" }, h("h2", { id: "charts-heading" }, "Across sessions"));
+  if (alliance.length > 0) {
+    charts.append(chart("Alliance", linesOf(alliance, (e) => (e.perspective === "client" ? "client" : "clinician")), null, ruptures, null));
+  }
+  for (const entry of outcomes) {
+    const expected = entry.expected ?? null;
+    charts.append(
+      chart(
+        entry.title,
+        linesOf([entry], () => "client"),
+        expected !== null ? { sessions: expected.sessions } : null,
+        [],
+        null,
+      ),
+    );
+    if (expected !== null && !expected.applies) {
+      charts.append(
+        h("p", { class: "note" }, `The expected course rests on ${expected.model_clients} clients, fewer than the not-on-track signal needs; read it with care.`),
+      );
+    }
+  }
+  if (series.length === 0) charts.append(h("p", {}, "No ratings yet."));
+  view.append(charts);
+
+  const goals = dashboard.goals as Json[];
+  if (goals.length > 0) {
+    view.append(
+      h("section", { "aria-labelledby": "goals-heading" }, h("h2", { id: "goals-heading" }, "Goals"), h("ul", {}, ...goals.map((g) => h("li", {}, g.description)))),
+    );
+  }
+}
+
+function alertCard(alert: Json, changed: () => void): HTMLElement {
+  const evidence = alert.evidence ?? {};
+  const card = h(
+    "article",
+    { class: `alert severity-${alert.severity}` },
+    h("h3", {}, `${kindWords(alert.kind)} — session ${alert.session}`),
+    h("p", { class: "meta" }, `${alert.severity}, ${alert.status}`),
+    evidence.rule ? h("p", {}, String(evidence.rule)) : null,
+  );
+  const guidance = (alert.guidance ?? []) as Json[];
+  if (guidance.length > 0) {
+    card.append(
+      h(
+        "details",
+        {},
+        h("summary", {}, "What to do"),
+        ...guidance.map((g) => h("div", { class: "guidance" }, h("h4", {}, g.title ?? ""), h("p", {}, g.text ?? ""))),
+      ),
+    );
+  }
+  const notes = (alert.repair_notes ?? []) as Json[];
+  if (notes.length > 0) {
+    card.append(h("ul", { class: "notes" }, ...notes.map((n) => h("li", {}, `${date(n.at)}: ${n.text}`))));
+  }
+  const act = async (verb: string): Promise<void> => {
+    const result = await api("POST", `/api/v1/alerts/${alert.id}/${verb}`);
+    if (result.status === 200) changed();
+    else card.append(h("p", { class: "error", role: "alert" }, problem(result)));
+  };
+  const buttons = h("div", { class: "buttons" });
+  if (alert.status === "open") buttons.append(button("Acknowledge", () => void act("acknowledge"), "secondary"));
+  if (alert.status !== "resolved") buttons.append(button("Resolve", () => void act("resolve"), "secondary"));
+  card.append(buttons);
+
+  const text = h("textarea", { id: `note-${alert.id}`, rows: "2" });
+  const discussed = h("input", { id: `discussed-${alert.id}`, type: "checkbox" });
+  const form = h(
+    "form",
+    { class: "note-form" },
+    h("label", { for: `note-${alert.id}` }, "Repair note: what was done"),
+    text,
+    h("p", { class: "check" }, discussed, h("label", { for: `discussed-${alert.id}` }, "Discussed with the client")),
+    h("button", { type: "submit", class: "secondary" }, "Save note"),
+  );
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const result = await api("POST", `/api/v1/alerts/${alert.id}/repair-notes`, {
+      text: (text as HTMLTextAreaElement).value,
+      discussed_with_client: (discussed as HTMLInputElement).checked,
+    });
+    if (result.status === 201) changed();
+    else form.append(h("p", { class: "error", role: "alert" }, problem(result)));
+  });
+  card.append(form);
+  return card;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Team alerts and accounts
+
+async function alertsView(): Promise<HTMLElement> {
+  const result = await api("GET", "/api/v1/alerts");
+  const view = h("main", { class: "wide" }, h("h1", {}, "Alerts"));
+  if (result.status !== 200) {
+    view.append(h("p", { class: "error", role: "alert" }, problem(result)));
+    return view;
+  }
+  const alerts = [...(result.body.alerts as Json[])].sort(
+    (a, b) => (SEVERITY_ORDER[a.severity] ?? 9) - (SEVERITY_ORDER[b.severity] ?? 9),
+  );
+  if (alerts.length === 0) view.append(h("p", { class: "calm" }, "No open alerts."));
+  const list = h("ul", { class: "caseload" });
+  for (const alert of alerts) {
+    list.append(
+      h(
+        "li",
+        { class: `attention severity-${alert.severity}` },
+        h("a", { href: `#/episode/${alert.episode}` }, `${kindWords(alert.kind)} — session ${alert.session}`),
+        h("span", { class: "meta" }, `${alert.severity}, ${alert.status}`),
+      ),
+    );
+  }
+  view.append(list);
+  return view;
+}
+
+async function adminView(): Promise<HTMLElement> {
+  const view = h("main", { class: "wide" }, h("h1", {}, "Accounts"));
+  const result = await api("GET", "/api/v1/users");
+  if (result.status !== 200) {
+    view.append(h("p", { class: "error", role: "alert" }, problem(result)));
+    return view;
+  }
+  const rows = (result.body.users as Json[]).map((user) => {
+    const change = async (body: Json): Promise<void> => {
+      const changed = await api("PATCH", `/api/v1/users/${user.id}`, body);
+      if (changed.status === 200) render();
+      else view.append(h("p", { class: "error", role: "alert" }, problem(changed)));
+    };
+    return h(
+      "tr",
+      {},
+      h("th", { scope: "row" }, user.display_name),
+      h("td", {}, user.email),
+      h("td", {}, user.role),
+      h("td", {}, user.mfa_enabled ? "on" : "off"),
+      h("td", {}, user.disabled ? "disabled" : user.locked ? "locked" : "active"),
+      h(
+        "td",
+        { class: "buttons" },
+        user.locked ? button("Unlock", () => void change({ unlock: true }), "secondary") : null,
+        user.mfa_enabled && user.id !== me?.user.id
+          ? button("Reset two-step sign-in", () => void change({ reset_mfa: true }), "secondary")
+          : null,
+      ),
+    );
+  });
+  view.append(
+    h(
+      "table",
+      { class: "accounts" },
+      h("caption", {}, "Staff accounts"),
+      h(
+        "thead",
+        {},
+        h("tr", {}, ...["Name", "E-mail", "Role", "Two-step", "State", "Actions"].map((t) => h("th", { scope: "col" }, t))),
+      ),
+      h("tbody", {}, ...rows),
+    ),
+  );
+  return view;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Routing
+
+async function loadMe(): Promise<void> {
+  const result = await api("GET", "/api/v1/me");
+  me = result.status === 200 ? (result.body as Me) : null;
+}
+
+async function render(): Promise<void> {
+  if (refreshTimer !== undefined) {
+    window.clearInterval(refreshTimer);
+    refreshTimer = undefined;
+  }
+  if (me === null) {
+    show(signInView());
+    return;
+  }
+  if (me.mfa_enrolment_required) {
+    show(await enrolView());
+    return;
+  }
+  const route = location.hash.replace(/^#/, "") || "/";
+  const episode = /^\/episode\/([A-Za-z0-9_-]+)$/.exec(route);
+  if (episode !== null) show(await episodeView(episode[1]));
+  else if (route === "/alerts") show(await alertsView());
+  else if (route === "/admin" || me.user.role === "admin") show(await adminView());
+  else show(await caseloadView());
+}
+
+window.addEventListener("hashchange", () => void render());
+void loadMe().then(render);

@@ -1,0 +1,138 @@
+// The staff application (/app) in a real browser against the real `rapport demo`: a clinician
+// signs in, sees the caseload and a client page with charts; a new session's check-in link is
+// answered on a phone and the clinician's open page shows the new scores within 2 seconds; a
+// supervisor sees team alerts; an administrator signs in with a one-time code and sees the
+// accounts. Every page is checked with axe-core and saved as a screenshot.
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { checkPage, desktop, launchBrowser, newPage, phone, startDemo, totp } from "./support.mjs";
+
+let demo;
+let context;
+
+function account(org, role) {
+  const orgs = [...new Set(demo.accounts.accounts.map((a) => a.org))];
+  const found = demo.accounts.accounts.find((a) => a.org === orgs[org] && a.role === role);
+  assert.ok(found, `the demo has a ${role} in organisation ${org}`);
+  return found;
+}
+
+async function signIn(page, who, code) {
+  await context.clearCookies(); // a new person at the screen
+  await page.goto(demo.base + "/app");
+  await page.getByRole("heading", { name: "Sign in" }).waitFor();
+  await page.getByLabel("E-mail").fill(who.email);
+  await page.getByLabel("Password").fill(who.password);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  if (code !== undefined) {
+    const field = page.getByLabel(/Code from your authenticator app/);
+    await field.waitFor();
+    await field.fill(code());
+    await page.getByRole("button", { name: "Sign in" }).click();
+  }
+}
+
+before(async () => {
+  demo = await startDemo();
+  context = await launchBrowser();
+});
+
+after(async () => {
+  await context?.close();
+  demo?.stop();
+});
+
+test("the sign-in page is accessible and a wrong password is refused in words", async () => {
+  const page = await newPage(context, desktop);
+  await page.goto(demo.base + "/app");
+  await page.getByRole("heading", { name: "Sign in" }).waitFor();
+  await checkPage(page, "staff-sign-in");
+  await page.getByLabel("E-mail").fill(account(0, "clinician").email);
+  await page.getByLabel("Password").fill("not the password");
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("alert").waitFor();
+  assert.match(await page.getByRole("alert").textContent(), /wrong/);
+  await page.close();
+});
+
+test("a clinician's caseload, client page, and a check-in that shows up within 2 seconds", async () => {
+  const page = await newPage(context, desktop);
+  const errors = [];
+  // Uncaught script errors (an expected 401 from the signed-out probe is not one).
+  page.on("pageerror", (error) => errors.push(error.message));
+  await signIn(page, account(0, "clinician"));
+  await page.getByRole("heading", { name: "Caseload" }).waitFor();
+  const clients = page.locator(".caseload a.client");
+  assert.ok((await clients.count()) >= 2, "the demo clinician has a caseload");
+  await checkPage(page, "staff-caseload");
+
+  await clients.first().click();
+  await page.getByRole("heading", { name: /^Client / }).waitFor();
+  await page.locator("svg.chart").first().waitFor();
+  assert.ok((await page.locator("svg.chart").count()) >= 1, "charts of the client's ratings");
+  await checkPage(page, "staff-client");
+
+  // Two clicks: a new session and its check-in link.
+  await page.getByRole("button", { name: "New session and check-in link" }).click();
+  const link = page.locator("a.checkin-link");
+  await link.waitFor();
+  const url = await link.getAttribute("href");
+  assert.match(url, /\/c\/[A-Za-z0-9_-]+$/);
+  await checkPage(page, "staff-checkin-link");
+  // Rows of the alliance chart's numbers: one per rated session.
+  const ratedSessions = () =>
+    page.evaluate(() => document.querySelector("figure.chart-figure tbody")?.children.length ?? 0);
+  const ratedBefore = await ratedSessions();
+
+  // The client answers on a phone.
+  const phonePage = await newPage(context, phone);
+  await phonePage.goto(demo.base + new URL(url, demo.base).pathname);
+  const questions = phonePage.locator("fieldset.item");
+  const total = await questions.count();
+  for (let i = 0; i < total; ++i) {
+    const options = questions.nth(i).locator("label");
+    await options.nth(Math.floor((await options.count()) / 2)).tap();
+  }
+  await phonePage.getByRole("button", { name: "Send my answers" }).tap();
+  await phonePage.getByRole("heading", { name: "Thank you" }).waitFor();
+  const answeredAt = Date.now();
+  await phonePage.close();
+
+  // The clinician's open page shows the new session's scores without a reload.
+  await page.waitForFunction(
+    (count) => (document.querySelector("figure.chart-figure tbody")?.children.length ?? 0) > count,
+    ratedBefore,
+    { timeout: 2000, polling: 50 },
+  );
+  assert.ok(
+    await page.locator("a.checkin-link").isVisible(),
+    "the link stays on the page while it updates",
+  );
+  const latency = Date.now() - answeredAt;
+  assert.ok(latency <= 2000, `the new scores showed after ${latency} ms`);
+  assert.deepEqual(errors, [], "no script errors");
+  await page.close();
+});
+
+test("a supervisor sees the team's alerts", async () => {
+  const page = await newPage(context, desktop);
+  await signIn(page, account(0, "supervisor"));
+  await page.getByRole("heading", { name: "Caseload" }).waitFor();
+  await page.getByRole("link", { name: "Alerts" }).click();
+  await page.getByRole("heading", { name: "Alerts" }).waitFor();
+  await checkPage(page, "staff-supervisor-alerts");
+  await page.close();
+});
+
+test("an administrator signs in with a one-time code and sees the accounts", async () => {
+  const page = await newPage(context, desktop);
+  const admin = account(1, "admin");
+  await signIn(page, admin, () => totp(admin.totp_secret));
+  await page.getByRole("heading", { name: "Accounts" }).waitFor();
+  const rows = page.locator("table.accounts tbody tr");
+  assert.equal(await rows.count(), 5, "the organisation's five demo accounts");
+  await checkPage(page, "staff-admin-accounts");
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await page.getByRole("heading", { name: "Sign in" }).waitFor();
+  await page.close();
+});
