@@ -2,10 +2,14 @@
 
 #include <algorithm>
 #include <fstream>
+#include <map>
+#include <optional>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
 
+#include "alerts/alerts.h"
+#include "alerts/models.h"
 #include "api/accounts.h"
 #include "api/auth.h"
 #include "api/totp.h"
@@ -22,6 +26,10 @@ using Json = nlohmann::json;
 // Load-test check-ins (`extra_checkins`): sessions per new episode, and rows per transaction.
 constexpr size_t kExtraSessionsPerEpisode = 12;
 constexpr size_t kExtraBatch = 20'000;
+// Simulated clients per demo clinician (two clinicians per organisation).
+constexpr int kClientsPerClinician = 26;
+// The outcome measure whose expected course the demo fits on each organisation's history.
+constexpr std::string_view kDemoOutcome = "phq-9";
 
 // The demo's organisations: each with its clinic and the five kinds of staff account.
 struct DemoStaff {
@@ -92,6 +100,44 @@ Status AddStaff(const DemoOrganization& spec, Timestamp now, Random& secure,
   return Status::Ok();
 }
 
+Status AddModelAndSignals(storage::Store& store, const instruments::Catalog& catalog,
+                          const OrganizationRecords& records, Timestamp now) {
+  const instruments::Definition* outcome = catalog.Find(kDemoOutcome);
+  if (outcome != nullptr) {
+    alerts::EtrFitRequest request;
+    request.org_id = records.org.id;
+    request.instrument = outcome;
+    request.window.to = now;
+    request.now = now;
+    std::optional<stats::EtrModel> model;
+    RAPPORT_RETURN_IF_ERROR(store.Read([&](storage::ReadTransaction& txn) -> Status {
+      auto fitted = alerts::FitEtrOnHistory(txn, request);
+      if (fitted.ok()) model = std::move(fitted).value();
+      return Status::Ok();  // too little history: the demo goes on without a model
+    }));
+    if (model) {
+      RAPPORT_RETURN_IF_ERROR(store.Write([&](storage::WriteTransaction& txn) {
+        return alerts::StoreEtrModel(txn, records.org.id, *model);
+      }));
+    }
+  }
+  // The latest simulated session of every ongoing episode.
+  std::map<std::string, const domain::Session*> latest;
+  for (const domain::Session& session : records.cohort.sessions) {
+    const domain::Session*& current = latest[session.episode_id];
+    if (current == nullptr || session.number > current->number) current = &session;
+  }
+  return store.Write([&](storage::WriteTransaction& txn) -> Status {
+    for (const domain::Episode& episode : records.cohort.episodes) {
+      const auto found = latest.find(episode.id);
+      if (episode.ended_at || found == latest.end()) continue;
+      RAPPORT_RETURN_IF_ERROR(alerts::EvaluateAfterResponse(
+          txn, catalog, records.org.id, found->second->id, now, DefaultRandom()));
+    }
+    return Status::Ok();
+  });
+}
+
 }  // namespace
 
 Result<DemoData> CreateDemo(storage::Store& store, const instruments::Catalog& catalog,
@@ -111,7 +157,9 @@ Result<DemoData> CreateDemo(storage::Store& store, const instruments::Catalog& c
     options.org_id = records.org.id;
     options.clinic_id = records.clinic.id;
     options.clinician_ids = records.clinician_ids;
-    options.clients_per_clinician = 8;
+    // Enough clients for a caseload of several ongoing episodes per clinician and for an
+    // expected-treatment-response model the not-on-track signal may use (50 by default).
+    options.clients_per_clinician = kClientsPerClinician;
     options.end = now - std::chrono::hours(24);
     RAPPORT_ASSIGN_OR_RETURN(records.cohort, sim::GenerateCohort(options, catalog));
   }
@@ -258,6 +306,13 @@ Result<DemoData> CreateDemo(storage::Store& store, const instruments::Catalog& c
     }
     return Status::Ok();
   }));
+
+  // As a clinic that has used Rapport for a while: an expected-treatment-response model of the
+  // outcome measure fitted on the organisation's history, and the signals (alerts) of every
+  // ongoing episode evaluated at its latest session.
+  for (const OrganizationRecords& records : organizations) {
+    RAPPORT_RETURN_IF_ERROR(AddModelAndSignals(store, catalog, records, now));
+  }
 
   // The load-test check-ins in transactions of kExtraBatch, so that a million of them never
   // build one huge transaction (and WAL file).

@@ -154,9 +154,16 @@ Result<Cohort> GenerateCohort(const CohortOptions& options, const instruments::C
         const double phq_total = Clamp(
             intake + improvement * std::log(static_cast<double>(number)) + 2.0 * random.Normal(), 0,
             27);
-        RAPPORT_RETURN_IF_ERROR(add(*phq9, AnswersAround(*phq9, phq_total / 9.0, 0.45, random),
-                                    domain::Perspective::kClient, client.id,
-                                    when - std::chrono::minutes(10)));
+        std::vector<domain::ItemAnswer> phq_answers =
+            AnswersAround(*phq9, phq_total / 9.0, 0.45, random);
+        for (domain::ItemAnswer& answer : phq_answers) {
+          // Thoughts of self-harm (item 9) are endorsed far less often than the other symptoms:
+          // mostly in severe depression (Kroenke et al. 2001), not by every client above 5.
+          if (answer.item_id == "9" && answer.value)
+            answer.value = std::max(0.0, *answer.value - 2);
+        }
+        RAPPORT_RETURN_IF_ERROR(add(*phq9, std::move(phq_answers), domain::Perspective::kClient,
+                                    client.id, when - std::chrono::minutes(10)));
         const double wellbeing = Clamp(10.0 - phq_total / 2.7, 0, 10);
         RAPPORT_RETURN_IF_ERROR(add(*progress, AnswersAround(*progress, wellbeing, 1.0, random),
                                     domain::Perspective::kClient, client.id,
