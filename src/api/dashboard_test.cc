@@ -1,5 +1,6 @@
-// The client dashboard's expected course: the organisation's stored expected-treatment-response
-// model drawn for a client's outcome ratings, conditioned on the intake (SCIENCE.md §4.3).
+// Reports built on the statistics: the client dashboard's expected course (the organisation's
+// stored expected-treatment-response model drawn for a client's outcome ratings, conditioned
+// on the intake; SCIENCE.md §4.3) and the supervisor's therapist report (SCIENCE.md §8).
 #include <cmath>
 
 #include "alerts/models.h"
@@ -130,6 +131,103 @@ TEST_F(Dashboard, SaysWhenTheModelRestsOnTooFewClientsAndIsSilentWithoutOne) {
   ASSERT_TRUE(client != nullptr && client->contains("expected"));
   EXPECT_FALSE((*client)["expected"]["applies"].get<bool>());
   EXPECT_EQ((*client)["expected"]["model_clients"], 10);
+}
+
+}  // namespace
+}  // namespace rapport::api
+
+namespace rapport::api {
+namespace {
+
+// The supervisor's therapist report over a team of two clinicians whose clients differ.
+class TherapistReport : public testing_world::World {
+ protected:
+  // `per_clinician` clients each for clinician 1 and 2 of organisation `org`: PHQ-9 at
+  // sessions 1 and 2; clinician 2's clients improve by `gap` points more.
+  void AddCases(const std::string& org_name, int per_clinician, double gap) {
+    const testing_world::Org& org = orgs_.at(org_name);
+    ASSERT_OK(store_->Write([&](storage::WriteTransaction& txn) -> Status {
+      for (int c = 0; c < 2 * per_clinician; ++c) {
+        const bool second = c % 2 == 1;
+        const std::string id = org_name + "-case-" + std::to_string(c);
+        RAPPORT_RETURN_IF_ERROR(
+            txn.PutClient({"client-" + id, org.id, "R-" + id, "en", true, clock_.Now()}));
+        domain::Episode episode;
+        episode.id = "episode-" + id;
+        episode.org_id = org.id;
+        episode.clinic_id = org.clinic_id;
+        episode.client_ids = {"client-" + id};
+        episode.clinician_ids = {org.users.at(second ? "clinician2" : "clinician1").id};
+        episode.started_at = clock_.Now();
+        RAPPORT_RETURN_IF_ERROR(txn.PutEpisode(episode));
+        const double intake = 14 + (c % 7);
+        const double later = intake - 3 - (second ? gap : 0) + (c % 3);
+        for (const int number : {1, 2}) {
+          domain::Session session;
+          session.id = "session-" + id + "-" + std::to_string(number);
+          session.org_id = org.id;
+          session.episode_id = episode.id;
+          session.number = number;
+          session.scheduled_at = clock_.Now();
+          session.attendance = domain::Attendance::kAttended;
+          RAPPORT_RETURN_IF_ERROR(txn.PutSession(session));
+          domain::Response response;
+          response.id = "response-" + id + "-" + std::to_string(number);
+          response.org_id = org.id;
+          response.session_id = session.id;
+          response.respondent_id = "client-" + id;
+          response.perspective = domain::Perspective::kClient;
+          response.instrument_id = "phq-9";
+          response.submitted_at = clock_.Now();
+          response.score.total = number == 1 ? intake : later;
+          RAPPORT_RETURN_IF_ERROR(txn.PutResponse(response));
+        }
+      }
+      return Status::Ok();
+    }));
+  }
+
+  Response Get(const std::string& query) {
+    const auto [cookie, csrf] = SignIn(orgs_.at("a").users.at("supervisor"));
+    return Send({"GET", "/api/v1/reports/therapists" + query, "", cookie});
+  }
+};
+
+TEST_F(TherapistReport, ShowsShrunkenEffectsOfTheTeamInCaterpillarOrder) {
+  AddCases("a", 30, 6);
+  AddCases("b", 30, -6);  // another organisation: never part of the report
+  const Response response = Get("");
+  ASSERT_EQ(response.status, 200) << response.body;
+  const Json report = Body(response);
+  ASSERT_TRUE(report["available"].get<bool>()) << report.dump(2);
+  EXPECT_EQ(report["instrument"], "phq-9");
+  EXPECT_FALSE(report["higher_is_better"].get<bool>());
+  EXPECT_EQ(report["cases"], 60);
+  ASSERT_EQ(report["effects"].size(), 2u);
+  const Json& lowest = report["effects"][0];
+  const Json& highest = report["effects"][1];
+  // Clinician 2's clients end 6 points lower (better on PHQ-9) for the same intake.
+  EXPECT_EQ(lowest["therapist_id"], orgs_.at("a").users.at("clinician2").id);
+  EXPECT_EQ(lowest["name"], "clinician2 a");
+  EXPECT_EQ(lowest["cases"], 30);
+  ASSERT_TRUE(lowest["shown"].get<bool>()) << report.dump(2);
+  EXPECT_LT(lowest["effect"].get<double>(), 0);
+  EXPECT_LT(lowest["lower"].get<double>(), lowest["effect"].get<double>());
+  EXPECT_GT(highest["effect"].get<double>(), lowest["effect"].get<double>());
+  EXPECT_GT(report["icc"].get<double>(), 0);
+}
+
+TEST_F(TherapistReport, HidesEstimatesBelowTheMinimumCaseloadAndNamesBadInput) {
+  AddCases("a", 5, 6);
+  const Json report = Body(Get("?instrument=phq-9"));
+  ASSERT_TRUE(report["available"].get<bool>()) << report.dump(2);
+  for (const Json& effect : report["effects"]) {
+    EXPECT_FALSE(effect["shown"].get<bool>());
+    EXPECT_FALSE(effect.contains("effect")) << "an estimate below the minimum caseload leaked";
+  }
+  const Response unknown = Get("?instrument=nope");
+  EXPECT_EQ(unknown.status, 400);
+  EXPECT_EQ(Body(unknown)["field"], "instrument");
 }
 
 }  // namespace

@@ -15,6 +15,7 @@
 #include "base/log.h"
 #include "base/password.h"
 #include "instruments/scoring.h"
+#include "stats/therapist_effects.h"
 
 namespace rapport::api {
 namespace {
@@ -1250,6 +1251,105 @@ void StaffApi::Impl::AddClinicalRoutes(Router& router) {
       return Status::Ok();
     }));
     return JsonOk(200, {{"episodes", rows}});
+  });
+
+  RouteSpec therapists{"GET", "/api/v1/reports/therapists", Access::kStaff, {Role::kSupervisor}};
+  therapists.tag = "reports";
+  therapists.summary =
+      "Therapist effects on an instrument over the supervisor's team (?instrument=ID, default "
+      "phq-9): each client episode's latest client rating adjusted for its first, shrunken "
+      "estimates with 95% intervals in caterpillar order, shown only above the minimum caseload "
+      "and reliability (SCIENCE.md §8); never a ranking";
+  Add(router, therapists, [this](Request& request, const Principal& principal) -> Result<Response> {
+    const auto given = request.query.find("instrument");
+    const std::string instrument_id = given == request.query.end() ? "phq-9" : given->second;
+    const instruments::Definition* definition = catalog.Find(instrument_id);
+    if (definition == nullptr) {
+      return InvalidArgument("unknown instrument '" + instrument_id + "'", "instrument");
+    }
+    stats::TherapistData data;
+    std::vector<double> intake;
+    std::vector<double> latest;
+    std::map<std::string, std::string> names;
+    RAPPORT_RETURN_IF_ERROR(store.Read([&](storage::ReadTransaction& txn) -> Status {
+      RAPPORT_ASSIGN_OR_RETURN(const auto episodes,
+                               txn.ListEpisodes(principal.user.org_id, CaseloadQuery(principal)));
+      std::map<std::string, const domain::Episode*> visible;
+      for (const auto& episode : episodes) {
+        if (CanSeeEpisode(principal, episode) && !episode.clinician_ids.empty()) {
+          visible[episode.id] = &episode;
+        }
+      }
+      RAPPORT_ASSIGN_OR_RETURN(const auto observations,
+                               txn.ListObservations(principal.user.org_id, instrument_id,
+                                                    Timestamp{}, Timestamp::max()));
+      // The first and latest client rating of each (episode, client), by session number.
+      std::map<
+          std::pair<std::string, std::string>,
+          std::pair<const storage::InstrumentObservation*, const storage::InstrumentObservation*>>
+          course;
+      for (const auto& observation : observations) {
+        if (observation.client_id.empty() || !observation.total ||
+            !visible.contains(observation.episode_id)) {
+          continue;
+        }
+        auto& [first, last] = course[{observation.episode_id, observation.client_id}];
+        if (first == nullptr || observation.session_number < first->session_number) {
+          first = &observation;
+        }
+        if (last == nullptr || observation.session_number >= last->session_number) {
+          last = &observation;
+        }
+      }
+      for (const auto& [key, ends] : course) {
+        if (ends.first->session_number == ends.second->session_number) continue;
+        data.therapist.push_back(visible.at(key.first)->clinician_ids.front());
+        intake.push_back(*ends.first->total);
+        latest.push_back(*ends.second->total);
+      }
+      RAPPORT_ASSIGN_OR_RETURN(const auto users, txn.ListUsers(principal.user.org_id));
+      for (const auto& user : users) names[user.id] = user.display_name;
+      return Status::Ok();
+    }));
+    Json out = {
+        {"instrument", definition->id},
+        {"title", definition->title},
+        {"higher_is_better", definition->direction == instruments::Direction::kHigherIsBetter},
+        {"cases", data.therapist.size()},
+        {"design", "latest client rating ~ 1 + first rating + (1 | therapist)"}};
+    const auto size = static_cast<Eigen::Index>(latest.size());
+    data.y = Eigen::Map<const Eigen::VectorXd>(latest.data(), size);
+    data.intake = Eigen::Map<const Eigen::VectorXd>(intake.data(), size);
+    const stats::TherapistEffectsOptions options_used;
+    auto estimated = stats::EstimateTherapistEffects(data, options_used);
+    if (!estimated.ok()) {
+      out["available"] = false;
+      out["reason"] = estimated.status().message();
+      return JsonOk(200, out);
+    }
+    out["available"] = true;
+    out["icc"] = estimated->icc;
+    out["therapist_variance"] = estimated->therapist_variance;
+    out["residual_variance"] = estimated->residual_variance;
+    out["min_cases"] = options_used.min_cases;
+    out["min_reliability"] = options_used.min_reliability;
+    out["notes"] = estimated->notes;
+    out["effects"] = Json::array();
+    for (const stats::TherapistEffect& effect : estimated->effects) {
+      Json row = {{"therapist_id", effect.therapist},
+                  {"name", names.contains(effect.therapist) ? names[effect.therapist] : ""},
+                  {"cases", effect.cases},
+                  {"shown", effect.shown},
+                  {"classification", effect.classification}};
+      if (effect.shown) {
+        row["effect"] = effect.effect;
+        row["lower"] = effect.lower;
+        row["upper"] = effect.upper;
+        row["reliability"] = effect.reliability;
+      }
+      out["effects"].push_back(std::move(row));
+    }
+    return JsonOk(200, out);
   });
 }
 

@@ -139,6 +139,7 @@ function header(): HTMLElement {
   if (role === "clinician" || role === "supervisor") {
     links.push(h("a", { href: "#/" }, "Caseload"), h("a", { href: "#/alerts" }, "Alerts"));
   }
+  if (role === "supervisor") links.push(h("a", { href: "#/team" }, "Team"));
   if (role === "admin") links.push(h("a", { href: "#/admin" }, "Accounts"));
   const signOut = button(
     "Sign out",
@@ -689,6 +690,115 @@ async function alertsView(): Promise<HTMLElement> {
   return view;
 }
 
+// Therapist effects as a caterpillar chart (SCIENCE.md §8): shrunken estimates with intervals,
+// only for therapists above the minimum caseload and reliability, in the order of the
+// estimates but without ranks; what the numbers cannot say is said next to them.
+async function teamView(instrument: string): Promise<HTMLElement> {
+  const view = h("main", { class: "wide" }, h("h1", {}, "Team"));
+  const choices: [string, string][] = [
+    ["phq-9", "Outcome: PHQ-9"],
+    ["rapport-alliance-client", "Alliance: the client's rating"],
+  ];
+  const select = h("select", { id: "instrument" }) as HTMLSelectElement;
+  for (const choice of choices) {
+    const option = h("option", { value: choice[0] }, choice[1]) as HTMLOptionElement;
+    option.selected = choice[0] === instrument;
+    select.append(option);
+  }
+  select.addEventListener("change", () => {
+    location.hash = `#/team/${select.value}`;
+  });
+  view.append(h("p", { class: "field" }, h("label", { for: "instrument" }, "Measure"), select));
+  const result = await api("GET", `/api/v1/reports/therapists?instrument=${encodeURIComponent(instrument)}`);
+  if (result.status !== 200) {
+    view.append(h("p", { class: "error", role: "alert" }, problem(result)));
+    return view;
+  }
+  const report = result.body;
+  view.append(
+    h(
+      "p",
+      { class: "lead" },
+      `Each client's latest rating, adjusted for their first, across ${report.cases} client episodes in your team. ` +
+        "Estimates are shrunken towards the average and shown with 95% intervals; a therapist is shown only with enough cases for a reliable estimate.",
+    ),
+  );
+  if (!report.available) {
+    view.append(h("p", { class: "note" }, `No estimate yet: ${report.reason}`));
+    return view;
+  }
+  const shown = (report.effects as Json[]).filter((e) => e.shown);
+  const hidden = (report.effects as Json[]).filter((e) => !e.shown);
+  view.append(h("p", {}, `Share of the variation between therapists (ICC): ${(100 * report.icc).toFixed(1)}%.`));
+  if (shown.length > 0) {
+    const better = report.higher_is_better ? "right" : "left";
+    view.append(caterpillar(shown, `Lower scores are ${report.higher_is_better ? "worse" : "better"}: better is to the ${better}.`));
+  }
+  if (hidden.length > 0) {
+    view.append(
+      h(
+        "p",
+        { class: "note" },
+        `Not shown (fewer than ${report.min_cases} cases or reliability below ${report.min_reliability}): ` +
+          hidden.map((e) => `${e.name || e.therapist_id} (${e.cases} cases)`).join(", "),
+      ),
+    );
+  }
+  view.append(h("ul", { class: "notes" }, ...(report.notes as string[]).map((n) => h("li", { class: "note" }, n))));
+  return view;
+}
+
+function caterpillar(effects: Json[], direction: string): HTMLElement {
+  const width = 640;
+  const row = 28;
+  const left = 170;
+  const height = effects.length * row + 30;
+  const low = Math.min(...effects.map((e) => e.lower), 0);
+  const high = Math.max(...effects.map((e) => e.upper), 0);
+  const span = high - low || 1;
+  const x = (value: number): number => left + ((value - low) / span) * (width - left - 20);
+  const svg = s("svg", {
+    viewBox: `0 0 ${width} ${height}`,
+    class: "chart caterpillar",
+    role: "img",
+    "aria-label": `Therapist effects with 95% intervals. ${direction}`,
+  });
+  svg.append(s("line", { x1: x(0), x2: x(0), y1: 4, y2: height - 24, class: "zero" }));
+  effects.forEach((effect, i) => {
+    const y = 16 + i * row;
+    const name = s("text", { x: left - 10, y: y + 4, class: "tick", "text-anchor": "end" });
+    name.textContent = effect.name || effect.therapist_id;
+    svg.append(name);
+    svg.append(s("line", { x1: x(effect.lower), x2: x(effect.upper), y1: y, y2: y, class: "interval" }));
+    svg.append(s("circle", { cx: x(effect.effect), cy: y, r: 5, class: "dot client" }));
+  });
+  const axis = s("text", { x: x(0), y: height - 6, class: "tick", "text-anchor": "middle" });
+  axis.textContent = "average";
+  svg.append(axis);
+  const table = h(
+    "table",
+    {},
+    h("caption", {}, "Therapist effects"),
+    h("thead", {}, h("tr", {}, ...["Therapist", "Cases", "Estimate", "95% interval", "Reading"].map((t) => h("th", { scope: "col" }, t)))),
+    h(
+      "tbody",
+      {},
+      ...effects.map((e) =>
+        h(
+          "tr",
+          {},
+          h("th", { scope: "row" }, e.name || e.therapist_id),
+          h("td", {}, String(e.cases)),
+          h("td", {}, e.effect.toFixed(2)),
+          h("td", {}, `${e.lower.toFixed(2)} to ${e.upper.toFixed(2)}`),
+          h("td", {}, e.classification),
+        ),
+      ),
+    ),
+  );
+  return h("figure", { class: "chart-figure" }, h("figcaption", {}, direction), svg, h("details", {}, h("summary", {}, "Numbers"), table));
+}
+
 async function adminView(): Promise<HTMLElement> {
   const view = h("main", { class: "wide" }, h("h1", {}, "Accounts"));
   const result = await api("GET", "/api/v1/users");
@@ -761,6 +871,7 @@ async function render(): Promise<void> {
   const episode = /^\/episode\/([A-Za-z0-9_-]+)$/.exec(route);
   if (episode !== null) show(await episodeView(episode[1]));
   else if (route === "/alerts") show(await alertsView());
+  else if (route.startsWith("/team")) show(await teamView(route.split("/")[2] || "phq-9"));
   else if (route === "/admin" || me.user.role === "admin") show(await adminView());
   else show(await caseloadView());
 }

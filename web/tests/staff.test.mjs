@@ -114,13 +114,22 @@ test("a clinician's caseload, client page, and a check-in that shows up within 2
   await page.close();
 });
 
-test("a supervisor sees the team's alerts", async () => {
+test("a supervisor sees the team's alerts and therapist effects", async () => {
   const page = await newPage(context, desktop);
   await signIn(page, account(0, "supervisor"));
   await page.getByRole("heading", { name: "Caseload" }).waitFor();
   await page.getByRole("link", { name: "Alerts" }).click();
   await page.getByRole("heading", { name: "Alerts" }).waitFor();
   await checkPage(page, "staff-supervisor-alerts");
+  // Therapist effects: the caterpillar when estimates are reliable enough, and otherwise the
+  // reason, never a ranking.
+  await page.getByRole("link", { name: "Team" }).click();
+  await page.getByRole("heading", { name: "Team" }).waitFor();
+  await page.getByText(/client episodes in your team/).waitFor();
+  await checkPage(page, "staff-supervisor-team");
+  await page.getByLabel("Measure").selectOption("rapport-alliance-client");
+  await page.waitForURL(/#\/team\/rapport-alliance-client$/);
+  await page.getByText(/client episodes in your team/).waitFor();
   await page.close();
 });
 
