@@ -140,7 +140,13 @@ function header(): HTMLElement {
     links.push(h("a", { href: "#/" }, "Caseload"), h("a", { href: "#/alerts" }, "Alerts"));
   }
   if (role === "supervisor") links.push(h("a", { href: "#/team" }, "Team"));
-  if (role === "admin") links.push(h("a", { href: "#/admin" }, "Accounts"));
+  if (role === "admin") {
+    links.push(
+      h("a", { href: "#/admin" }, "Accounts"),
+      h("a", { href: "#/settings" }, "Settings"),
+      h("a", { href: "#/instruments" }, "Instruments"),
+    );
+  }
   const signOut = button(
     "Sign out",
     async () => {
@@ -846,6 +852,97 @@ async function adminView(): Promise<HTMLElement> {
   return view;
 }
 
+// The organisation's settings (docs/signals.md): the safety text shown with every risk alert,
+// and the whole document (thresholds, disabled signals, guidance overrides) for those who need
+// it. The server validates and names the field of any mistake.
+async function settingsView(): Promise<HTMLElement> {
+  const view = h("main", { class: "wide" }, h("h1", {}, "Settings"));
+  const result = await api("GET", "/api/v1/settings");
+  if (result.status !== 200) {
+    view.append(h("p", { class: "error", role: "alert" }, problem(result)));
+    return view;
+  }
+  const document_ = (result.body ?? {}) as Json;
+  const safety = h("textarea", { id: "safety", rows: "3" }) as HTMLTextAreaElement;
+  safety.value = document_.safety_text ?? "";
+  const rest = { ...document_ };
+  delete rest.safety_text;
+  const advanced = h("textarea", { id: "document", rows: "14", class: "code" }) as HTMLTextAreaElement;
+  advanced.value = JSON.stringify(rest, null, 2);
+  const message = h("p", { role: "status" });
+  const form = h(
+    "form",
+    { class: "panel" },
+    h(
+      "p",
+      { class: "field" },
+      h("label", { for: "safety" }, "What a clinician should do when a client answers a risk item (shown with every such alert)"),
+      safety,
+    ),
+    h(
+      "p",
+      { class: "field" },
+      h("label", { for: "document" }, "Signal thresholds, disabled signals and guidance (JSON, see the signals guide)"),
+      advanced,
+    ),
+    message,
+    h("button", { type: "submit" }, "Save settings"),
+  );
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    let body: Json;
+    try {
+      body = JSON.parse(advanced.value || "{}");
+    } catch (error) {
+      message.className = "error";
+      message.textContent = `The JSON does not parse: ${(error as Error).message}`;
+      return;
+    }
+    if (safety.value.trim() !== "") body.safety_text = safety.value;
+    const saved = await api("PUT", "/api/v1/settings", body);
+    message.className = saved.status === 200 ? "calm" : "error";
+    message.textContent = saved.status === 200 ? "Saved." : problem(saved);
+  });
+  view.append(form);
+  return view;
+}
+
+async function instrumentsView(): Promise<HTMLElement> {
+  const view = h("main", { class: "wide" }, h("h1", {}, "Instruments"));
+  const result = await api("GET", "/api/v1/instruments");
+  if (result.status !== 200) {
+    view.append(h("p", { class: "error", role: "alert" }, problem(result)));
+    return view;
+  }
+  view.append(
+    h("p", { class: "lead" }, "Installed measures. Sites add their own, and the wording of licensed ones, with `rapport instruments import` and text packs (see the instruments guide)."),
+    h(
+      "table",
+      { class: "accounts" },
+      h("caption", {}, "Installed instruments"),
+      h("thead", {}, h("tr", {}, ...["Title", "Id", "Kind", "Respondent", "Items", "Languages", "Wording"].map((t) => h("th", { scope: "col" }, t)))),
+      h(
+        "tbody",
+        {},
+        ...(result.body.instruments as Json[]).map((i) =>
+          h(
+            "tr",
+            {},
+            h("th", { scope: "row" }, i.title),
+            h("td", {}, i.id),
+            h("td", {}, i.kind),
+            h("td", {}, String(i.perspective)),
+            h("td", {}, String(i.items)),
+            h("td", {}, (i.languages as string[]).join(", ")),
+            h("td", {}, i.worded ? "installed" : "needs a text pack"),
+          ),
+        ),
+      ),
+    ),
+  );
+  return view;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Routing
 
@@ -872,6 +969,8 @@ async function render(): Promise<void> {
   if (episode !== null) show(await episodeView(episode[1]));
   else if (route === "/alerts") show(await alertsView());
   else if (route.startsWith("/team")) show(await teamView(route.split("/")[2] || "phq-9"));
+  else if (route === "/settings" && me.user.role === "admin") show(await settingsView());
+  else if (route === "/instruments" && me.user.role === "admin") show(await instrumentsView());
   else if (route === "/admin" || me.user.role === "admin") show(await adminView());
   else show(await caseloadView());
 }

@@ -141,6 +141,28 @@ test("an administrator signs in with a one-time code and sees the accounts", asy
   const rows = page.locator("table.accounts tbody tr");
   assert.equal(await rows.count(), 5, "the organisation's five demo accounts");
   await checkPage(page, "staff-admin-accounts");
+
+  // Settings: the safety text is saved; a wrong threshold is refused naming the field.
+  await page.getByRole("link", { name: "Settings" }).click();
+  await page.getByRole("heading", { name: "Settings" }).waitFor();
+  await checkPage(page, "staff-admin-settings");
+  await page.getByLabel(/risk item/).fill("Phone the duty clinician on extension 4000 today.");
+  await page.getByRole("button", { name: "Save settings" }).click();
+  await page.getByText("Saved.").waitFor();
+  await page.getByLabel(/Signal thresholds/).fill('{"signals": {"rupture": {"window": 99}}}');
+  await page.getByRole("button", { name: "Save settings" }).click();
+  await page.getByText(/signals\.rupture\.window/).waitFor();
+  await page.reload();
+  await page.getByRole("heading", { name: "Settings" }).waitFor();
+  assert.equal(
+    await page.getByLabel(/risk item/).inputValue(),
+    "Phone the duty clinician on extension 4000 today.",
+  );
+
+  await page.getByRole("link", { name: "Instruments" }).click();
+  await page.getByRole("heading", { name: "Instruments" }).waitFor();
+  assert.ok((await page.locator("table.accounts tbody tr").count()) >= 5, "installed instruments");
+  await checkPage(page, "staff-admin-instruments");
   await page.getByRole("button", { name: "Sign out" }).click();
   await page.getByRole("heading", { name: "Sign in" }).waitFor();
   await page.close();
