@@ -978,8 +978,9 @@ void StaffApi::Impl::AddClinicalRoutes(Router& router) {
   RouteSpec dashboard{"GET", "/api/v1/episodes/{id}/dashboard", Access::kStaff, kClinical, true};
   dashboard.tag = "episodes";
   dashboard.summary =
-      "The client dashboard: each instrument's trajectory by respondent, active alerts with "
-      "their evidence and guidance, sessions and goals";
+      "The client dashboard: each instrument's trajectory by respondent (a client's outcome "
+      "ratings with the expected course), active alerts with their evidence and guidance, every "
+      "rupture with how it ended, sessions and goals";
   Add(router, dashboard, [this](Request& request, const Principal& principal) -> Result<Response> {
     Json out;
     RAPPORT_RETURN_IF_ERROR(store.Read([&](storage::ReadTransaction& txn) -> Status {
@@ -1046,10 +1047,19 @@ void StaffApi::Impl::AddClinicalRoutes(Router& router) {
       }
       storage::AlertQuery query;
       query.episode_id = episode.id;
-      query.active_only = true;
       RAPPORT_ASSIGN_OR_RETURN(const auto alerts, txn.ListAlerts(episode.org_id, query));
       out["alerts"] = Json::array();
+      // Every rupture of the episode, with how it ended: the markers of the alliance chart.
+      out["ruptures"] = Json::array();
       for (const auto& alert : alerts) {
+        if (alert.kind == "rupture") {
+          out["ruptures"].push_back(
+              {{"session", alert.session_number},
+               {"last_session", alert.last_session_number},
+               {"status", domain::Name(alert.status)},
+               {"resolution", alert.resolution.empty() ? Json(nullptr) : Json(alert.resolution)}});
+        }
+        if (alert.status == domain::AlertStatus::kResolved) continue;
         RAPPORT_ASSIGN_OR_RETURN(Json entry, AlertJson(txn, alert));
         out["alerts"].push_back(std::move(entry));
       }

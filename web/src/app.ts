@@ -406,8 +406,13 @@ function chart(
     );
   }
   for (const marker of markers) {
-    svg.append(s("line", { x1: x(marker.session), x2: x(marker.session), y1: top, y2: height - bottom, class: "marker" }));
-    const label = s("text", { x: x(marker.session) + 3, y: top + 10, class: "marker-label" });
+    const kind = marker.label === "repair" ? "marker repair" : "marker";
+    svg.append(s("line", { x1: x(marker.session), x2: x(marker.session), y1: top, y2: height - bottom, class: kind }));
+    const label = s("text", {
+      x: x(marker.session) + 3,
+      y: top + 10,
+      class: marker.label === "repair" ? "repair-label" : "marker-label",
+    });
     label.textContent = marker.label;
     svg.append(label);
   }
@@ -573,9 +578,13 @@ function fillEpisode(view: HTMLElement, dashboard: Json, changed: () => void): v
 
   // Charts: the alliance (client and clinician together, with ruptures marked), then each
   // outcome measure with its expected course.
-  const ruptures = alerts
-    .filter((a) => a.kind === "rupture")
-    .map((a) => ({ session: a.session, label: "rupture" }));
+  const ruptures: { session: number; label: string }[] = [];
+  for (const rupture of (dashboard.ruptures ?? []) as Json[]) {
+    ruptures.push({ session: rupture.session, label: "rupture" });
+    if (rupture.resolution === "repaired" && rupture.last_session !== rupture.session) {
+      ruptures.push({ session: rupture.last_session, label: "repair" });
+    }
+  }
   const alliance = series.filter((e) => e.kind === "alliance");
   const outcomes = series.filter((e) => e.kind !== "alliance");
   const charts = h("section", { "aria-labelledby": "charts-heading" }, h("h2", { id: "charts-heading" }, "Across sessions"));
