@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "base/clock.h"
 #include "base/id.h"
 
 namespace rapport::api {
@@ -25,6 +26,19 @@ std::string NewPassword(Random& random) {
   const std::string raw = NewToken(random);
   return raw.substr(0, 5) + "-" + raw.substr(5, 5) + "-" + raw.substr(10, 5) + "-" +
          raw.substr(15, 5);
+}
+
+nlohmann::json AccountJson(const domain::User& user) {
+  return {{"id", user.id},
+          {"org_id", user.org_id},
+          {"clinic_id", user.clinic_id},
+          {"email", user.email},
+          {"display_name", user.display_name},
+          {"role", domain::Name(user.role)},
+          {"disabled", user.disabled},
+          {"mfa_enabled", user.totp_enabled},
+          {"locked", user.locked_until.has_value()},
+          {"created_at", FormatTimestamp(user.created_at)}};
 }
 
 Result<std::string> NormaliseEmail(std::string_view email) {

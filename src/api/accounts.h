@@ -6,6 +6,8 @@
 #include <string>
 #include <string_view>
 
+#include <nlohmann/json.hpp>
+
 #include "base/random.h"
 #include "base/status.h"
 #include "domain/types.h"
@@ -19,6 +21,10 @@ inline constexpr size_t kMaxPasswordLength = 1024;
 // A random password to hand to a new user (or after a reset): four groups of five URL-safe
 // characters, about 119 bits.
 std::string NewPassword(Random& random);
+
+// An account as the API and the console show it: never its password hash, TOTP secret or
+// lockout counters, only whether multi-factor sign-in is on and whether it is locked.
+nlohmann::json AccountJson(const domain::User& user);
 
 // Lower-cased; kInvalidArgument (field "email") unless it looks like an address.
 Result<std::string> NormaliseEmail(std::string_view email);

@@ -128,19 +128,6 @@ Status OnlyFields(const Json& body, std::initializer_list<std::string_view> know
   return Status::Ok();
 }
 
-Json UserJson(const domain::User& user) {
-  return {{"id", user.id},
-          {"org_id", user.org_id},
-          {"clinic_id", user.clinic_id},
-          {"email", user.email},
-          {"display_name", user.display_name},
-          {"role", domain::Name(user.role)},
-          {"disabled", user.disabled},
-          {"mfa_enabled", user.totp_enabled},
-          {"locked", user.locked_until.has_value()},
-          {"created_at", FormatTimestamp(user.created_at)}};
-}
-
 Json ClientJson(const domain::Client& client) {
   return {{"id", client.id},
           {"code", client.code},
@@ -473,7 +460,7 @@ void StaffApi::Impl::AddAuthRoutes(Router& router) {
   me.summary = "The signed-in user and their organisation";
   me.before_mfa = true;
   Add(router, me, [this](Request&, const Principal& principal) -> Result<Response> {
-    Json out = {{"user", UserJson(principal.user)},
+    Json out = {{"user", AccountJson(principal.user)},
                 {"mfa_enrolment_required", principal.mfa_enrolment_required},
                 {"via", principal.api_token ? "api-token" : "session"}};
     RAPPORT_RETURN_IF_ERROR(store.Read([&](storage::ReadTransaction& txn) -> Status {
@@ -622,7 +609,7 @@ Response StaffApi::Impl::Login(Request& request) {
     return response;
   }
   Response response = JsonOk(200, {{"csrf_token", outcome->session.csrf_token},
-                                   {"user", UserJson(outcome->user)},
+                                   {"user", AccountJson(outcome->user)},
                                    {"mfa_enrolment_required", outcome->mfa_enrolment_required},
                                    {"expires_at", FormatTimestamp(outcome->session.expires_at)}});
   response.headers.emplace_back("Set-Cookie",
@@ -1389,7 +1376,7 @@ void StaffApi::Impl::AddAdminRoutes(Router& router) {
     Json out = Json::array();
     RAPPORT_RETURN_IF_ERROR(store.Read([&](storage::ReadTransaction& txn) -> Status {
       RAPPORT_ASSIGN_OR_RETURN(const auto users, txn.ListUsers(principal.user.org_id));
-      for (const auto& user : users) out.push_back(UserJson(user));
+      for (const auto& user : users) out.push_back(AccountJson(user));
       return Status::Ok();
     }));
     return JsonOk(200, {{"users", out}});
@@ -1423,7 +1410,7 @@ void StaffApi::Impl::AddAdminRoutes(Router& router) {
         user.created_at = clock.Now();
         RAPPORT_RETURN_IF_ERROR(
             store.Write([&](storage::WriteTransaction& txn) { return CreateAccount(txn, user); }));
-        return JsonOk(201, UserJson(user));
+        return JsonOk(201, AccountJson(user));
       });
 
   RouteSpec update_user{"PATCH", "/api/v1/users/{id}", Access::kStaff, kAdmins};
@@ -1468,7 +1455,7 @@ void StaffApi::Impl::AddAdminRoutes(Router& router) {
           RAPPORT_ASSIGN_OR_RETURN(user, ChangeAccount(txn, principal.user.org_id, id, change));
           return Status::Ok();
         }));
-        return JsonOk(200, UserJson(user));
+        return JsonOk(200, AccountJson(user));
       });
 
   RouteSpec organization{"GET", "/api/v1/organization"};

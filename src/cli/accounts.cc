@@ -57,18 +57,6 @@ Status Audit(storage::WriteTransaction& txn, const std::string& org_id, std::str
   return txn.AppendAudit(std::move(event)).status();
 }
 
-Json UserToJson(const domain::User& user) {
-  return {{"id", user.id},
-          {"org_id", user.org_id},
-          {"clinic_id", user.clinic_id},
-          {"email", user.email},
-          {"display_name", user.display_name},
-          {"role", domain::Name(user.role)},
-          {"disabled", user.disabled},
-          {"mfa_enabled", user.totp_enabled},
-          {"locked", user.locked_until.has_value()}};
-}
-
 Result<domain::User> NewUser(const std::string& org_id, const std::string& clinic_id,
                              const std::string& email, const std::string& name, domain::Role role,
                              const std::string& password) {
@@ -109,7 +97,7 @@ Status RunOrgCreate(const OrgArgs& args) {
               {"name", org.name},
               {"clinic_id", clinic.id},
               {"clinic", clinic.name},
-              {"admin", UserToJson(admin)}};
+              {"admin", api::AccountJson(admin)}};
   out["admin"]["password"] = password;
   std::cout << out.dump(2) << "\n";
   std::cerr << "The administrator's password is shown only now. At first sign-in they enrol in "
@@ -150,7 +138,7 @@ Status RunUserCreate(const UserArgs& args) {
     return Audit(txn, user.org_id, "create", "user/" + user.id);
   }));
   store->Close();
-  Json out = UserToJson(user);
+  Json out = api::AccountJson(user);
   out["password"] = password;
   std::cout << out.dump(2) << "\n";
   return Status::Ok();
@@ -163,7 +151,7 @@ Status RunUserList(const UserArgs& args) {
       return InvalidArgument("no organisation '" + args.org + "'", "org");
     }
     RAPPORT_ASSIGN_OR_RETURN(const auto users, txn.ListUsers(args.org));
-    for (const domain::User& user : users) std::cout << UserToJson(user).dump() << "\n";
+    for (const domain::User& user : users) std::cout << api::AccountJson(user).dump() << "\n";
     return Status::Ok();
   }));
   store->Close();
@@ -209,7 +197,7 @@ Status RunUserUpdate(const UserArgs& args) {
     return Audit(txn, user.org_id, "update", "user/" + user.id, what);
   }));
   store->Close();
-  Json out = UserToJson(user);
+  Json out = api::AccountJson(user);
   if (!password.empty()) out["password"] = password;
   std::cout << out.dump(2) << "\n";
   return Status::Ok();
