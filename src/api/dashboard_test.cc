@@ -232,3 +232,57 @@ TEST_F(TherapistReport, HidesEstimatesBelowTheMinimumCaseloadAndNamesBadInput) {
 
 }  // namespace
 }  // namespace rapport::api
+
+namespace rapport::api {
+namespace {
+
+class Caseload : public testing_world::World {};
+
+TEST_F(Caseload, PutsWhatNeedsAttentionFirst) {
+  const testing_world::Org& org = orgs_.at("a");
+  // The world's episode has a low-alliance alert; add one with none, one with a rupture and
+  // one with a risk answer, in that order, for clinician 1.
+  ASSERT_OK(store_->Write([&](storage::WriteTransaction& txn) -> Status {
+    for (const std::string kind : {"", "rupture", "risk-item"}) {
+      const std::string id = kind.empty() ? "calm" : kind;
+      RAPPORT_RETURN_IF_ERROR(
+          txn.PutClient({"client-" + id, org.id, "K-" + id, "en", true, clock_.Now()}));
+      domain::Episode episode;
+      episode.id = "episode-" + id;
+      episode.org_id = org.id;
+      episode.clinic_id = org.clinic_id;
+      episode.client_ids = {"client-" + id};
+      episode.clinician_ids = {org.users.at("clinician1").id};
+      episode.started_at = clock_.Now();
+      RAPPORT_RETURN_IF_ERROR(txn.PutEpisode(episode));
+      if (kind.empty()) continue;
+      domain::Alert alert;
+      alert.id = "alert-" + id;
+      alert.org_id = org.id;
+      alert.episode_id = episode.id;
+      alert.client_id = "client-" + id;
+      alert.kind = kind;
+      alert.severity =
+          kind == "risk-item" ? domain::AlertSeverity::kUrgent : domain::AlertSeverity::kWarning;
+      alert.dedupe_key = kind + ":" + id;
+      alert.session_number = 1;
+      alert.last_session_number = 1;
+      alert.evidence_json = "{}";
+      alert.created_at = alert.updated_at = clock_.Now();
+      RAPPORT_RETURN_IF_ERROR(txn.PutAlert(alert));
+    }
+    return Status::Ok();
+  }));
+  const auto [cookie, csrf] = SignIn(org.users.at("clinician1"));
+  const Response response = Send({"GET", "/api/v1/caseload", "", cookie});
+  ASSERT_EQ(response.status, 200) << response.body;
+  const Json caseload = Body(response);
+  std::vector<std::string> order;
+  for (const Json& episode : caseload["episodes"]) order.push_back(episode["id"]);
+  EXPECT_EQ(order, (std::vector<std::string>{"episode-risk-item", "episode-rupture", org.episode_id,
+                                             "episode-calm"}))
+      << response.body;
+}
+
+}  // namespace
+}  // namespace rapport::api

@@ -210,6 +210,16 @@ std::string RoleList(const std::vector<Role>& roles) {
 
 }  // namespace
 
+// What needs a clinician's attention first (issue: the caseload): a risk answer, then an open
+// rupture, not on track, dropout risk, a perspective gap; every other kind after those.
+constexpr std::string_view kAttentionOrder[] = {"risk-item", "rupture", "not-on-track",
+                                                "dropout-risk", "perspective-gap"};
+
+int AttentionRank(std::string_view kind) {
+  const auto* found = std::find(std::begin(kAttentionOrder), std::end(kAttentionOrder), kind);
+  return static_cast<int>(found - std::begin(kAttentionOrder));  // the end for other kinds
+}
+
 // How far past the latest rating the expected course is drawn, in sessions.
 constexpr int kExpectedCourseAhead = 4;
 
@@ -1210,7 +1220,9 @@ void StaffApi::Impl::AddClinicalRoutes(Router& router) {
   RouteSpec caseload{"GET", "/api/v1/caseload", Access::kStaff, kClinical};
   caseload.tag = "episodes";
   caseload.summary =
-      "Ongoing episodes in the caller's caseload with their active alerts, most urgent first";
+      "Ongoing episodes in the caller's caseload with their active alerts, what needs attention "
+      "first: a risk answer, an open rupture, not on track, dropout risk, a perspective gap, "
+      "other alerts, then the rest";
   Add(router, caseload, [this](Request&, const Principal& principal) -> Result<Response> {
     Json rows = Json::array();
     RAPPORT_RETURN_IF_ERROR(store.Read([&](storage::ReadTransaction& txn) -> Status {
@@ -1223,10 +1235,10 @@ void StaffApi::Impl::AddClinicalRoutes(Router& router) {
         alert_query.episode_id = episode.id;
         alert_query.active_only = true;
         RAPPORT_ASSIGN_OR_RETURN(const auto alerts, txn.ListAlerts(episode.org_id, alert_query));
-        int urgent = 0;
+        int first = static_cast<int>(std::size(kAttentionOrder));
         Json kinds = Json::array();
         for (const auto& alert : alerts) {
-          if (alert.severity == domain::AlertSeverity::kUrgent) ++urgent;
+          first = std::min(first, AttentionRank(alert.kind));
           kinds.push_back({{"id", alert.id},
                            {"kind", alert.kind},
                            {"severity", domain::Name(alert.severity)},
@@ -1240,7 +1252,7 @@ void StaffApi::Impl::AddClinicalRoutes(Router& router) {
         Json row = EpisodeJson(episode);
         row["clients"] = clients;
         row["alerts"] = kinds;
-        sorted.push_back({{-urgent, -static_cast<int>(alerts.size()), episode.id}, row});
+        sorted.push_back({{first, -static_cast<int>(alerts.size()), episode.id}, row});
       }
       std::sort(sorted.begin(), sorted.end(),
                 [](const auto& a, const auto& b) { return a.first < b.first; });
