@@ -286,3 +286,87 @@ TEST_F(Caseload, PutsWhatNeedsAttentionFirst) {
 
 }  // namespace
 }  // namespace rapport::api
+
+namespace rapport::api {
+namespace {
+
+class OutcomesReport : public testing_world::World {
+ protected:
+  // An episode of clinician 1 in organisation a with client ratings of each instrument at
+  // sessions 1, 2, ...; ended or ongoing.
+  void AddEpisode(const std::string& id, bool ended,
+                  const std::map<std::string, std::vector<double>>& ratings) {
+    const testing_world::Org& org = orgs_.at("a");
+    ASSERT_OK(store_->Write([&](storage::WriteTransaction& txn) -> Status {
+      RAPPORT_RETURN_IF_ERROR(
+          txn.PutClient({"client-" + id, org.id, "O-" + id, "en", true, clock_.Now()}));
+      domain::Episode episode;
+      episode.id = "episode-" + id;
+      episode.org_id = org.id;
+      episode.clinic_id = org.clinic_id;
+      episode.client_ids = {"client-" + id};
+      episode.clinician_ids = {org.users.at("clinician1").id};
+      episode.started_at = clock_.Now();
+      if (ended) {
+        episode.ended_at = clock_.Now() + std::chrono::hours(24 * 70);
+        episode.end_reason = domain::EndReason::kCompleted;
+      }
+      RAPPORT_RETURN_IF_ERROR(txn.PutEpisode(episode));
+      size_t sessions = 0;
+      for (const auto& [instrument, totals] : ratings) sessions = std::max(sessions, totals.size());
+      for (size_t n = 1; n <= sessions; ++n) {
+        domain::Session session;
+        session.id = "session-" + id + "-" + std::to_string(n);
+        session.org_id = org.id;
+        session.episode_id = episode.id;
+        session.number = static_cast<int>(n);
+        session.scheduled_at = clock_.Now();
+        session.attendance = domain::Attendance::kAttended;
+        RAPPORT_RETURN_IF_ERROR(txn.PutSession(session));
+        for (const auto& [instrument, totals] : ratings) {
+          if (n > totals.size()) continue;
+          domain::Response response;
+          response.id = "response-" + id + "-" + instrument + "-" + std::to_string(n);
+          response.org_id = org.id;
+          response.session_id = session.id;
+          response.respondent_id = "client-" + id;
+          response.perspective = domain::Perspective::kClient;
+          response.instrument_id = instrument;
+          response.submitted_at = clock_.Now();
+          response.score.total = totals[n - 1];
+          RAPPORT_RETURN_IF_ERROR(txn.PutResponse(response));
+        }
+      }
+      return Status::Ok();
+    }));
+  }
+};
+
+TEST_F(OutcomesReport, CountsNhsTalkingTherapiesOutcomesOfEndedEpisodes) {
+  AddEpisode("recovered", true, {{"phq-9", {15, 9, 5}}, {"gad-7", {12, 4}}});
+  AddEpisode("worse", true, {{"phq-9", {8, 14}}, {"gad-7", {5, 6}}});  // not a case at start
+  AddEpisode("same", true, {{"phq-9", {12, 10}}, {"gad-7", {9, 9}}});
+  AddEpisode("ongoing", false, {{"phq-9", {20, 2}}, {"gad-7", {15, 1}}});
+  AddEpisode("one-session", true, {{"phq-9", {20}}, {"gad-7", {15}}});
+  AddEpisode("no-anxiety", true, {{"phq-9", {20, 3}}});
+  const auto [cookie, csrf] = SignIn(orgs_.at("a").users.at("supervisor"));
+  const Response response = Send({"GET", "/api/v1/reports/outcomes", "", cookie});
+  ASSERT_EQ(response.status, 200) << response.body;
+  const Json report = Body(response);
+  EXPECT_EQ(report["ended_episodes"], 5);
+  EXPECT_EQ(report["finished_treatment"], 3);
+  EXPECT_EQ(report["at_caseness"], 2);
+  EXPECT_EQ(report["recovered"], 1);
+  EXPECT_DOUBLE_EQ(report["recovery_rate"].get<double>(), 0.5);
+  EXPECT_EQ(report["reliable_improvement"], 1);
+  EXPECT_DOUBLE_EQ(report["reliable_improvement_rate"].get<double>(), 1.0 / 3.0);
+  EXPECT_EQ(report["reliable_recovery"], 1);
+  EXPECT_EQ(report["reliable_deterioration"], 1);
+
+  // A clinician is not given the team's report.
+  const auto [clinician, token] = SignIn(orgs_.at("a").users.at("clinician1"));
+  EXPECT_EQ(Send({"GET", "/api/v1/reports/outcomes", "", clinician}).status, 403);
+}
+
+}  // namespace
+}  // namespace rapport::api

@@ -8,6 +8,7 @@
 
 #include "alerts/alerts.h"
 #include "alerts/models.h"
+#include "alliance/change.h"
 #include "api/accounts.h"
 #include "api/app.h"
 #include "api/qr.h"
@@ -1260,6 +1261,91 @@ void StaffApi::Impl::AddClinicalRoutes(Router& router) {
       return Status::Ok();
     }));
     return JsonOk(200, {{"episodes", rows}});
+  });
+
+  RouteSpec outcomes{"GET", "/api/v1/reports/outcomes", Access::kStaff, {Role::kSupervisor}};
+  outcomes.tag = "reports";
+  outcomes.summary =
+      "NHS Talking Therapies outcomes of the supervisor's team (SCIENCE.md §2.5): ended episodes "
+      "with first and last client PHQ-9 and GAD-7 on two or more sessions; recovery, reliable "
+      "improvement, reliable recovery and reliable deterioration with their denominators";
+  Add(router, outcomes, [this](Request&, const Principal& principal) -> Result<Response> {
+    const instruments::Definition* phq9 = catalog.Find("phq-9");
+    const instruments::Definition* gad7 = catalog.Find("gad-7");
+    if (phq9 == nullptr || gad7 == nullptr) {
+      return Status(StatusCode::kUnavailable, "PHQ-9 and GAD-7 must be installed");
+    }
+    RAPPORT_ASSIGN_OR_RETURN(const alliance::NhsTtMeasure depression,
+                             alliance::NhsTtMeasureFrom(*phq9));
+    RAPPORT_ASSIGN_OR_RETURN(const alliance::NhsTtMeasure anxiety,
+                             alliance::NhsTtMeasureFrom(*gad7));
+    // First and last client rating of each ended episode, by session number, per measure.
+    using Ends =
+        std::pair<const storage::InstrumentObservation*, const storage::InstrumentObservation*>;
+    std::map<std::string, std::pair<Ends, Ends>> paired;
+    int64_t ended = 0;
+    std::vector<storage::InstrumentObservation> observed[2];
+    RAPPORT_RETURN_IF_ERROR(store.Read([&](storage::ReadTransaction& txn) -> Status {
+      RAPPORT_ASSIGN_OR_RETURN(const auto episodes,
+                               txn.ListEpisodes(principal.user.org_id, CaseloadQuery(principal)));
+      std::set<std::string> finished;
+      for (const auto& episode : episodes) {
+        if (CanSeeEpisode(principal, episode) && episode.ended_at) finished.insert(episode.id);
+      }
+      ended = static_cast<int64_t>(finished.size());
+      for (int m = 0; m < 2; ++m) {
+        RAPPORT_ASSIGN_OR_RETURN(
+            observed[m], txn.ListObservations(principal.user.org_id, m == 0 ? "phq-9" : "gad-7",
+                                              Timestamp{}, Timestamp::max()));
+        for (const auto& observation : observed[m]) {
+          if (observation.client_id.empty() || !observation.total ||
+              !finished.contains(observation.episode_id)) {
+            continue;
+          }
+          Ends& ends =
+              m == 0 ? paired[observation.episode_id].first : paired[observation.episode_id].second;
+          if (ends.first == nullptr || observation.session_number < ends.first->session_number) {
+            ends.first = &observation;
+          }
+          if (ends.second == nullptr || observation.session_number >= ends.second->session_number) {
+            ends.second = &observation;
+          }
+        }
+      }
+      return Status::Ok();
+    }));
+    int64_t finished = 0, caseness = 0, recovered = 0, improved = 0, reliably_recovered = 0,
+            deteriorated = 0;
+    const auto spans = [](const Ends& ends) {
+      return ends.first != nullptr && ends.first->session_number != ends.second->session_number;
+    };
+    for (const auto& [episode_id, measures] : paired) {
+      if (!spans(measures.first) || !spans(measures.second)) continue;
+      ++finished;
+      const alliance::NhsTtResult result = alliance::ClassifyNhsTt(
+          depression, *measures.first.first->total, *measures.first.second->total, anxiety,
+          *measures.second.first->total, *measures.second.second->total);
+      caseness += result.caseness;
+      recovered += result.recovered;
+      improved += result.reliable_improvement;
+      reliably_recovered += result.reliable_recovery;
+      deteriorated += result.reliable_deterioration;
+    }
+    const auto rate = [](int64_t count, int64_t of) {
+      return of == 0 ? Json(nullptr) : Json(static_cast<double>(count) / static_cast<double>(of));
+    };
+    return JsonOk(200, {{"rules", "NHS Talking Therapies (PHQ-9 and GAD-7; SCIENCE.md 2.5)"},
+                        {"ended_episodes", ended},
+                        {"finished_treatment", finished},
+                        {"at_caseness", caseness},
+                        {"recovered", recovered},
+                        {"recovery_rate", rate(recovered, caseness)},
+                        {"reliable_improvement", improved},
+                        {"reliable_improvement_rate", rate(improved, finished)},
+                        {"reliable_recovery", reliably_recovered},
+                        {"reliable_recovery_rate", rate(reliably_recovered, caseness)},
+                        {"reliable_deterioration", deteriorated},
+                        {"reliable_deterioration_rate", rate(deteriorated, finished)}});
   });
 
   RouteSpec therapists{"GET", "/api/v1/reports/therapists", Access::kStaff, {Role::kSupervisor}};

@@ -49,6 +49,11 @@ Result<Cohort> GenerateCohort(const CohortOptions& options, const instruments::C
     }
   }
 
+  // GAD-7 (anxiety), when installed, beside PHQ-9 as NHS Talking Therapies pairs them. It draws
+  // from a random stream of its own, so a cohort is the same with or without it.
+  const Definition* gad7 = catalog.Find("gad-7");
+  SeededRandom anxiety_random(options.seed ^ 0x9e3779b97f4a7c15ULL);
+
   SeededRandom random(options.seed);
   Cohort cohort;
   static constexpr const char* kDimensions[] = {"bond", "goals", "tasks"};
@@ -164,6 +169,20 @@ Result<Cohort> GenerateCohort(const CohortOptions& options, const instruments::C
         }
         RAPPORT_RETURN_IF_ERROR(add(*phq9, std::move(phq_answers), domain::Perspective::kClient,
                                     client.id, when - std::chrono::minutes(10)));
+        if (gad7 != nullptr) {
+          const double gad_total = Clamp(0.7 * phq_total + 1.5 * anxiety_random.Normal(), 0, 21);
+          domain::Response response;
+          response.id = NewId(anxiety_random);
+          response.org_id = options.org_id;
+          response.session_id = session.id;
+          response.respondent_id = client.id;
+          response.perspective = domain::Perspective::kClient;
+          response.instrument_id = gad7->id;
+          response.answers = AnswersAround(*gad7, gad_total / 7.0, 0.45, anxiety_random);
+          RAPPORT_ASSIGN_OR_RETURN(response.score, instruments::Score(*gad7, response.answers));
+          response.submitted_at = when - std::chrono::minutes(10);
+          cohort.responses.push_back(std::move(response));
+        }
         const double wellbeing = Clamp(10.0 - phq_total / 2.7, 0, 10);
         RAPPORT_RETURN_IF_ERROR(add(*progress, AnswersAround(*progress, wellbeing, 1.0, random),
                                     domain::Perspective::kClient, client.id,

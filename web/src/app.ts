@@ -723,6 +723,8 @@ async function teamView(instrument: string): Promise<HTMLElement> {
   select.addEventListener("change", () => {
     location.hash = `#/team/${select.value}`;
   });
+  view.append(await outcomesSection());
+  view.append(h("h2", {}, "Therapist effects"));
   view.append(h("p", { class: "field" }, h("label", { for: "instrument" }, "Measure"), select));
   const result = await api("GET", `/api/v1/reports/therapists?instrument=${encodeURIComponent(instrument)}`);
   if (result.status !== 200) {
@@ -761,6 +763,40 @@ async function teamView(instrument: string): Promise<HTMLElement> {
   }
   view.append(h("ul", { class: "notes" }, ...(report.notes as string[]).map((n) => h("li", { class: "note" }, n))));
   return view;
+}
+
+// The team's outcomes by NHS Talking Therapies rules, each rate with its count and denominator.
+async function outcomesSection(): Promise<HTMLElement> {
+  const section = h("section", { "aria-labelledby": "outcomes-heading" }, h("h2", { id: "outcomes-heading" }, "Outcomes"));
+  const result = await api("GET", "/api/v1/reports/outcomes");
+  if (result.status !== 200) {
+    section.append(h("p", { class: "error", role: "alert" }, problem(result)));
+    return section;
+  }
+  const r = result.body;
+  const percent = (value: number | null): string => (value === null ? "–" : `${(100 * value).toFixed(0)}%`);
+  section.append(
+    h("p", { class: "lead" }, `By NHS Talking Therapies rules (PHQ-9 and GAD-7, first and last ratings): ${r.finished_treatment} of ${r.ended_episodes} ended episodes finished a course with paired scores.`),
+    h(
+      "table",
+      { class: "outcomes" },
+      h("caption", {}, "Outcomes of finished treatment"),
+      h("thead", {}, h("tr", {}, ...["Outcome", "Rate", "Count", "Of"].map((t) => h("th", { scope: "col" }, t)))),
+      h(
+        "tbody",
+        {},
+        ...[
+          ["Recovery", r.recovery_rate, r.recovered, `${r.at_caseness} at caseness at the start`],
+          ["Reliable improvement", r.reliable_improvement_rate, r.reliable_improvement, `${r.finished_treatment} finished`],
+          ["Reliable recovery", r.reliable_recovery_rate, r.reliable_recovery, `${r.at_caseness} at caseness at the start`],
+          ["Reliable deterioration", r.reliable_deterioration_rate, r.reliable_deterioration, `${r.finished_treatment} finished`],
+        ].map((row) =>
+          h("tr", {}, h("th", { scope: "row" }, String(row[0])), h("td", {}, percent(row[1] as number | null)), h("td", {}, String(row[2])), h("td", {}, String(row[3]))),
+        ),
+      ),
+    ),
+  );
+  return section;
 }
 
 function caterpillar(effects: Json[], direction: string): HTMLElement {

@@ -126,6 +126,12 @@ test("a supervisor sees the team's alerts and therapist effects", async () => {
   await page.getByRole("link", { name: "Team" }).click();
   await page.getByRole("heading", { name: "Team" }).waitFor();
   await page.getByText(/client episodes in your team/).waitFor();
+  await page.getByRole("table", { name: "Outcomes of finished treatment" }).waitFor();
+  assert.match(
+    await page.getByRole("row", { name: /^Recovery/ }).textContent(),
+    /\d+%/,
+    "the demo team has a recovery rate",
+  );
   await checkPage(page, "staff-supervisor-team");
   await page.getByLabel("Measure").selectOption("rapport-alliance-client");
   await page.waitForURL(/#\/team\/rapport-alliance-client$/);
