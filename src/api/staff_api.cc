@@ -221,6 +221,29 @@ int AttentionRank(std::string_view kind) {
   return static_cast<int>(found - std::begin(kAttentionOrder));  // the end for other kinds
 }
 
+// The range a total of `definition` can take: the sum or the mean of its items' ranges.
+std::pair<double, double> TotalRange(const instruments::Definition& definition) {
+  double low = 0, high = 0;
+  for (const instruments::Item& item : definition.items) {
+    double item_low = item.min, item_high = item.max;
+    if (!item.options.empty()) {
+      item_low = item.options.front().value;
+      item_high = item.options.back().value;  // options are ordered by value
+    }
+    if (definition.total_method == instruments::Aggregation::kSum) {
+      low += item_low;
+      high += item_high;
+    } else if (&item == &definition.items.front()) {
+      low = item_low;
+      high = item_high;
+    } else {
+      low = std::min(low, item_low);
+      high = std::max(high, item_high);
+    }
+  }
+  return {low, high};
+}
+
 // How far past the latest rating the expected course is drawn, in sessions.
 constexpr int kExpectedCourseAhead = 4;
 
@@ -1010,6 +1033,7 @@ void StaffApi::Impl::AddClinicalRoutes(Router& router) {
         if (entry.is_null()) {
           const instruments::Definition* definition = catalog.Find(response.instrument_id);
           entry = {{"instrument", response.instrument_id},
+                   {"range", definition != nullptr ? Json(TotalRange(*definition)) : Json(nullptr)},
                    {"title", definition != nullptr ? definition->title : response.instrument_id},
                    {"kind", definition != nullptr ? definition->kind : ""},
                    {"respondent_id", response.respondent_id},

@@ -362,8 +362,9 @@ function chart(
   if (sessions.length === 0) return h("p", {}, `${title}: no ratings yet.`);
   const minSession = Math.min(...sessions);
   const maxSession = Math.max(...sessions, minSession + 1);
-  let low = range ? range[0] : Math.min(...values);
-  let high = range ? range[1] : Math.max(...values);
+  // The instrument's whole scale, so a small change looks small; wider if the band needs it.
+  let low = Math.min(...values, ...(range ? [range[0]] : []));
+  let high = Math.max(...values, ...(range ? [range[1]] : []));
   if (high - low < 1e-9) {
     low -= 1;
     high += 1;
@@ -462,6 +463,13 @@ function chart(
     legend,
     h("details", {}, h("summary", {}, "Numbers"), table),
   );
+}
+
+// The union of the series' scales ([low, high] from the dashboard), or null when unknown.
+function rangeOf(series: Json[]): [number, number] | null {
+  const ranges = series.map((e) => e.range).filter((r) => Array.isArray(r)) as [number, number][];
+  if (ranges.length === 0) return null;
+  return [Math.min(...ranges.map((r) => r[0])), Math.max(...ranges.map((r) => r[1]))];
 }
 
 function linesOf(series: Json[], style: (s: Json) => string): Line[] {
@@ -573,7 +581,8 @@ function fillEpisode(view: HTMLElement, dashboard: Json, changed: () => void): v
   // Alerts first: they are why the page was opened.
   const alertSection = h("section", { "aria-labelledby": "alerts-heading" }, h("h2", { id: "alerts-heading" }, "Alerts"));
   if (alerts.length === 0) alertSection.append(h("p", { class: "calm" }, "No open alerts."));
-  for (const alert of alerts) alertSection.append(alertCard(alert, changed));
+  const titles = new Map<string, string>(series.map((e) => [e.instrument, e.title]));
+  for (const alert of alerts) alertSection.append(alertCard(alert, titles, changed));
   view.append(alertSection);
 
   // Charts: the alliance (client and clinician together, with ruptures marked), then each
@@ -589,7 +598,15 @@ function fillEpisode(view: HTMLElement, dashboard: Json, changed: () => void): v
   const outcomes = series.filter((e) => e.kind !== "alliance");
   const charts = h("section", { "aria-labelledby": "charts-heading" }, h("h2", { id: "charts-heading" }, "Across sessions"));
   if (alliance.length > 0) {
-    charts.append(chart("Alliance", linesOf(alliance, (e) => (e.perspective === "client" ? "client" : "clinician")), null, ruptures, null));
+    charts.append(
+      chart(
+        "Alliance",
+        linesOf(alliance, (e) => (e.perspective === "client" ? "client" : "clinician")),
+        null,
+        ruptures,
+        rangeOf(alliance),
+      ),
+    );
   }
   for (const entry of outcomes) {
     const expected = entry.expected ?? null;
@@ -599,7 +616,7 @@ function fillEpisode(view: HTMLElement, dashboard: Json, changed: () => void): v
         linesOf([entry], () => "client"),
         expected !== null ? { sessions: expected.sessions } : null,
         [],
-        null,
+        rangeOf([entry]),
       ),
     );
     if (expected !== null && !expected.applies) {
@@ -619,12 +636,12 @@ function fillEpisode(view: HTMLElement, dashboard: Json, changed: () => void): v
   }
 }
 
-function alertCard(alert: Json, changed: () => void): HTMLElement {
+function alertCard(alert: Json, titles: Map<string, string>, changed: () => void): HTMLElement {
   const evidence = alert.evidence ?? {};
   const card = h(
     "article",
     { class: `alert severity-${alert.severity}` },
-    h("h3", {}, `${kindWords(alert.kind)} — session ${alert.session}`),
+    h("h3", {}, `${kindWords(alert.kind)}${evidence.instrument ? ` (${titles.get(evidence.instrument) ?? evidence.instrument})` : ""} — session ${alert.session}`),
     h("p", { class: "meta" }, `${alert.severity}, ${alert.status}`),
     evidence.rule ? h("p", {}, String(evidence.rule)) : null,
   );
