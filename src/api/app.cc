@@ -162,6 +162,9 @@ App::App(storage::Store& store, const instruments::Catalog& catalog, const Clock
   });
   LoadWebAssets();
   router_.Add("GET", "/assets/{name}", [this](Request& r) { return WebAsset(r); });
+  router_.Add("GET", std::string(kKioskPath), [this](Request& r) {
+    return HtmlResponse(200, RenderKioskPage(*options_.ui_text, RequestLanguage(r, "")));
+  });
   router_.Add("GET", "/c/{token}", [this](Request& r) { return ShowCheckin(r); });
   router_.Add("POST", "/c/{token}", [this](Request& r) { return SubmitCheckinForm(r); });
   RouteSpec submit{"POST", "/api/v1/checkins/{token}", Access::kCheckin};
@@ -337,6 +340,7 @@ App::Localised App::Localise(const CheckinContext& context, const Request& reque
   wanted.push_back("en");
   Localised out;
   out.page.ui = &ui;
+  out.page.kiosk = request.query.contains("kiosk");
   out.page.language = FirstOffered(wanted, offered);
   if (out.page.language.empty()) out.page.language = FirstOffered(wanted, ui.Languages());
   if (out.page.language.empty()) out.page.language = "en";

@@ -8,7 +8,8 @@ namespace {
 
 // `script`: the path of one script under /assets/ to load (deferred), or empty.
 std::string Page(const std::string& title, const std::string& body,
-                 const std::string& language = "en", const std::string& script = {}) {
+                 const std::string& language = "en", const std::string& script = {},
+                 const std::string& extra_head = {}) {
   std::string out =
       "<!doctype html>\n<html lang=\"" + HtmlEscape(language) +
       "\">\n<head>\n<meta charset=\"utf-8\">\n"
@@ -19,6 +20,7 @@ std::string Page(const std::string& title, const std::string& body,
       "href=\"/assets/rapport.css\">\n<link rel=\"icon\" type=\"image/svg+xml\" "
       "href=\"/assets/favicon.svg\">\n";
   if (!script.empty()) out += "<script src=\"" + HtmlEscape(script) + "\" defer></script>\n";
+  out += extra_head;
   out += "</head>\n<body>\n";
   out += "<main>\n" + body + "</main>\n</body>\n</html>\n";
   return out;
@@ -91,7 +93,8 @@ std::string LanguageNav(const PageLanguage& page, const std::string& action) {
       out += "<li><strong lang=\"" + HtmlEscape(link.tag) + "\" aria-current=\"true\">" +
              HtmlEscape(link.name) + "</strong></li>\n";
     } else {
-      out += "<li><a href=\"" + HtmlEscape(action) + "?lang=" + HtmlEscape(link.tag) +
+      const char* join = action.find('?') == std::string::npos ? "?" : "&";
+      out += "<li><a href=\"" + HtmlEscape(action) + join + "lang=" + HtmlEscape(link.tag) +
              "\" hreflang=\"" + HtmlEscape(link.tag) + "\" lang=\"" + HtmlEscape(link.tag) + "\">" +
              HtmlEscape(link.name) + "</a></li>\n";
     }
@@ -107,7 +110,8 @@ std::string RenderCheckinForm(const PageLanguage& page, const std::vector<Instru
                               const std::string& error, const std::string& error_field) {
   const UiText& ui = *page.ui;
   const std::string& lang = page.language;
-  std::string body = LanguageNav(page, action);
+  const std::string target = page.kiosk ? action + "?kiosk=1" : action;
+  std::string body = LanguageNav(page, target);
   body += "<h1>" + HtmlEscape(ui.Get(lang, "form.title")) + "</h1>\n";
   body += "<p class=\"lead\">" + HtmlEscape(ui.Get(lang, "form.lead")) + "</p>\n";
   if (!error.empty()) {
@@ -121,7 +125,10 @@ std::string RenderCheckinForm(const PageLanguage& page, const std::vector<Instru
           "\"><progress aria-hidden=\"true\"></progress><p class=\"progress-text\" "
           "role=\"status\"></p></div>\n";
   body +=
-      "<form class=\"checkin\" method=\"post\" action=\"" + HtmlEscape(action) + "\" novalidate>\n";
+      "<form class=\"checkin\" method=\"post\" action=\"" + HtmlEscape(target) + "\"" +
+      (page.kiosk ? " data-kiosk-return=\"" + std::string(kKioskPath) + "\" data-kiosk-idle=\"120\""
+                  : std::string()) +
+      " novalidate>\n";
   body += "<input type=\"hidden\" name=\"lang\" value=\"" + HtmlEscape(lang) + "\">\n";
   for (const InstrumentView& view : views) {
     const instruments::Definition* definition = view.definition;
@@ -186,6 +193,19 @@ std::string RenderCheckinResult(const PageLanguage& page, const std::vector<Inst
                                 bool just_submitted) {
   const UiText& ui = *page.ui;
   const std::string& lang = page.language;
+  if (page.kiosk) {
+    // A shared screen: thank the client, show nothing they answered, and clear the screen for
+    // the next person at a touch of "Finish", or by itself after 20 quiet seconds
+    // (/assets/checkin.js; not a meta refresh, which WCAG 2.2.1 rules out).
+    return Page(ui.Get(lang, "result.title"),
+                "<div data-kiosk-return=\"" + std::string(kKioskPath) +
+                    "\" data-kiosk-idle=\"20\"><h1>" + HtmlEscape(ui.Get(lang, "result.title")) +
+                    "</h1>\n<p class=\"lead\" role=\"status\">" +
+                    HtmlEscape(ui.Get(lang, "kiosk.done")) +
+                    "</p>\n<p><a class=\"button\" href=\"" + std::string(kKioskPath) + "\">" +
+                    HtmlEscape(ui.Get(lang, "kiosk.finish")) + "</a></p></div>\n",
+                lang, "/assets/checkin.js");
+  }
   std::string body = "<h1>" + HtmlEscape(ui.Get(lang, "result.title")) + "</h1>\n";
   body += "<p class=\"lead\" role=\"status\">" +
           HtmlEscape(ui.Get(lang, just_submitted ? "result.saved" : "result.already")) + "</p>\n";
@@ -213,6 +233,14 @@ std::string RenderCheckinResult(const PageLanguage& page, const std::vector<Inst
   }
   body += "<p>" + HtmlEscape(ui.Get(lang, "result.close")) + "</p>\n";
   return Page(ui.Get(lang, "result.title"), body, lang);
+}
+
+std::string RenderKioskPage(const UiText& ui, const std::string& language) {
+  return Page(ui.Get(language, "kiosk.title"),
+              "<div class=\"kiosk\"><h1>" + HtmlEscape(ui.Get(language, "kiosk.title")) +
+                  "</h1>\n<p class=\"lead\">" + HtmlEscape(ui.Get(language, "kiosk.message")) +
+                  "</p></div>\n",
+              language);
 }
 
 std::string RenderMessagePage(const std::string& title, const std::string& message,
@@ -280,6 +308,10 @@ nav.languages a, nav.languages strong { display: inline-block; padding: 0.5rem 0
 .progress[hidden] { display: none; }
 .progress progress { display: block; width: 100%; height: 0.5rem; accent-color: var(--accent); }
 .progress p { margin: 0.25rem 0 0; color: var(--muted); font-size: 0.9rem; }
+.kiosk { text-align: center; padding-top: 20vh; }
+a.button { display: inline-block; font-weight: 600; color: var(--accent-ink);
+  background: var(--accent); border-radius: 0.6rem; padding: 0.9rem 1.5rem; min-height: 3rem;
+  text-decoration: none; }
 )css";
   return kCss;
 }

@@ -34,7 +34,13 @@ struct PageLanguage {
   const UiText* ui = nullptr;  // REQUIRES: not null
   std::string language;
   std::vector<LanguageLink> choices;  // shown when there are two or more
+  // On the clinic's shared tablet (`?kiosk=1`): the form returns to the neutral kiosk screen
+  // when left idle, and once answered the page shows nothing of the answers and goes back there.
+  bool kiosk = false;
 };
+
+// Where a kiosk goes back to between clients.
+inline constexpr std::string_view kKioskPath = "/kiosk";
 
 std::string RenderStartPage(const std::vector<std::string>& demo_checkin_links);
 // The shell of the staff application at /app (web/src/app.ts renders everything in it).
@@ -50,6 +56,9 @@ std::string RenderCheckinForm(const PageLanguage& page, const std::vector<Instru
 std::string RenderCheckinResult(const PageLanguage& page, const std::vector<InstrumentView>& views,
                                 const std::vector<domain::Response>& responses,
                                 bool just_submitted);
+
+// The kiosk's neutral screen: nothing on it from anyone.
+std::string RenderKioskPage(const UiText& ui, const std::string& language);
 
 std::string RenderMessagePage(const std::string& title, const std::string& message,
                               const std::string& language = "en");

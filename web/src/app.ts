@@ -554,6 +554,17 @@ function sessionActions(id: string, dashboard: Json): HTMLElement {
         h("p", {}, h("a", { href: checkin.body.url, class: "checkin-link" }, checkin.body.url)),
         qr === null ? "" : h("div", { class: "qr", role: "img", "aria-label": "Check-in QR code" }, qr),
         button(
+          "Hand this device to the client",
+          async () => {
+            // A shared tablet keeps no staff session: sign out, then the check-in in kiosk
+            // mode, which returns to a neutral screen when done.
+            await api("POST", "/api/v1/auth/logout");
+            me = null;
+            location.assign(`${new URL(checkin.body.url, location.href).pathname}?kiosk=1`);
+          },
+          "secondary",
+        ),
+        button(
           "Rate this session yourself",
           async () => {
             const own = await api("POST", `/api/v1/sessions/${session.body.id}/checkins`, {

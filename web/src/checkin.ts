@@ -37,3 +37,21 @@ function enhance(form: HTMLFormElement, progress: HTMLElement): void {
 const form = document.querySelector<HTMLFormElement>("form.checkin");
 const progress = document.getElementById("progress");
 if (form !== null && progress !== null) enhance(form, progress);
+
+// On the clinic's shared tablet (kiosk mode), a check-in left untouched, and the thank-you
+// page after a short while, go back to the neutral screen, so the next person in the waiting
+// room sees nothing of them. The server marks the element: data-kiosk-return (where to go) and
+// data-kiosk-idle (quiet seconds before going).
+const kiosk = document.querySelector<HTMLElement>("[data-kiosk-return]");
+if (kiosk !== null) {
+  const home = kiosk.dataset.kioskReturn ?? "/";
+  const idle = 1000 * Number(kiosk.dataset.kioskIdle ?? "120");
+  let timer = window.setTimeout(() => location.replace(home), idle);
+  const restart = (): void => {
+    window.clearTimeout(timer);
+    timer = window.setTimeout(() => location.replace(home), idle);
+  };
+  for (const name of ["change", "input", "pointerdown", "keydown", "scroll"]) {
+    document.addEventListener(name, restart, { passive: true });
+  }
+}

@@ -109,3 +109,32 @@ test("a used or unknown link gets a kind, accessible message", async () => {
   await checkPage(page, "checkin-unknown-link");
   await page.close();
 });
+
+test("on the clinic's tablet (kiosk), the thank-you shows nothing and the screen clears", async () => {
+  const page = await newPage();
+  await page.goto(demo.base + "/kiosk");
+  await page.getByRole("heading", { name: "Ready for your check-in" }).waitFor();
+  await checkPage(page, "kiosk-ready");
+  await page.goto(demo.base + links[3] + "?kiosk=1");
+  const form = page.locator("form.checkin");
+  assert.equal(await form.getAttribute("data-kiosk-return"), "/kiosk");
+  assert.match(await form.getAttribute("action"), /\?kiosk=1$/);
+  const questions = page.locator("fieldset.item");
+  const total = await questions.count();
+  for (let i = 0; i < total; ++i) await questions.nth(i).locator("label").last().tap();
+  await page.getByRole("button", { name: "Send my answers" }).tap();
+  await page.getByRole("heading", { name: "Thank you" }).waitFor();
+  await checkPage(page, "kiosk-thanks");
+  const text = await page.locator("main").textContent();
+  assert.doesNotMatch(text, /Overall|Band/, "no answers or scores on a shared screen");
+  // It clears itself after 20 quiet seconds (the clock is moved on here), or at "Finish".
+  await page.clock.install();
+  await page.goto(demo.base + links[3] + "?kiosk=1"); // answered: the same kiosk thank-you
+  await page.getByRole("heading", { name: "Thank you" }).waitFor();
+  await page.clock.runFor(21_000);
+  await page.getByRole("heading", { name: "Ready for your check-in" }).waitFor();
+  await page.goBack();
+  await page.getByRole("link", { name: "Finish" }).tap();
+  await page.getByRole("heading", { name: "Ready for your check-in" }).waitFor();
+  await page.close();
+});

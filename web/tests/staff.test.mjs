@@ -79,6 +79,7 @@ test("a clinician's caseload, client page, and a check-in that shows up within 2
   const url = await link.getAttribute("href");
   assert.match(url, /\/c\/[A-Za-z0-9_-]+$/);
   await checkPage(page, "staff-checkin-link");
+  assert.ok(await page.getByRole("button", { name: "Hand this device to the client" }).isVisible());
   // Rows of the alliance chart's numbers: one per rated session.
   const ratedSessions = () =>
     page.evaluate(() => document.querySelector("figure.chart-figure tbody")?.children.length ?? 0);
