@@ -20,6 +20,19 @@ Result<domain::Checkin> LookUp(storage::ReadTransaction& txn, std::string_view t
   return checkin;
 }
 
+// The audit event of a respondent's submission (App's audit trail of every check-in).
+domain::AuditEvent SubmissionAudit(const domain::Checkin& checkin, bool created, Timestamp at,
+                                   std::string_view address) {
+  domain::AuditEvent event;
+  event.org_id = checkin.org_id;
+  event.at = at;
+  event.actor = "checkin:" + checkin.id;
+  event.action = created ? "create" : "read";
+  event.resource = "session/" + checkin.session_id + "/checkin/" + checkin.id;
+  event.address = std::string(address);
+  return event;
+}
+
 }  // namespace
 
 CheckinService::CheckinService(storage::Store& store, const instruments::Catalog& catalog,
@@ -46,7 +59,8 @@ Result<CheckinContext> CheckinService::Open(std::string_view token) const {
 }
 
 Result<SubmitOutcome> CheckinService::Submit(std::string_view token,
-                                             const std::vector<Submission>& submissions) {
+                                             const std::vector<Submission>& submissions,
+                                             std::string_view address) {
   RAPPORT_ASSIGN_OR_RETURN(const CheckinContext context, Open(token));
 
   // Every instrument of the check-in exactly once, nothing else.
@@ -134,7 +148,7 @@ Result<SubmitOutcome> CheckinService::Submit(std::string_view token,
       outcome.created = false;
       RAPPORT_ASSIGN_OR_RETURN(outcome.responses,
                                txn.ListResponsesForCheckin(checkin.org_id, checkin.id));
-      return Status::Ok();
+      return txn.AppendAudit(SubmissionAudit(checkin, false, now, address)).status();
     }
     for (const domain::Response& response : responses) {
       RAPPORT_RETURN_IF_ERROR(txn.PutResponse(response));
@@ -143,6 +157,7 @@ Result<SubmitOutcome> CheckinService::Submit(std::string_view token,
     // Signals and alerts in the same transaction, so they are visible at once (issue 4).
     RAPPORT_RETURN_IF_ERROR(alerts::EvaluateAfterResponse(txn, catalog_, checkin.org_id,
                                                           checkin.session_id, now, random_));
+    RAPPORT_RETURN_IF_ERROR(txn.AppendAudit(SubmissionAudit(checkin, true, now, address)).status());
     outcome.created = true;
     outcome.responses = responses;
     return Status::Ok();
