@@ -415,7 +415,7 @@ Response App::SubmitCheckinForm(const Request& request) {
     }
     submissions.push_back(std::move(submission));
   }
-  auto outcome = checkins_.Submit(token, submissions, request.remote_address);
+  auto outcome = checkins_.Submit(*context, submissions, request.remote_address);
   if (!outcome.ok()) {
     if (outcome.status().code() == StatusCode::kInvalidArgument) {
       // Name the question in the respondent's words, not the item id.
@@ -511,7 +511,7 @@ Response App::SubmitCheckinJson(const Request& request) {
     }
     submissions.push_back(std::move(submission));
   }
-  auto outcome = checkins_.Submit(token, submissions, request.remote_address);
+  auto outcome = checkins_.Submit(*context, submissions, request.remote_address);
   if (!outcome.ok()) return ProblemResponse(outcome.status());
   return JsonResponse(outcome->created ? 201 : 200,
                       ResultJson(context->checkin, outcome->responses).dump());

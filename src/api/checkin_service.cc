@@ -11,9 +11,9 @@
 namespace rapport::api {
 namespace {
 
-Result<domain::Checkin> LookUp(storage::ReadTransaction& txn, std::string_view token) {
-  if (!IsWellFormedId(token)) return NotFound("this check-in link is not valid");
-  auto checkin = txn.GetCheckinByTokenDigest(Sha256Hex(token));
+// The check-in whose token has this digest; an unknown one as the respondent should hear it.
+Result<domain::Checkin> LookUp(storage::ReadTransaction& txn, std::string_view token_digest) {
+  auto checkin = txn.GetCheckinByTokenDigest(token_digest);
   if (!checkin.ok() && checkin.status().code() == StatusCode::kNotFound) {
     return NotFound("this check-in link is not valid");
   }
@@ -40,9 +40,11 @@ CheckinService::CheckinService(storage::Store& store, const instruments::Catalog
     : store_(store), catalog_(catalog), clock_(clock), random_(random) {}
 
 Result<CheckinContext> CheckinService::Open(std::string_view token) const {
+  if (!IsWellFormedId(token)) return NotFound("this check-in link is not valid");
+  const std::string digest = Sha256Hex(token);
   CheckinContext context;
   RAPPORT_RETURN_IF_ERROR(store_.Read([&](storage::ReadTransaction& txn) -> Status {
-    RAPPORT_ASSIGN_OR_RETURN(context.checkin, LookUp(txn, token));
+    RAPPORT_ASSIGN_OR_RETURN(context.checkin, LookUp(txn, digest));
     if (context.checkin.submitted_at) {
       RAPPORT_ASSIGN_OR_RETURN(context.responses, txn.ListResponsesForCheckin(
                                                       context.checkin.org_id, context.checkin.id));
@@ -58,11 +60,9 @@ Result<CheckinContext> CheckinService::Open(std::string_view token) const {
   return context;
 }
 
-Result<SubmitOutcome> CheckinService::Submit(std::string_view token,
+Result<SubmitOutcome> CheckinService::Submit(const CheckinContext& context,
                                              const std::vector<Submission>& submissions,
                                              std::string_view address) {
-  RAPPORT_ASSIGN_OR_RETURN(const CheckinContext context, Open(token));
-
   // Every instrument of the check-in exactly once, nothing else.
   std::vector<const Submission*> ordered(context.instruments.size(), nullptr);
   for (size_t s = 0; s < submissions.size(); ++s) {
@@ -91,6 +91,7 @@ Result<SubmitOutcome> CheckinService::Submit(std::string_view token,
   // Score everything before touching the database; the canonical form of the answers (in
   // check-in and item order) identifies the submission.
   const Timestamp now = clock_.Now();
+  if (now >= context.checkin.expires_at) return Gone("this check-in link has expired");
   std::vector<domain::Response> responses;
   nlohmann::json canonical = nlohmann::json::array();
   for (size_t i = 0; i < ordered.size(); ++i) {
@@ -140,7 +141,8 @@ Result<SubmitOutcome> CheckinService::Submit(std::string_view token,
   SubmitOutcome outcome;
   RAPPORT_RETURN_IF_ERROR(store_.Write([&](storage::WriteTransaction& txn) -> Status {
     // Re-read inside the serialised write: the authoritative state of the check-in.
-    RAPPORT_ASSIGN_OR_RETURN(const domain::Checkin checkin, LookUp(txn, token));
+    RAPPORT_ASSIGN_OR_RETURN(const domain::Checkin checkin,
+                             LookUp(txn, context.checkin.token_digest));
     if (checkin.submitted_at) {
       if (checkin.submission_digest != digest) {
         return Conflict("this check-in has already been answered with different answers");

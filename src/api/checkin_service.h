@@ -45,15 +45,19 @@ class CheckinService {
   // no longer installed → kUnavailable.
   Result<CheckinContext> Open(std::string_view token) const;
 
-  // Validates, scores and stores. Every instrument of the check-in must be answered exactly
-  // once. In the same transaction it appends the submission's audit event: actor
-  // "checkin:<id>", action "create" (or "read" when identical answers were stored before),
-  // resource "session/<session id>/checkin/<id>", from `address` (the respondent's remote
-  // address); so an acknowledged submission and its audit entry are durable together, and a
-  // submission whose audit event cannot be stored is not stored either.
+  // Validates, scores and stores answers to the check-in `opened` (as Open returned it; the
+  // caller opens once and may use the context to read the request). Every instrument of the
+  // check-in must be answered exactly once. The check-in is read again inside the write
+  // transaction, which alone decides whether it is still unanswered. In the same transaction
+  // it appends the submission's audit event: actor "checkin:<id>", action "create" (or "read"
+  // when identical answers were stored before), resource "session/<session id>/checkin/<id>",
+  // from `address` (the respondent's remote address); so an acknowledged submission and its
+  // audit entry are durable together, and a submission whose audit event cannot be stored is
+  // not stored either.
   // Errors: kInvalidArgument naming the instrument and item; kNotFound; kGone; kConflict when
   // the check-in was already answered differently; the store's.
-  Result<SubmitOutcome> Submit(std::string_view token, const std::vector<Submission>& submissions,
+  Result<SubmitOutcome> Submit(const CheckinContext& opened,
+                               const std::vector<Submission>& submissions,
                                std::string_view address);
 
  private:
