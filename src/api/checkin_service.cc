@@ -1,6 +1,7 @@
 #include "api/checkin_service.h"
 
 #include <algorithm>
+#include <optional>
 
 #include <nlohmann/json.hpp>
 
@@ -138,6 +139,23 @@ Result<SubmitOutcome> CheckinService::Submit(const CheckinContext& context,
   }
   const std::string digest = Sha256Hex(canonical.dump());
 
+  // The signals are evaluated here, on the request's thread from a snapshot, and only checked
+  // and written on the single writer (alerts.h). When the snapshot cannot be read, the write
+  // evaluates them itself.
+  std::optional<alerts::PreparedEvaluation> prepared;
+  if (!context.checkin.submitted_at) {
+    std::optional<alerts::SignalInputs> inputs;
+    const Status read = store_.Read([&](storage::ReadTransaction& txn) -> Status {
+      RAPPORT_ASSIGN_OR_RETURN(inputs,
+                               alerts::ReadSignalInputs(txn, catalog_, context.checkin.org_id,
+                                                        context.checkin.session_id, responses));
+      return Status::Ok();
+    });
+    if (read.ok()) {
+      prepared = alerts::PrepareEvaluation(std::move(*inputs), catalog_, responses, now, random_);
+    }
+  }
+
   SubmitOutcome outcome;
   RAPPORT_RETURN_IF_ERROR(store_.Write([&](storage::WriteTransaction& txn) -> Status {
     // Re-read inside the serialised write: the authoritative state of the check-in.
@@ -152,13 +170,23 @@ Result<SubmitOutcome> CheckinService::Submit(const CheckinContext& context,
                                txn.ListResponsesForCheckin(checkin.org_id, checkin.id));
       return txn.AppendAudit(SubmissionAudit(checkin, false, now, address)).status();
     }
+    // Whether the prepared evaluation still holds; asked before storing moves the revision.
+    bool current = false;
+    if (prepared) {
+      RAPPORT_ASSIGN_OR_RETURN(current, alerts::IsCurrent(txn, *prepared));
+    }
     for (const domain::Response& response : responses) {
       RAPPORT_RETURN_IF_ERROR(txn.PutResponse(response));
     }
     RAPPORT_RETURN_IF_ERROR(txn.MarkCheckinSubmitted(checkin.org_id, checkin.id, now, digest));
     // Signals and alerts in the same transaction, so they are visible at once (issue 4).
-    RAPPORT_RETURN_IF_ERROR(alerts::EvaluateAfterResponse(txn, catalog_, checkin.org_id,
-                                                          checkin.session_id, now, random_));
+    if (prepared) {
+      RAPPORT_RETURN_IF_ERROR(
+          alerts::ApplyEvaluation(txn, catalog_, *prepared, current, now, random_));
+    } else {
+      RAPPORT_RETURN_IF_ERROR(alerts::EvaluateAfterResponse(txn, catalog_, checkin.org_id,
+                                                            checkin.session_id, now, random_));
+    }
     RAPPORT_RETURN_IF_ERROR(txn.AppendAudit(SubmissionAudit(checkin, true, now, address)).status());
     outcome.created = true;
     outcome.responses = responses;

@@ -395,6 +395,23 @@ class SqliteTransaction final : public WriteTransaction {
     return out;
   }
 
+  Result<std::vector<std::string>> ListResponseIdsForEpisode(std::string_view org_id,
+                                                             std::string_view episode_id) override {
+    RAPPORT_ASSIGN_OR_RETURN(
+        Statement * stmt,
+        db_.Cached("SELECT r.id FROM sessions s CROSS JOIN responses r ON r.org_id = s.org_id AND "
+                   "r.session_id = s.id WHERE s.org_id = ? AND s.episode_id = ? ORDER BY "
+                   "s.number, r.submitted_at, r.rowid"));
+    stmt->Bind(1, org_id).Bind(2, episode_id);
+    std::vector<std::string> out;
+    while (true) {
+      RAPPORT_ASSIGN_OR_RETURN(const bool row, stmt->Step());
+      if (!row) break;
+      out.push_back(stmt->Text(0));
+    }
+    return out;
+  }
+
   Result<int64_t> CountResponses(std::string_view org_id) override {
     RAPPORT_ASSIGN_OR_RETURN(Statement * stmt,
                              db_.Cached("SELECT COUNT(*) FROM responses WHERE org_id = ?"));
