@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <optional>
+#include <thread>
 
 #include <nlohmann/json.hpp>
 
@@ -38,7 +39,11 @@ domain::AuditEvent SubmissionAudit(const domain::Checkin& checkin, bool created,
 
 CheckinService::CheckinService(storage::Store& store, const instruments::Catalog& catalog,
                                const Clock& clock, Random& random)
-    : store_(store), catalog_(catalog), clock_(clock), random_(random) {}
+    : store_(store),
+      catalog_(catalog),
+      clock_(clock),
+      random_(random),
+      evaluating_(std::clamp<std::ptrdiff_t>(std::thread::hardware_concurrency(), 1, 1024)) {}
 
 Result<CheckinContext> CheckinService::Open(std::string_view token) const {
   if (!IsWellFormedId(token)) return NotFound("this check-in link is not valid");
@@ -144,6 +149,11 @@ Result<SubmitOutcome> CheckinService::Submit(const CheckinContext& context,
   // evaluates them itself.
   std::optional<alerts::PreparedEvaluation> prepared;
   if (!context.checkin.submitted_at) {
+    evaluating_.acquire();
+    struct Release {
+      std::counting_semaphore<1024>& semaphore;
+      ~Release() { semaphore.release(); }
+    } release{evaluating_};
     std::optional<alerts::SignalInputs> inputs;
     const Status read = store_.Read([&](storage::ReadTransaction& txn) -> Status {
       RAPPORT_ASSIGN_OR_RETURN(inputs,

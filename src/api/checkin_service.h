@@ -4,6 +4,7 @@
 // result; different answers to a used check-in are refused with kConflict (DESIGN.md §3).
 #pragma once
 
+#include <semaphore>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -65,6 +66,10 @@ class CheckinService {
   const instruments::Catalog& catalog_;
   const Clock& clock_;
   Random& random_;
+  // Submissions evaluating their signals at once: no more than there are cores, so that many
+  // request threads evaluating together do not crowd out the single writer every submission
+  // then waits for.
+  std::counting_semaphore<1024> evaluating_;
 };
 
 }  // namespace rapport::api
