@@ -180,7 +180,8 @@ Result<SubmitOutcome> CheckinService::Submit(const CheckinContext& context,
                                txn.ListResponsesForCheckin(checkin.org_id, checkin.id));
       return txn.AppendAudit(SubmissionAudit(checkin, false, now, address)).status();
     }
-    // Whether the prepared evaluation still holds; asked before storing moves the revision.
+    // Whether the prepared evaluation still holds: asked before the new responses are stored,
+    // since they change what it compares (the episode's response ids).
     bool current = false;
     if (prepared) {
       RAPPORT_ASSIGN_OR_RETURN(current, alerts::IsCurrent(txn, *prepared));
