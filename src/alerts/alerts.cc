@@ -1,5 +1,6 @@
 #include "alerts/alerts.h"
 
+#include <algorithm>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -29,57 +30,185 @@ Status SaveOrgSettings(storage::WriteTransaction& txn, std::string_view org_id,
   return txn.PutOrgSettings(org_id, document.dump(), now);
 }
 
+namespace {
+
+// Whether a response calls for its instrument's expected-treatment-response model: client
+// ratings on an outcome measure (docs/signals.md, not on track).
+bool NeedsEtrModel(const instruments::Catalog& catalog, const domain::Response& response) {
+  const instruments::Definition* definition = catalog.Find(response.instrument_id);
+  return definition != nullptr && definition->kind == "outcome" &&
+         response.perspective == domain::Perspective::kClient;
+}
+
+std::vector<alliance::AlertChange> Reconcile(const SignalInputs& inputs,
+                                             const instruments::Catalog& catalog, Timestamp now,
+                                             Random& random) {
+  const std::vector<alliance::Signal> signals = alliance::EvaluateEpisode(
+      inputs.history, [&](std::string_view id) { return catalog.Find(id); }, inputs.settings,
+      [&](std::string_view id) -> const stats::EtrModel* {
+        const auto it = inputs.etr_models.find(id);
+        return it == inputs.etr_models.end() ? nullptr : &it->second;
+      },
+      inputs.dropout_model ? &*inputs.dropout_model : nullptr);
+  auto changes =
+      alliance::ReconcileAlerts(inputs.alerts, signals, inputs.org_id, inputs.session.episode_id,
+                                now, [&] { return NewId(random); });
+  // Resolutions first, so a new alert never meets the active alert it replaces.
+  std::stable_partition(changes.begin(), changes.end(),
+                        [](const alliance::AlertChange& change) { return !change.is_new; });
+  return changes;
+}
+
+// The "etr" models of `etr_instrument_ids`, then the "dropout" model, as stored; nullopt for
+// each that is not stored.
+Result<std::vector<std::optional<storage::FittedModel>>> ReadStoredModels(
+    storage::ReadTransaction& txn, std::string_view org_id,
+    std::span<const std::string> etr_instrument_ids) {
+  std::vector<std::optional<storage::FittedModel>> out;
+  const auto read = [&](std::string_view kind, std::string_view instrument_id) -> Status {
+    auto stored = txn.GetFittedModel(org_id, kind, instrument_id);
+    if (stored.ok()) {
+      out.emplace_back(std::move(stored).value());
+    } else if (stored.status().code() == StatusCode::kNotFound) {
+      out.emplace_back();
+    } else {
+      return stored.status();
+    }
+    return Status::Ok();
+  };
+  for (const std::string& id : etr_instrument_ids) {
+    RAPPORT_RETURN_IF_ERROR(read(kEtrModelKind, id));
+  }
+  RAPPORT_RETURN_IF_ERROR(read(kDropoutModelKind, ""));
+  return out;
+}
+
+Status WriteChanges(storage::WriteTransaction& txn,
+                    const std::vector<alliance::AlertChange>& changes) {
+  for (const alliance::AlertChange& change : changes) {
+    RAPPORT_RETURN_IF_ERROR(change.is_new ? txn.PutAlert(change.alert)
+                                          : txn.UpdateAlert(change.alert));
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<SignalInputs> ReadSignalInputs(storage::ReadTransaction& txn,
+                                      const instruments::Catalog& catalog, std::string_view org_id,
+                                      std::string_view session_id,
+                                      std::span<const domain::Response> upcoming) {
+  SignalInputs inputs;
+  inputs.org_id = std::string(org_id);
+  RAPPORT_ASSIGN_OR_RETURN(inputs.session, txn.GetSession(org_id, session_id));
+  const std::string& episode_id = inputs.session.episode_id;
+  RAPPORT_ASSIGN_OR_RETURN(inputs.history.sessions, txn.ListSessionsForEpisode(org_id, episode_id));
+  RAPPORT_ASSIGN_OR_RETURN(inputs.history.responses,
+                           txn.ListResponsesForEpisode(org_id, episode_id));
+  RAPPORT_ASSIGN_OR_RETURN(inputs.settings_document, txn.GetOrgSettings(org_id));
+  if (auto parsed = alliance::ParseOrgSettingsText(inputs.settings_document); parsed.ok()) {
+    inputs.settings = std::move(parsed).value();
+  } else {
+    log::Error("organisation settings are invalid; using the defaults",
+               {{"org", std::string(org_id)}, {"error", parsed.status().message()}});
+  }
+  // The organisation's expected-treatment-response models of the outcome measures this
+  // episode's clients rated (docs/signals.md, not on track), and its dropout model.
+  for (const auto& responses :
+       {std::span<const domain::Response>(inputs.history.responses), upcoming}) {
+    for (const domain::Response& response : responses) {
+      if (NeedsEtrModel(catalog, response) &&
+          std::find(inputs.etr_instrument_ids.begin(), inputs.etr_instrument_ids.end(),
+                    response.instrument_id) == inputs.etr_instrument_ids.end()) {
+        inputs.etr_instrument_ids.push_back(response.instrument_id);
+      }
+    }
+  }
+  RAPPORT_ASSIGN_OR_RETURN(inputs.stored_models,
+                           ReadStoredModels(txn, org_id, inputs.etr_instrument_ids));
+  for (size_t i = 0; i < inputs.etr_instrument_ids.size(); ++i) {
+    if (!inputs.stored_models[i]) continue;
+    if (auto model = EtrModelFromStored(*inputs.stored_models[i])) {
+      inputs.etr_models.emplace(inputs.etr_instrument_ids[i], std::move(*model));
+    }
+  }
+  if (const auto& dropout = inputs.stored_models.back()) {
+    inputs.dropout_model = DropoutModelFromStored(*dropout);
+  }
+  storage::AlertQuery query;
+  query.episode_id = episode_id;
+  RAPPORT_ASSIGN_OR_RETURN(inputs.alerts, txn.ListAlerts(org_id, query));
+  return inputs;
+}
+
 Status EvaluateAfterResponse(storage::WriteTransaction& txn, const instruments::Catalog& catalog,
                              std::string_view org_id, std::string_view session_id, Timestamp now,
                              Random& random) {
-  RAPPORT_ASSIGN_OR_RETURN(const domain::Session session, txn.GetSession(org_id, session_id));
-  alliance::EpisodeHistory history;
-  RAPPORT_ASSIGN_OR_RETURN(history.sessions,
-                           txn.ListSessionsForEpisode(org_id, session.episode_id));
-  RAPPORT_ASSIGN_OR_RETURN(history.responses,
-                           txn.ListResponsesForEpisode(org_id, session.episode_id));
-  alliance::OrgSettings settings;
-  if (auto loaded = LoadOrgSettings(txn, org_id); loaded.ok()) {
-    settings = std::move(loaded).value();
-  } else {
-    log::Error("organisation settings are invalid; using the defaults",
-               {{"org", std::string(org_id)}, {"error", loaded.status().message()}});
+  RAPPORT_ASSIGN_OR_RETURN(const SignalInputs inputs,
+                           ReadSignalInputs(txn, catalog, org_id, session_id));
+  return WriteChanges(txn, Reconcile(inputs, catalog, now, random));
+}
+
+PreparedEvaluation PrepareEvaluation(SignalInputs inputs, const instruments::Catalog& catalog,
+                                     std::span<const domain::Response> responses, Timestamp now,
+                                     Random& random) {
+  PreparedEvaluation prepared;
+  std::vector<domain::Response>& history = inputs.history.responses;
+  prepared.response_ids.reserve(history.size());
+  for (const domain::Response& response : history) prepared.response_ids.push_back(response.id);
+  // The store lists an episode's responses by session number, then submission time, then
+  // insertion: a new one goes after every stored response that does not come later.
+  std::map<std::string, int, std::less<>> numbers;
+  for (const domain::Session& session : inputs.history.sessions) {
+    numbers.emplace(session.id, session.number);
   }
-  // The organisation's expected-treatment-response models of the outcome measures this
-  // episode's clients rated (docs/signals.md, not on track).
-  std::vector<std::string> outcome_ids;
-  for (const domain::Response& response : history.responses) {
-    const instruments::Definition* definition = catalog.Find(response.instrument_id);
-    if (definition != nullptr && definition->kind == "outcome" &&
-        response.perspective == domain::Perspective::kClient) {
-      outcome_ids.push_back(response.instrument_id);
-    }
+  const auto key = [&](const domain::Response& response) {
+    const auto it = numbers.find(response.session_id);
+    return std::pair(it == numbers.end() ? 0 : it->second, response.submitted_at);
+  };
+  for (const domain::Response& response : responses) {
+    const auto at =
+        std::upper_bound(history.begin(), history.end(), key(response),
+                         [&](const auto& k, const domain::Response& r) { return k < key(r); });
+    history.insert(at, response);
   }
-  RAPPORT_ASSIGN_OR_RETURN(const auto etr_models, LoadEtrModels(txn, org_id, outcome_ids));
-  RAPPORT_ASSIGN_OR_RETURN(const std::optional<stats::DropoutModel> dropout_model,
-                           LoadDropoutModel(txn, org_id));
-  const std::vector<alliance::Signal> signals = alliance::EvaluateEpisode(
-      history, [&](std::string_view id) { return catalog.Find(id); }, settings,
-      [&](std::string_view id) -> const stats::EtrModel* {
-        const auto it = etr_models.find(id);
-        return it == etr_models.end() ? nullptr : &it->second;
-      },
-      dropout_model ? &*dropout_model : nullptr);
+  prepared.changes = Reconcile(inputs, catalog, now, random);
+  prepared.org_id = std::move(inputs.org_id);
+  prepared.episode_id = std::move(inputs.session.episode_id);
+  prepared.session_id = std::move(inputs.session.id);
+  prepared.sessions = std::move(inputs.history.sessions);
+  prepared.alerts = std::move(inputs.alerts);
+  prepared.settings_document = std::move(inputs.settings_document);
+  prepared.etr_instrument_ids = std::move(inputs.etr_instrument_ids);
+  prepared.stored_models = std::move(inputs.stored_models);
+  return prepared;
+}
+
+Result<bool> IsCurrent(storage::ReadTransaction& txn, const PreparedEvaluation& prepared) {
+  // Most likely to differ first: another submission to the episode adds responses.
+  RAPPORT_ASSIGN_OR_RETURN(const std::vector<std::string> response_ids,
+                           txn.ListResponseIdsForEpisode(prepared.org_id, prepared.episode_id));
+  if (response_ids != prepared.response_ids) return false;
   storage::AlertQuery query;
-  query.episode_id = session.episode_id;
-  RAPPORT_ASSIGN_OR_RETURN(const std::vector<domain::Alert> existing,
-                           txn.ListAlerts(org_id, query));
-  const auto changes =
-      alliance::ReconcileAlerts(existing, signals, std::string(org_id), session.episode_id, now,
-                                [&] { return NewId(random); });
-  // Resolutions first, so a new alert never meets the active alert it replaces.
-  for (const alliance::AlertChange& change : changes) {
-    if (!change.is_new) RAPPORT_RETURN_IF_ERROR(txn.UpdateAlert(change.alert));
-  }
-  for (const alliance::AlertChange& change : changes) {
-    if (change.is_new) RAPPORT_RETURN_IF_ERROR(txn.PutAlert(change.alert));
-  }
-  return Status::Ok();
+  query.episode_id = prepared.episode_id;
+  RAPPORT_ASSIGN_OR_RETURN(const std::vector<domain::Alert> alerts,
+                           txn.ListAlerts(prepared.org_id, query));
+  if (alerts != prepared.alerts) return false;
+  RAPPORT_ASSIGN_OR_RETURN(const std::vector<domain::Session> sessions,
+                           txn.ListSessionsForEpisode(prepared.org_id, prepared.episode_id));
+  if (sessions != prepared.sessions) return false;
+  RAPPORT_ASSIGN_OR_RETURN(const std::string settings, txn.GetOrgSettings(prepared.org_id));
+  if (settings != prepared.settings_document) return false;
+  RAPPORT_ASSIGN_OR_RETURN(const auto models,
+                           ReadStoredModels(txn, prepared.org_id, prepared.etr_instrument_ids));
+  return models == prepared.stored_models;
+}
+
+Status ApplyEvaluation(storage::WriteTransaction& txn, const instruments::Catalog& catalog,
+                       const PreparedEvaluation& prepared, bool current, Timestamp now,
+                       Random& random) {
+  if (current) return WriteChanges(txn, prepared.changes);
+  return EvaluateAfterResponse(txn, catalog, prepared.org_id, prepared.session_id, now, random);
 }
 
 Status AcknowledgeAlert(storage::WriteTransaction& txn, std::string_view org_id,

@@ -1,22 +1,29 @@
-// Alerts in the store: evaluating the clinical signals of src/alliance inside the write
-// transaction that stores a response (so they are visible at once), staff transitions and
+// Alerts in the store: evaluating the clinical signals of src/alliance so that their alerts are
+// committed with the response that raised them (visible at once), staff transitions and
 // repair notes, the organisation's settings, the guidance library files, and the JSON shown
 // for an alert. Sits between src/storage and src/api (DESIGN.md §7).
 #pragma once
 
 #include <filesystem>
+#include <map>
+#include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "alliance/alerts.h"
 #include "alliance/guidance.h"
 #include "alliance/settings.h"
+#include "alliance/signals.h"
 #include "base/random.h"
 #include "base/status.h"
 #include "domain/alert.h"
 #include "instruments/catalog.h"
+#include "stats/etr.h"
+#include "stats/logistic.h"
 #include "storage/store.h"
 
 namespace rapport::alerts {
@@ -28,6 +35,73 @@ namespace rapport::alerts {
 Status EvaluateAfterResponse(storage::WriteTransaction& txn, const instruments::Catalog& catalog,
                              std::string_view org_id, std::string_view session_id, Timestamp now,
                              Random& random);
+
+// Evaluating away from the writer (optimistic concurrency). A submission reads the inputs of
+// its episode's signals from a snapshot (ReadSignalInputs) and evaluates them with its new
+// responses added in memory (PrepareEvaluation). Inside its write transaction, before storing
+// the responses, IsCurrent checks by cheap indexed reads that everything the evaluation read
+// is still as it was; ApplyEvaluation then writes the prepared alert changes, or evaluates
+// again inside the transaction when something changed meanwhile (e.g. another submission to
+// the same episode committed first). Either way the alerts committed with the responses are
+// those EvaluateAfterResponse would have written in that transaction.
+
+// What the signals of one episode read, from one snapshot, as stored and as parsed.
+struct SignalInputs {
+  std::string org_id;
+  domain::Session session;  // the session the new responses belong to
+  alliance::EpisodeHistory history;
+  std::string settings_document;   // as stored
+  alliance::OrgSettings settings;  // the defaults when the stored ones do not parse (logged)
+  // The fitted models consulted, as stored (nullopt: none stored): the "etr" model of each of
+  // `etr_instrument_ids`, then the "dropout" model.
+  std::vector<std::string> etr_instrument_ids;
+  std::vector<std::optional<storage::FittedModel>> stored_models;
+  std::map<std::string, stats::EtrModel, std::less<>> etr_models;  // the valid ones
+  std::optional<stats::DropoutModel> dropout_model;
+  std::vector<domain::Alert> alerts;  // the episode's, any status, as ListAlerts orders them
+};
+
+// Reads the inputs for the episode of `session_id`, including the models that `upcoming`
+// (responses about to be stored, not yet in the store) will need. Errors: the store's.
+Result<SignalInputs> ReadSignalInputs(storage::ReadTransaction& txn,
+                                      const instruments::Catalog& catalog, std::string_view org_id,
+                                      std::string_view session_id,
+                                      std::span<const domain::Response> upcoming = {});
+
+// Alert changes computed outside the write, with what they were computed from.
+struct PreparedEvaluation {
+  std::string org_id;
+  std::string episode_id;
+  std::string session_id;
+  std::vector<domain::Session> sessions;
+  std::vector<std::string> response_ids;  // the stored ones, without the new responses
+  std::vector<domain::Alert> alerts;
+  std::string settings_document;
+  std::vector<std::string> etr_instrument_ids;
+  std::vector<std::optional<storage::FittedModel>> stored_models;
+  std::vector<alliance::AlertChange> changes;  // updates first, then new alerts
+};
+
+// The alert changes EvaluateAfterResponse would make once `responses` are stored on top of
+// `inputs`: they join the history where the store would list them (last within their
+// session, in the given order). REQUIRES: every response belongs to `inputs.session` and
+// none is stored yet.
+PreparedEvaluation PrepareEvaluation(SignalInputs inputs, const instruments::Catalog& catalog,
+                                     std::span<const domain::Response> responses, Timestamp now,
+                                     Random& random);
+
+// True when everything `prepared` was computed from is unchanged in `txn`: the episode's
+// sessions, stored response ids (stored responses never change), alerts, the organisation's
+// settings document and the fitted models consulted. Call it in the write transaction before
+// storing the new responses. Errors: the store's.
+Result<bool> IsCurrent(storage::ReadTransaction& txn, const PreparedEvaluation& prepared);
+
+// After the responses are stored in `txn`: writes `prepared.changes` when `current` (as
+// IsCurrent said before they were stored), else runs EvaluateAfterResponse for the session.
+// Errors: the store's.
+Status ApplyEvaluation(storage::WriteTransaction& txn, const instruments::Catalog& catalog,
+                       const PreparedEvaluation& prepared, bool current, Timestamp now,
+                       Random& random);
 
 // The organisation's settings; a stored document that does not parse is an error naming the
 // field (kInvalidArgument).

@@ -1,6 +1,10 @@
 // Alerts evaluated inside a write transaction against a real store, as CheckinService does.
 #include "alerts/alerts.h"
 
+#include <algorithm>
+#include <tuple>
+
+#include "alerts/models.h"
 #include "base/id.h"
 #include "instruments/scoring.h"
 #include "testing/testing.h"
@@ -194,6 +198,280 @@ TEST_F(StoredAlerts, RepairNotesNeedTextAndAuthor) {
                 })
                 .code(),
             StatusCode::kNotFound);
+}
+
+// Signals evaluated from a snapshot and checked in the write (PrepareEvaluation, IsCurrent,
+// ApplyEvaluation), against the same answers evaluated inside the write
+// (EvaluateAfterResponse) on a second store: the alerts must be the same.
+class PreparedAlerts : public ::testing::Test {
+ protected:
+  PreparedAlerts() {
+    auto catalog =
+        instruments::Catalog::Load(instruments::Catalog::SourcesFor(testing::SourceDir() / "data"));
+    EXPECT_TRUE(catalog.ok()) << catalog.status().ToString();
+    if (catalog.ok()) catalog_ = std::move(catalog).value();
+    serial_ = MakeStore("serial.db");
+    prepared_ = MakeStore("prepared.db");
+  }
+
+  std::unique_ptr<storage::Store> MakeStore(const std::string& name) {
+    auto opened = storage::OpenStore("sqlite:" + (dir_.path() / name).string());
+    EXPECT_TRUE(opened.ok()) << opened.status().ToString();
+    if (!opened.ok()) return nullptr;
+    std::unique_ptr<storage::Store> store = std::move(opened).value();
+    const Timestamp now = clock_.Now();
+    EXPECT_OK(store->Write([&](storage::WriteTransaction& txn) -> Status {
+      RAPPORT_RETURN_IF_ERROR(txn.PutOrganization({"org", "Org", now}));
+      RAPPORT_RETURN_IF_ERROR(txn.PutClinic({"clinic", "org", "Main"}));
+      for (const char* id : {"client", "other-client"}) {
+        RAPPORT_RETURN_IF_ERROR(txn.PutClient({id, "org", id, "en", false, now}));
+      }
+      for (const char* id : {"episode", "other-episode"}) {
+        domain::Episode episode;
+        episode.id = id;
+        episode.org_id = "org";
+        episode.clinic_id = "clinic";
+        episode.client_ids = {std::string(id) == "episode" ? "client" : "other-client"};
+        episode.started_at = now;
+        RAPPORT_RETURN_IF_ERROR(txn.PutEpisode(episode));
+      }
+      return Status::Ok();
+    }));
+    return store;
+  }
+
+  // Adds session `number` of `episode` to both stores, a week after the last.
+  void AddSession(int number, const std::string& episode = "episode") {
+    clock_.Advance(std::chrono::hours(24 * 7));
+    for (storage::Store* store : {serial_.get(), prepared_.get()}) {
+      ASSERT_OK(store->Write([&](storage::WriteTransaction& txn) {
+        domain::Session session;
+        session.id = episode + "-session-" + std::to_string(number);
+        session.org_id = "org";
+        session.episode_id = episode;
+        session.number = number;
+        session.scheduled_at = clock_.Now();
+        session.attendance = domain::Attendance::kAttended;
+        return txn.PutSession(session);
+      }));
+    }
+  }
+
+  domain::Response MakeResponse(int number, const std::string& instrument,
+                                const std::vector<double>& values,
+                                const std::string& episode = "episode") {
+    const instruments::Definition* definition = catalog_.Find(instrument);
+    EXPECT_NE(definition, nullptr);
+    domain::Response response;
+    response.id = NewId(random_);
+    response.org_id = "org";
+    response.session_id = episode + "-session-" + std::to_string(number);
+    response.respondent_id = episode == "episode" ? "client" : "other-client";
+    response.instrument_id = instrument;
+    for (size_t i = 0; definition != nullptr && i < values.size(); ++i) {
+      response.answers.push_back({definition->items[i].id, values[i]});
+    }
+    if (definition != nullptr) {
+      auto score = instruments::Score(*definition, response.answers);
+      EXPECT_OK(score);
+      if (score.ok()) response.score = *score;
+    }
+    response.submitted_at = clock_.Now();
+    return response;
+  }
+
+  // The serial way: store and evaluate inside one write.
+  void StoreSerially(storage::Store& store, const domain::Response& response) {
+    ASSERT_OK(store.Write([&](storage::WriteTransaction& txn) -> Status {
+      RAPPORT_RETURN_IF_ERROR(txn.PutResponse(response));
+      return EvaluateAfterResponse(txn, catalog_, "org", response.session_id, clock_.Now(),
+                                   random_);
+    }));
+  }
+
+  PreparedEvaluation Prepare(storage::Store& store, const domain::Response& response) {
+    std::optional<SignalInputs> inputs;
+    EXPECT_OK(store.Read([&](storage::ReadTransaction& txn) -> Status {
+      RAPPORT_ASSIGN_OR_RETURN(
+          inputs, ReadSignalInputs(txn, catalog_, "org", response.session_id, {&response, 1}));
+      return Status::Ok();
+    }));
+    if (!inputs) return {};
+    return PrepareEvaluation(std::move(*inputs), catalog_, {&response, 1}, clock_.Now(), random_);
+  }
+
+  // The optimistic way: store and apply what was prepared; returns IsCurrent's answer.
+  bool StorePrepared(storage::Store& store, const domain::Response& response,
+                     const PreparedEvaluation& prepared) {
+    bool current = false;
+    EXPECT_OK(store.Write([&](storage::WriteTransaction& txn) -> Status {
+      RAPPORT_ASSIGN_OR_RETURN(current, IsCurrent(txn, prepared));
+      RAPPORT_RETURN_IF_ERROR(txn.PutResponse(response));
+      return ApplyEvaluation(txn, catalog_, prepared, current, clock_.Now(), random_);
+    }));
+    return current;
+  }
+
+  // One answer both ways; the prepared evaluation must still be current.
+  void Answer(int number, const std::string& instrument, const std::vector<double>& values) {
+    const domain::Response response = MakeResponse(number, instrument, values);
+    StoreSerially(*serial_, response);
+    EXPECT_TRUE(StorePrepared(*prepared_, response, Prepare(*prepared_, response)));
+  }
+
+  void Alliance(int number, double value) {
+    Answer(number, "rapport-alliance-client", std::vector<double>(7, value));
+  }
+
+  // Every alert of the organisation without its id (ids are random), in a fixed order.
+  static std::vector<domain::Alert> Alerts(storage::Store& store) {
+    std::vector<domain::Alert> out;
+    EXPECT_OK(store.Read([&](storage::ReadTransaction& txn) -> Status {
+      RAPPORT_ASSIGN_OR_RETURN(out, txn.ListAlerts("org", {}));
+      return Status::Ok();
+    }));
+    for (domain::Alert& alert : out) alert.id.clear();
+    std::sort(out.begin(), out.end(), [](const domain::Alert& a, const domain::Alert& b) {
+      return std::tie(a.episode_id, a.dedupe_key, a.created_at, a.session_number) <
+             std::tie(b.episode_id, b.dedupe_key, b.created_at, b.session_number);
+    });
+    return out;
+  }
+
+  void ExpectSameAlerts() {
+    const auto serial = Alerts(*serial_);
+    EXPECT_EQ(Alerts(*prepared_), serial);
+  }
+
+  // Runs `work` on both stores.
+  void WriteBoth(const std::function<Status(storage::WriteTransaction&)>& work) {
+    ASSERT_OK(serial_->Write(work));
+    ASSERT_OK(prepared_->Write(work));
+  }
+
+  testing::TempDir dir_;
+  testing::FakeClock clock_;
+  SeededRandom random_{17};
+  instruments::Catalog catalog_;
+  std::unique_ptr<storage::Store> serial_;
+  std::unique_ptr<storage::Store> prepared_;
+};
+
+TEST_F(PreparedAlerts, EqualEvaluatingInsideTheWriteOverACourseOfTherapy) {
+  // Ruptures and their repair, low alliance, a risk answer and falling outcomes, with staff
+  // acknowledging an alert on the way.
+  const double alliance[] = {4, 4, 2, 2, 4, 3, 1, 1, 4, 4, 4, 2};
+  const std::vector<std::vector<double>> phq = {
+      {1, 1, 1, 1, 1, 1, 1, 1, 0}, {2, 2, 2, 2, 2, 2, 2, 2, 0}, {2, 2, 2, 2, 2, 2, 2, 2, 1},
+      {3, 3, 3, 3, 3, 3, 3, 3, 0}, {3, 3, 3, 3, 3, 3, 2, 2, 0}, {0, 0, 0, 0, 0, 0, 0, 0, 0}};
+  for (int number = 1; number <= 12; ++number) {
+    AddSession(number);
+    Alliance(number, alliance[number - 1]);
+    if (number % 2 == 0) Answer(number, "phq-9", phq[static_cast<size_t>(number / 2 - 1)]);
+    ExpectSameAlerts();
+    if (number == 4) {
+      // Staff acknowledge the same alert (by key) in both stores.
+      for (storage::Store* store : {serial_.get(), prepared_.get()}) {
+        ASSERT_OK(store->Write([&](storage::WriteTransaction& txn) -> Status {
+          RAPPORT_ASSIGN_OR_RETURN(const auto all, txn.ListAlerts("org", {}));
+          for (const domain::Alert& alert : all) {
+            if (alert.kind == "risk-item" && alert.status == domain::AlertStatus::kOpen) {
+              return AcknowledgeAlert(txn, "org", alert.id, "clinician", clock_.Now());
+            }
+          }
+          return Status::Ok();
+        }));
+      }
+    }
+  }
+  EXPECT_FALSE(Alerts(*serial_).empty());
+}
+
+// Two submissions to one episode prepared from the same snapshot: the first still holds when
+// written, the second does not and is evaluated again in its write, so the result equals
+// evaluating them one after the other.
+TEST_F(PreparedAlerts, RacingSubmissionsToOneEpisodeEqualEvaluatingThemSerially) {
+  for (int number = 1; number <= 4; ++number) AddSession(number);
+  Alliance(1, 4);
+  Alliance(2, 4);
+  const domain::Response first = MakeResponse(3, "rapport-alliance-client", {2, 2, 2, 2, 2, 2, 2});
+  const domain::Response second = MakeResponse(4, "rapport-alliance-client", {2, 2, 2, 2, 2, 2, 2});
+  StoreSerially(*serial_, first);
+  StoreSerially(*serial_, second);
+
+  const PreparedEvaluation prepared_first = Prepare(*prepared_, first);
+  const PreparedEvaluation prepared_second = Prepare(*prepared_, second);
+  // Without the first response, the second looks like a new rupture at session 4.
+  EXPECT_TRUE(std::any_of(prepared_second.changes.begin(), prepared_second.changes.end(),
+                          [](const alliance::AlertChange& change) {
+                            return change.is_new && change.alert.kind == "rupture" &&
+                                   change.alert.session_number == 4;
+                          }));
+  EXPECT_TRUE(StorePrepared(*prepared_, first, prepared_first));
+  EXPECT_FALSE(StorePrepared(*prepared_, second, prepared_second));
+  ExpectSameAlerts();
+  std::vector<domain::Alert> ruptures;
+  for (const domain::Alert& alert : Alerts(*prepared_)) {
+    if (alert.kind == "rupture") ruptures.push_back(alert);
+  }
+  ASSERT_EQ(ruptures.size(), 1u);
+  EXPECT_EQ(ruptures[0].session_number, 3);
+  EXPECT_EQ(ruptures[0].last_session_number, 4);
+}
+
+// Whatever the evaluation read and a concurrent write changes makes it stale; writes to
+// another episode do not.
+TEST_F(PreparedAlerts, AnyChangeToWhatWasReadMakesThePreparedEvaluationStale) {
+  for (int number = 1; number <= 3; ++number) AddSession(number);
+  AddSession(1, "other-episode");
+  Alliance(1, 4);
+  Answer(2, "phq-9", {0, 0, 0, 0, 0, 0, 0, 0, 2});  // a risk alert to acknowledge
+  const domain::Response response = MakeResponse(3, "phq-9", {1, 1, 1, 1, 1, 1, 1, 1, 0});
+  const auto stale_after = [&](const std::string& what,
+                               const std::function<Status(storage::WriteTransaction&)>& change) {
+    // A fresh store each time, with the same history as the prepared one.
+    SCOPED_TRACE(what);
+    const PreparedEvaluation prepared = Prepare(*prepared_, response);
+    bool current = true;
+    // Rolled back afterwards (an error), so every case starts from the same state.
+    const Status status = prepared_->Write([&](storage::WriteTransaction& txn) -> Status {
+      RAPPORT_RETURN_IF_ERROR(change(txn));
+      RAPPORT_ASSIGN_OR_RETURN(current, IsCurrent(txn, prepared));
+      return InvalidArgument("roll back");
+    });
+    EXPECT_EQ(status.code(), StatusCode::kInvalidArgument) << status.ToString();
+    return !current;
+  };
+  EXPECT_FALSE(stale_after("nothing", [](storage::WriteTransaction&) { return Status::Ok(); }));
+  EXPECT_FALSE(stale_after("another episode", [&](storage::WriteTransaction& txn) {
+    return txn.PutResponse(MakeResponse(1, "phq-9", {3, 3, 3, 3, 3, 3, 3, 3, 3}, "other-episode"));
+  }));
+  EXPECT_TRUE(stale_after("a response", [&](storage::WriteTransaction& txn) {
+    return txn.PutResponse(MakeResponse(2, "rapport-alliance-client", std::vector<double>(7, 1)));
+  }));
+  EXPECT_TRUE(stale_after("an acknowledged alert", [&](storage::WriteTransaction& txn) -> Status {
+    storage::AlertQuery query;
+    query.episode_id = "episode";
+    RAPPORT_ASSIGN_OR_RETURN(const auto alerts, txn.ListAlerts("org", query));
+    if (alerts.empty()) return Internal("no alert");
+    return AcknowledgeAlert(txn, "org", alerts[0].id, "clinician", clock_.Now());
+  }));
+  EXPECT_TRUE(stale_after("attendance", [&](storage::WriteTransaction& txn) -> Status {
+    RAPPORT_ASSIGN_OR_RETURN(domain::Session session, txn.GetSession("org", "episode-session-1"));
+    session.attendance = domain::Attendance::kNoShow;
+    return txn.UpdateSession(session);
+  }));
+  EXPECT_TRUE(stale_after("settings", [&](storage::WriteTransaction& txn) {
+    return SaveOrgSettings(txn, "org", R"({"safety_text": "Ring the duty line."})", clock_.Now());
+  }));
+  EXPECT_TRUE(stale_after("a dropout model", [&](storage::WriteTransaction& txn) {
+    return txn.PutFittedModel({"org", std::string(kDropoutModelKind), "", "{}", clock_.Now(),
+                               std::nullopt, std::nullopt, 1, 1, 0});
+  }));
+  EXPECT_TRUE(stale_after("an outcome model", [&](storage::WriteTransaction& txn) {
+    return txn.PutFittedModel({"org", std::string(kEtrModelKind), "phq-9", "{}", clock_.Now(),
+                               std::nullopt, std::nullopt, 1, 1, 0});
+  }));
 }
 
 }  // namespace

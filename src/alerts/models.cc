@@ -127,6 +127,21 @@ Status StoreEtrModel(storage::WriteTransaction& txn, std::string_view org_id,
   return txn.PutFittedModel(stored);
 }
 
+std::optional<stats::EtrModel> EtrModelFromStored(const storage::FittedModel& stored) {
+  const nlohmann::json document = nlohmann::json::parse(stored.document, nullptr, false);
+  auto model = document.is_discarded()
+                   ? Result<stats::EtrModel>(InvalidArgument("etr model: not valid JSON"))
+                   : stats::EtrModelFromJson(document);
+  if (!model.ok()) {
+    log::Error("a stored expected-treatment-response model is invalid; using the rational rule",
+               {{"org", stored.org_id},
+                {"instrument", stored.instrument_id},
+                {"error", model.status().message()}});
+    return std::nullopt;
+  }
+  return std::move(model).value();
+}
+
 Result<std::map<std::string, stats::EtrModel, std::less<>>> LoadEtrModels(
     storage::ReadTransaction& txn, std::string_view org_id,
     std::span<const std::string> instrument_ids) {
@@ -138,17 +153,7 @@ Result<std::map<std::string, stats::EtrModel, std::less<>>> LoadEtrModels(
       if (stored.status().code() == StatusCode::kNotFound) continue;
       return stored.status();
     }
-    const nlohmann::json document = nlohmann::json::parse(stored->document, nullptr, false);
-    auto model = document.is_discarded()
-                     ? Result<stats::EtrModel>(InvalidArgument("etr model: not valid JSON"))
-                     : stats::EtrModelFromJson(document);
-    if (!model.ok()) {
-      log::Error(
-          "a stored expected-treatment-response model is invalid; using the rational rule",
-          {{"org", std::string(org_id)}, {"instrument", id}, {"error", model.status().message()}});
-      continue;
-    }
-    out.emplace(id, std::move(model).value());
+    if (auto model = EtrModelFromStored(*stored)) out.emplace(id, std::move(*model));
   }
   return out;
 }
@@ -261,24 +266,29 @@ Status StoreDropoutModel(storage::WriteTransaction& txn, std::string_view org_id
   return txn.PutFittedModel(stored);
 }
 
-Result<std::optional<stats::DropoutModel>> LoadDropoutModel(storage::ReadTransaction& txn,
-                                                            std::string_view org_id) {
-  auto stored = txn.GetFittedModel(org_id, kDropoutModelKind, "");
-  if (!stored.ok()) {
-    if (stored.status().code() == StatusCode::kNotFound)
-      return std::optional<stats::DropoutModel>();
-    return stored.status();
-  }
-  const nlohmann::json document = nlohmann::json::parse(stored->document, nullptr, false);
+std::optional<stats::DropoutModel> DropoutModelFromStored(const storage::FittedModel& stored) {
+  const nlohmann::json document = nlohmann::json::parse(stored.document, nullptr, false);
   auto model = document.is_discarded()
                    ? Result<stats::DropoutModel>(InvalidArgument("dropout model: not valid JSON"))
                    : stats::DropoutModel::FromJson(document);
   if (!model.ok()) {
     log::Error("the stored dropout model is invalid; using the rule",
-               {{"org", std::string(org_id)}, {"error", model.status().message()}});
-    return std::optional<stats::DropoutModel>();
+               {{"org", stored.org_id}, {"error", model.status().message()}});
+    return std::nullopt;
   }
-  return std::optional<stats::DropoutModel>(std::move(model).value());
+  return std::move(model).value();
+}
+
+Result<std::optional<stats::DropoutModel>> LoadDropoutModel(storage::ReadTransaction& txn,
+                                                            std::string_view org_id) {
+  auto stored = txn.GetFittedModel(org_id, kDropoutModelKind, "");
+  if (!stored.ok()) {
+    if (stored.status().code() == StatusCode::kNotFound) {
+      return std::optional<stats::DropoutModel>();
+    }
+    return stored.status();
+  }
+  return DropoutModelFromStored(*stored);
 }
 
 }  // namespace rapport::alerts

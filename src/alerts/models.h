@@ -76,6 +76,10 @@ Result<stats::EtrModel> FitEtrOnHistory(storage::ReadTransaction& txn,
 Status StoreEtrModel(storage::WriteTransaction& txn, std::string_view org_id,
                      const stats::EtrModel& model);
 
+// The model in a stored "etr" document, or nullopt when the document fails validation
+// (logged, so the signals fall back to the rational rule).
+std::optional<stats::EtrModel> EtrModelFromStored(const storage::FittedModel& stored);
+
 // The stored ETR models of these instruments, by instrument id; instruments without one are
 // absent. A stored document that fails validation is logged and skipped, so the signals fall
 // back to the rational rule. Errors: the store's.
@@ -113,6 +117,9 @@ Result<stats::DropoutModel> FitDropoutOnHistory(storage::ReadTransaction& txn,
 // Stores the model as the organisation's dropout model. Errors: the store's.
 Status StoreDropoutModel(storage::WriteTransaction& txn, std::string_view org_id,
                          const stats::DropoutModel& model, Timestamp now);
+
+// The model in a stored "dropout" document, or nullopt when it fails validation (logged).
+std::optional<stats::DropoutModel> DropoutModelFromStored(const storage::FittedModel& stored);
 
 // The stored dropout model, or nullopt when there is none or it fails validation (logged).
 Result<std::optional<stats::DropoutModel>> LoadDropoutModel(storage::ReadTransaction& txn,

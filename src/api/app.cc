@@ -241,21 +241,6 @@ std::filesystem::path DefaultWebDir() {
 
 Response App::Health(const Request&) const { return JsonResponse(200, R"({"status":"ok"})"); }
 
-void App::AuditCheckin(const domain::Checkin& checkin, const Request& request, bool created) {
-  domain::AuditEvent event;
-  event.org_id = checkin.org_id;
-  event.at = clock_.Now();
-  event.actor = "checkin:" + checkin.id;
-  event.action = created ? "create" : "read";
-  event.resource = "session/" + checkin.session_id + "/checkin/" + checkin.id;
-  event.address = request.remote_address;
-  const Status recorded =
-      store_.Write([&](storage::WriteTransaction& txn) { return txn.AppendAudit(event).status(); });
-  if (!recorded.ok()) {
-    log::Error("audit event not recorded", {{"error", recorded.ToString()}});
-  }
-}
-
 Response App::Ready(const Request&) const {
   // Ready when the database answers a read at the schema this binary expects.
   const Status status =
@@ -435,8 +420,7 @@ Response App::SubmitCheckinForm(const Request& request) {
     }
     submissions.push_back(std::move(submission));
   }
-  auto outcome = checkins_.Submit(token, submissions);
-  if (outcome.ok()) AuditCheckin(context->checkin, request, outcome->created);
+  auto outcome = checkins_.Submit(*context, submissions, request.remote_address);
   if (!outcome.ok()) {
     if (outcome.status().code() == StatusCode::kInvalidArgument) {
       // Name the question in the respondent's words, not the item id.
@@ -532,9 +516,8 @@ Response App::SubmitCheckinJson(const Request& request) {
     }
     submissions.push_back(std::move(submission));
   }
-  auto outcome = checkins_.Submit(token, submissions);
+  auto outcome = checkins_.Submit(*context, submissions, request.remote_address);
   if (!outcome.ok()) return ProblemResponse(outcome.status());
-  AuditCheckin(context->checkin, request, outcome->created);
   return JsonResponse(outcome->created ? 201 : 200,
                       ResultJson(context->checkin, outcome->responses).dump());
 }

@@ -56,8 +56,6 @@ class App {
   Response WebAsset(const Request& request) const;
   Response Health(const Request& request) const;
   Response Ready(const Request& request) const;
-  // Records a respondent's submission in the audit log.
-  void AuditCheckin(const domain::Checkin& checkin, const Request& request, bool created);
   Response Metrics(const Request& request) const;
   Response Start(const Request& request) const;
   Response ShowCheckin(const Request& request) const;

@@ -204,6 +204,59 @@ TEST_F(AppTest, JsonSubmissionAndItsErrors) {
   EXPECT_EQ(different.content_type, "application/problem+json");
 }
 
+// Every submission is audited in the transaction that stores it: "create" when stored, "read"
+// when the same answers come again; a refused one leaves no audit event.
+TEST_F(AppTest, SubmissionsAreAuditedWithTheirAnswersInOneTransaction) {
+  const std::string form_token = OpenCheckin({"rapport-alliance-client"}, "en");
+  const auto send_from = [&](const std::string& path, const std::string& body,
+                             const std::string& type) {
+    Request request;
+    request.method = "POST";
+    request.path = path;
+    request.body = body;
+    request.headers["content-type"] = type;
+    request.remote_address = "203.0.113.9";
+    return app_->router().Handle(request);
+  };
+  const std::string good =
+      R"({"responses":[{"instrument":"rapport-alliance-client","answers":[4,3,4,3,4,3,2]}]})";
+  EXPECT_EQ(send_from("/api/v1/checkins/" + token_, good, "application/json").status, 201);
+  EXPECT_EQ(send_from("/api/v1/checkins/" + token_, good, "application/json").status, 200);
+  EXPECT_EQ(send_from("/api/v1/checkins/" + token_,
+                      R"({"responses":[{"instrument":"rapport-alliance-client",)"
+                      R"("answers":[0,0,0,0,0,0,0]}]})",
+                      "application/json")
+                .status,
+            409);
+  std::string form;
+  for (const char* item :
+       {"bond-1", "bond-2", "goals-1", "goals-2", "tasks-1", "tasks-2", "open-1"}) {
+    form += std::string("i.rapport-alliance-client.") + item + "=4&";
+  }
+  EXPECT_EQ(send_from("/c/" + form_token, form, "application/x-www-form-urlencoded").status, 201);
+  EXPECT_EQ(send_from("/c/" + form_token, form, "application/x-www-form-urlencoded").status, 200);
+
+  std::string form_checkin;
+  std::vector<domain::AuditEvent> events;
+  ASSERT_OK(store_->Read([&](storage::ReadTransaction& txn) -> Status {
+    RAPPORT_ASSIGN_OR_RETURN(const domain::Checkin checkin,
+                             txn.GetCheckinByTokenDigest(Sha256Hex(form_token)));
+    form_checkin = checkin.id;
+    RAPPORT_ASSIGN_OR_RETURN(events, txn.ListAudit("org", 0, 100));
+    return Status::Ok();
+  }));
+  ASSERT_EQ(events.size(), 4u);
+  const std::pair<std::string, std::string> expected[] = {
+      {"checkin", "create"}, {"checkin", "read"}, {form_checkin, "create"}, {form_checkin, "read"}};
+  for (size_t i = 0; i < events.size(); ++i) {
+    EXPECT_EQ(events[i].actor, "checkin:" + expected[i].first) << i;
+    EXPECT_EQ(events[i].action, expected[i].second) << i;
+    EXPECT_EQ(events[i].resource, "session/session/checkin/" + expected[i].first) << i;
+    EXPECT_EQ(events[i].address, "203.0.113.9") << i;
+    EXPECT_EQ(events[i].at, clock_.Now()) << i;
+  }
+}
+
 TEST_F(AppTest, UnknownAndExpiredLinks) {
   EXPECT_EQ(Send("GET", "/c/not-a-token").status, 404);
   EXPECT_EQ(Send("GET", "/c/" + NewToken(DefaultRandom())).status, 404);

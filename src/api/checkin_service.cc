@@ -1,6 +1,8 @@
 #include "api/checkin_service.h"
 
 #include <algorithm>
+#include <optional>
+#include <thread>
 
 #include <nlohmann/json.hpp>
 
@@ -11,25 +13,44 @@
 namespace rapport::api {
 namespace {
 
-Result<domain::Checkin> LookUp(storage::ReadTransaction& txn, std::string_view token) {
-  if (!IsWellFormedId(token)) return NotFound("this check-in link is not valid");
-  auto checkin = txn.GetCheckinByTokenDigest(Sha256Hex(token));
+// The check-in whose token has this digest; an unknown one as the respondent should hear it.
+Result<domain::Checkin> LookUp(storage::ReadTransaction& txn, std::string_view token_digest) {
+  auto checkin = txn.GetCheckinByTokenDigest(token_digest);
   if (!checkin.ok() && checkin.status().code() == StatusCode::kNotFound) {
     return NotFound("this check-in link is not valid");
   }
   return checkin;
 }
 
+// The audit event of a respondent's submission (App's audit trail of every check-in).
+domain::AuditEvent SubmissionAudit(const domain::Checkin& checkin, bool created, Timestamp at,
+                                   std::string_view address) {
+  domain::AuditEvent event;
+  event.org_id = checkin.org_id;
+  event.at = at;
+  event.actor = "checkin:" + checkin.id;
+  event.action = created ? "create" : "read";
+  event.resource = "session/" + checkin.session_id + "/checkin/" + checkin.id;
+  event.address = std::string(address);
+  return event;
+}
+
 }  // namespace
 
 CheckinService::CheckinService(storage::Store& store, const instruments::Catalog& catalog,
                                const Clock& clock, Random& random)
-    : store_(store), catalog_(catalog), clock_(clock), random_(random) {}
+    : store_(store),
+      catalog_(catalog),
+      clock_(clock),
+      random_(random),
+      evaluating_(std::clamp<std::ptrdiff_t>(std::thread::hardware_concurrency(), 1, 1024)) {}
 
 Result<CheckinContext> CheckinService::Open(std::string_view token) const {
+  if (!IsWellFormedId(token)) return NotFound("this check-in link is not valid");
+  const std::string digest = Sha256Hex(token);
   CheckinContext context;
   RAPPORT_RETURN_IF_ERROR(store_.Read([&](storage::ReadTransaction& txn) -> Status {
-    RAPPORT_ASSIGN_OR_RETURN(context.checkin, LookUp(txn, token));
+    RAPPORT_ASSIGN_OR_RETURN(context.checkin, LookUp(txn, digest));
     if (context.checkin.submitted_at) {
       RAPPORT_ASSIGN_OR_RETURN(context.responses, txn.ListResponsesForCheckin(
                                                       context.checkin.org_id, context.checkin.id));
@@ -45,10 +66,9 @@ Result<CheckinContext> CheckinService::Open(std::string_view token) const {
   return context;
 }
 
-Result<SubmitOutcome> CheckinService::Submit(std::string_view token,
-                                             const std::vector<Submission>& submissions) {
-  RAPPORT_ASSIGN_OR_RETURN(const CheckinContext context, Open(token));
-
+Result<SubmitOutcome> CheckinService::Submit(const CheckinContext& context,
+                                             const std::vector<Submission>& submissions,
+                                             std::string_view address) {
   // Every instrument of the check-in exactly once, nothing else.
   std::vector<const Submission*> ordered(context.instruments.size(), nullptr);
   for (size_t s = 0; s < submissions.size(); ++s) {
@@ -77,6 +97,7 @@ Result<SubmitOutcome> CheckinService::Submit(std::string_view token,
   // Score everything before touching the database; the canonical form of the answers (in
   // check-in and item order) identifies the submission.
   const Timestamp now = clock_.Now();
+  if (now >= context.checkin.expires_at) return Gone("this check-in link has expired");
   std::vector<domain::Response> responses;
   nlohmann::json canonical = nlohmann::json::array();
   for (size_t i = 0; i < ordered.size(); ++i) {
@@ -123,10 +144,33 @@ Result<SubmitOutcome> CheckinService::Submit(std::string_view token,
   }
   const std::string digest = Sha256Hex(canonical.dump());
 
+  // The signals are evaluated here, on the request's thread from a snapshot, and only checked
+  // and written on the single writer (alerts.h). When the snapshot cannot be read, the write
+  // evaluates them itself.
+  std::optional<alerts::PreparedEvaluation> prepared;
+  if (!context.checkin.submitted_at) {
+    evaluating_.acquire();
+    struct Release {
+      std::counting_semaphore<1024>& semaphore;
+      ~Release() { semaphore.release(); }
+    } release{evaluating_};
+    std::optional<alerts::SignalInputs> inputs;
+    const Status read = store_.Read([&](storage::ReadTransaction& txn) -> Status {
+      RAPPORT_ASSIGN_OR_RETURN(inputs,
+                               alerts::ReadSignalInputs(txn, catalog_, context.checkin.org_id,
+                                                        context.checkin.session_id, responses));
+      return Status::Ok();
+    });
+    if (read.ok()) {
+      prepared = alerts::PrepareEvaluation(std::move(*inputs), catalog_, responses, now, random_);
+    }
+  }
+
   SubmitOutcome outcome;
   RAPPORT_RETURN_IF_ERROR(store_.Write([&](storage::WriteTransaction& txn) -> Status {
     // Re-read inside the serialised write: the authoritative state of the check-in.
-    RAPPORT_ASSIGN_OR_RETURN(const domain::Checkin checkin, LookUp(txn, token));
+    RAPPORT_ASSIGN_OR_RETURN(const domain::Checkin checkin,
+                             LookUp(txn, context.checkin.token_digest));
     if (checkin.submitted_at) {
       if (checkin.submission_digest != digest) {
         return Conflict("this check-in has already been answered with different answers");
@@ -134,15 +178,27 @@ Result<SubmitOutcome> CheckinService::Submit(std::string_view token,
       outcome.created = false;
       RAPPORT_ASSIGN_OR_RETURN(outcome.responses,
                                txn.ListResponsesForCheckin(checkin.org_id, checkin.id));
-      return Status::Ok();
+      return txn.AppendAudit(SubmissionAudit(checkin, false, now, address)).status();
+    }
+    // Whether the prepared evaluation still holds: asked before the new responses are stored,
+    // since they change what it compares (the episode's response ids).
+    bool current = false;
+    if (prepared) {
+      RAPPORT_ASSIGN_OR_RETURN(current, alerts::IsCurrent(txn, *prepared));
     }
     for (const domain::Response& response : responses) {
       RAPPORT_RETURN_IF_ERROR(txn.PutResponse(response));
     }
     RAPPORT_RETURN_IF_ERROR(txn.MarkCheckinSubmitted(checkin.org_id, checkin.id, now, digest));
     // Signals and alerts in the same transaction, so they are visible at once (issue 4).
-    RAPPORT_RETURN_IF_ERROR(alerts::EvaluateAfterResponse(txn, catalog_, checkin.org_id,
-                                                          checkin.session_id, now, random_));
+    if (prepared) {
+      RAPPORT_RETURN_IF_ERROR(
+          alerts::ApplyEvaluation(txn, catalog_, *prepared, current, now, random_));
+    } else {
+      RAPPORT_RETURN_IF_ERROR(alerts::EvaluateAfterResponse(txn, catalog_, checkin.org_id,
+                                                            checkin.session_id, now, random_));
+    }
+    RAPPORT_RETURN_IF_ERROR(txn.AppendAudit(SubmissionAudit(checkin, true, now, address)).status());
     outcome.created = true;
     outcome.responses = responses;
     return Status::Ok();

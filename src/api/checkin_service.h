@@ -1,9 +1,10 @@
 // Answering a check-in: look up the token, validate and score the answers with the one
-// scoring engine, and store the responses durably in one transaction. Submitting is
-// idempotent: the same answers again return the stored result; different answers to a used
-// check-in are refused with kConflict (DESIGN.md §3).
+// scoring engine, and store the responses durably in one transaction together with the
+// submission's audit event. Submitting is idempotent: the same answers again return the stored
+// result; different answers to a used check-in are refused with kConflict (DESIGN.md §3).
 #pragma once
 
+#include <semaphore>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -45,16 +46,30 @@ class CheckinService {
   // no longer installed → kUnavailable.
   Result<CheckinContext> Open(std::string_view token) const;
 
-  // Validates, scores and stores. Every instrument of the check-in must be answered exactly
-  // once. Errors: kInvalidArgument naming the instrument and item; kNotFound; kGone;
-  // kConflict when the check-in was already answered differently.
-  Result<SubmitOutcome> Submit(std::string_view token, const std::vector<Submission>& submissions);
+  // Validates, scores and stores answers to the check-in `opened` (as Open returned it; the
+  // caller opens once and may use the context to read the request). Every instrument of the
+  // check-in must be answered exactly once. The check-in is read again inside the write
+  // transaction, which alone decides whether it is still unanswered. In the same transaction
+  // it appends the submission's audit event: actor "checkin:<id>", action "create" (or "read"
+  // when identical answers were stored before), resource "session/<session id>/checkin/<id>",
+  // from `address` (the respondent's remote address); so an acknowledged submission and its
+  // audit entry are durable together, and a submission whose audit event cannot be stored is
+  // not stored either.
+  // Errors: kInvalidArgument naming the instrument and item; kNotFound; kGone; kConflict when
+  // the check-in was already answered differently; the store's.
+  Result<SubmitOutcome> Submit(const CheckinContext& opened,
+                               const std::vector<Submission>& submissions,
+                               std::string_view address);
 
  private:
   storage::Store& store_;
   const instruments::Catalog& catalog_;
   const Clock& clock_;
   Random& random_;
+  // Submissions evaluating their signals at once: no more than there are cores, so that many
+  // request threads evaluating together do not crowd out the single writer every submission
+  // then waits for.
+  std::counting_semaphore<1024> evaluating_;
 };
 
 }  // namespace rapport::api

@@ -134,6 +134,7 @@ struct Goal {
 struct Participant {
   std::string person_id;  // a Client, User or Collateral id
   ParticipantRole role = ParticipantRole::kClient;
+  friend bool operator==(const Participant&, const Participant&) = default;
 };
 
 struct Session {
@@ -144,6 +145,7 @@ struct Session {
   Timestamp scheduled_at;
   Attendance attendance = Attendance::kScheduled;
   std::vector<Participant> participants;
+  friend bool operator==(const Session&, const Session&) = default;
 };
 
 // A single-use, expiring invitation for one respondent to answer instruments for one session.

@@ -201,6 +201,47 @@ TEST_P(StoreConformance, ResponsesKeepItemAnswersAndScores) {
   }));
 }
 
+TEST_P(StoreConformance, ResponseIdsOfAnEpisodeInTheOrderOfItsResponses) {
+  const domain::Session first = MakeWorld("org-a");
+  MakeWorld("org-b");
+  domain::Session second = first;
+  second.id = "session-2";
+  second.number = 2;
+  const domain::Checkin early = MakeCheckin(first, "early");
+  const domain::Checkin late = MakeCheckin(second, "late");
+  ASSERT_OK(store_->Write([&](WriteTransaction& txn) -> Status {
+    RAPPORT_RETURN_IF_ERROR(txn.PutSession(second));
+    RAPPORT_RETURN_IF_ERROR(txn.PutCheckin(early));
+    RAPPORT_RETURN_IF_ERROR(txn.PutCheckin(late));
+    // Stored out of order: the later session first, and within a session a later submission
+    // before an earlier one and two at the same time.
+    domain::Response r = MakeResponse(late, "z-late");
+    RAPPORT_RETURN_IF_ERROR(txn.PutResponse(r));
+    r = MakeResponse(early, "y-second");
+    r.submitted_at += 1min;
+    RAPPORT_RETURN_IF_ERROR(txn.PutResponse(r));
+    RAPPORT_RETURN_IF_ERROR(txn.PutResponse(MakeResponse(early, "x-first")));
+    return txn.PutResponse(MakeResponse(early, "a-also-first"));
+  }));
+  ASSERT_OK(store_->Read([&](ReadTransaction& txn) -> Status {
+    RAPPORT_ASSIGN_OR_RETURN(const auto ids,
+                             txn.ListResponseIdsForEpisode("org-a", "episode-org-a"));
+    EXPECT_EQ(ids, (std::vector<std::string>{"x-first", "a-also-first", "y-second", "z-late"}));
+    RAPPORT_ASSIGN_OR_RETURN(const auto responses,
+                             txn.ListResponsesForEpisode("org-a", "episode-org-a"));
+    std::vector<std::string> listed;
+    for (const domain::Response& response : responses) listed.push_back(response.id);
+    EXPECT_EQ(listed, ids);
+    RAPPORT_ASSIGN_OR_RETURN(const auto other,
+                             txn.ListResponseIdsForEpisode("org-b", "episode-org-a"));
+    EXPECT_TRUE(other.empty());
+    RAPPORT_ASSIGN_OR_RETURN(const auto none,
+                             txn.ListResponseIdsForEpisode("org-b", "episode-org-b"));
+    EXPECT_TRUE(none.empty());
+    return Status::Ok();
+  }));
+}
+
 TEST_P(StoreConformance, AFailingTransactionRollsBackAloneInABatch) {
   const domain::Session session = MakeWorld("org-a");
   const domain::Checkin checkin = MakeCheckin(session, "t");

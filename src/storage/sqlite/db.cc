@@ -45,6 +45,13 @@ Status Connection::Execute(std::string_view sql) {
   return SqliteStatus(rc, db_.get(), "execute");
 }
 
+Status Connection::ExecuteCached(std::string_view sql) {
+  RAPPORT_ASSIGN_OR_RETURN(Statement * stmt, Cached(sql));
+  const Status status = stmt->Run();
+  stmt->Reset();
+  return status;
+}
+
 Result<Statement> Connection::Prepare(std::string_view sql) {
   sqlite3_stmt* stmt = nullptr;
   const int rc =

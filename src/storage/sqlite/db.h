@@ -68,6 +68,9 @@ class Connection {
 
   // Runs SQL without results (may hold several statements).
   Status Execute(std::string_view sql);
+  // Runs one statement without results, prepared once (Cached): for the statements every
+  // transaction runs (BEGIN, SAVEPOINT, COMMIT, ...).
+  Status ExecuteCached(std::string_view sql);
   // Prepares one statement; REQUIRES: `sql` is a single valid statement.
   Result<Statement> Prepare(std::string_view sql);
   // A statement prepared once per connection and reused; reset and unbound on every call.

@@ -409,6 +409,23 @@ class SqliteTransaction final : public WriteTransaction {
     return out;
   }
 
+  Result<std::vector<std::string>> ListResponseIdsForEpisode(std::string_view org_id,
+                                                             std::string_view episode_id) override {
+    RAPPORT_ASSIGN_OR_RETURN(
+        Statement * stmt,
+        db_.Cached("SELECT r.id FROM sessions s CROSS JOIN responses r ON r.org_id = s.org_id AND "
+                   "r.session_id = s.id WHERE s.org_id = ? AND s.episode_id = ? ORDER BY "
+                   "s.number, r.submitted_at, r.rowid"));
+    stmt->Bind(1, org_id).Bind(2, episode_id);
+    std::vector<std::string> out;
+    while (true) {
+      RAPPORT_ASSIGN_OR_RETURN(const bool row, stmt->Step());
+      if (!row) break;
+      out.push_back(stmt->Text(0));
+    }
+    return out;
+  }
+
   Result<int64_t> CountResponses(std::string_view org_id) override {
     RAPPORT_ASSIGN_OR_RETURN(Statement * stmt,
                              db_.Cached("SELECT COUNT(*) FROM responses WHERE org_id = ?"));
@@ -1356,8 +1373,21 @@ class SqliteTransaction final : public WriteTransaction {
 
 class SqliteStore final : public Store {
  public:
-  SqliteStore(Options options, Connection writer)
-      : options_(std::move(options)), writer_(std::move(writer)) {
+  SqliteStore(Options options, Connection writer, Connection checkpointer)
+      : options_(std::move(options)),
+        writer_(std::move(writer)),
+        checkpointer_(std::move(checkpointer)) {
+    // Checkpoints run on a thread of their own, not in the writer's COMMIT: a checkpoint copies
+    // the WAL into the database and syncs it, which would hold up every caller of the batch.
+    // The hook replaces SQLite's automatic checkpoint on the writer's connection.
+    sqlite3_wal_hook(writer_.get(), &SqliteStore::AfterCommit, this);
+    // Only the writer changes the database, so its page cache stays valid from one transaction
+    // to the next (a reader's is emptied by every commit): a large one saves re-reading the
+    // index pages that check-ins, responses and the audit chain touch at random.
+    if (const Status sized = writer_.Execute("PRAGMA cache_size=-65536"); !sized.ok()) {
+      log::Error("writer cache not enlarged", {{"error", sized.ToString()}});
+    }
+    checkpoint_thread_ = std::thread([this] { CheckpointLoop(); });
     thread_ = std::thread([this] { WriterLoop(); });
   }
 
@@ -1365,12 +1395,12 @@ class SqliteStore final : public Store {
 
   Status Read(const std::function<Status(ReadTransaction&)>& work) override {
     RAPPORT_ASSIGN_OR_RETURN(std::unique_ptr<Connection> db, AcquireReader());
-    Status status = db->Execute("BEGIN");
+    Status status = db->ExecuteCached("BEGIN");
     if (status.ok()) {
       SqliteTransaction txn(*db);
       status = RunCatching([&] { return work(txn); });
       db->ResetCached();
-      (void)db->Execute("COMMIT");
+      (void)db->ExecuteCached("COMMIT");
     }
     ReleaseReader(std::move(db));
     return status;
@@ -1396,6 +1426,12 @@ class SqliteStore final : public Store {
     }
     wake_.notify_one();
     if (thread_.joinable()) thread_.join();
+    {
+      std::lock_guard lock(checkpoint_mutex_);
+      checkpoint_closing_ = true;
+    }
+    checkpoint_wake_.notify_one();
+    if (checkpoint_thread_.joinable()) checkpoint_thread_.join();
   }
 
   Result<int> SchemaVersion() override {
@@ -1461,26 +1497,26 @@ class SqliteStore final : public Store {
         }
       }
       results.assign(batch.size(), Status::Ok());
-      Status begin = writer_.Execute("BEGIN IMMEDIATE");
+      Status begin = writer_.ExecuteCached("BEGIN IMMEDIATE");
       if (!begin.ok()) {
         for (Pending* pending : batch) pending->done.set_value(begin);
         continue;
       }
       for (size_t i = 0; i < batch.size(); ++i) {
-        Status status = writer_.Execute("SAVEPOINT work");
+        Status status = writer_.ExecuteCached("SAVEPOINT work");
         if (status.ok()) status = RunCatching([&] { return (*batch[i]->work)(txn); });
         if (status.ok()) {
-          status = writer_.Execute("RELEASE work");
+          status = writer_.ExecuteCached("RELEASE work");
         } else {
-          (void)writer_.Execute("ROLLBACK TO work");
-          (void)writer_.Execute("RELEASE work");
+          (void)writer_.ExecuteCached("ROLLBACK TO work");
+          (void)writer_.ExecuteCached("RELEASE work");
         }
         results[i] = status;
       }
       writer_.ResetCached();
-      const Status commit = writer_.Execute("COMMIT");
+      const Status commit = writer_.ExecuteCached("COMMIT");
       if (!commit.ok()) {
-        (void)writer_.Execute("ROLLBACK");
+        (void)writer_.ExecuteCached("ROLLBACK");
         log::Error("commit failed", {{"error", commit.ToString()}, {"batch", batch.size()}});
         for (Status& status : results) {
           if (status.ok()) status = commit;
@@ -1490,7 +1526,43 @@ class SqliteStore final : public Store {
     }
   }
 
-  static constexpr size_t kMaxIdleReaders = 16;
+  // SQLite's WAL hook: runs on the writer thread after each commit with the WAL's size in pages.
+  static int AfterCommit(void* self, sqlite3*, const char*, int pages) {
+    if (pages >= kCheckpointPages) {
+      auto* store = static_cast<SqliteStore*>(self);
+      {
+        std::lock_guard lock(store->checkpoint_mutex_);
+        store->checkpoint_wanted_ = true;
+      }
+      store->checkpoint_wake_.notify_one();
+    }
+    return SQLITE_OK;
+  }
+
+  // Passive checkpoints (they never block the writer or readers) whenever the WAL has grown past
+  // kCheckpointPages; the writer starts the WAL over once a checkpoint has copied all of it.
+  void CheckpointLoop() {
+    while (true) {
+      {
+        std::unique_lock lock(checkpoint_mutex_);
+        checkpoint_wake_.wait(lock, [&] { return checkpoint_wanted_ || checkpoint_closing_; });
+        if (checkpoint_closing_) return;
+        checkpoint_wanted_ = false;
+      }
+      const int rc = sqlite3_wal_checkpoint_v2(checkpointer_.get(), nullptr,
+                                               SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+      if (rc != SQLITE_OK && rc != SQLITE_BUSY) {
+        log::Error("checkpoint failed",
+                   {{"error", SqliteStatus(rc, checkpointer_.get(), "checkpoint").ToString()}});
+      }
+    }
+  }
+
+  // Idle read connections kept for reuse: as many as the server's handler threads, so that a
+  // busy server does not open (and prepare every statement on) a new connection per read.
+  static constexpr size_t kMaxIdleReaders = 64;
+  // SQLite's default automatic checkpoint size.
+  static constexpr int kCheckpointPages = 1000;
 
   const Options options_;
   Connection writer_;
@@ -1501,6 +1573,12 @@ class SqliteStore final : public Store {
   std::thread thread_;
   std::mutex readers_mutex_;
   std::vector<std::unique_ptr<Connection>> readers_;
+  Connection checkpointer_;
+  std::mutex checkpoint_mutex_;
+  std::condition_variable checkpoint_wake_;
+  bool checkpoint_wanted_ = false;
+  bool checkpoint_closing_ = false;
+  std::thread checkpoint_thread_;
 };
 
 }  // namespace
@@ -1519,7 +1597,10 @@ Result<std::unique_ptr<Store>> OpenSqliteStore(const Options& options) {
                          "; run `rapport migrate`");
     }
   }
-  return std::unique_ptr<Store>(std::make_unique<SqliteStore>(options, std::move(writer)));
+  RAPPORT_ASSIGN_OR_RETURN(Connection checkpointer,
+                           Connection::Open(options.path, /*read_only=*/false));
+  return std::unique_ptr<Store>(
+      std::make_unique<SqliteStore>(options, std::move(writer), std::move(checkpointer)));
 }
 
 }  // namespace rapport::storage::sqlite

@@ -6,7 +6,9 @@
 // COMMIT has returned. With WAL and synchronous=FULL the commit is on disk before anyone is
 // told it succeeded (group commit: one fsync for many callers).
 //
-// Reads use a small pool of read connections, each in its own snapshot transaction.
+// Reads use a pool of read connections, each in its own snapshot transaction. Checkpoints
+// (copying the WAL back into the database) run on a thread of their own with their own
+// connection, so the writer's commits never wait for one.
 #pragma once
 
 #include <memory>
