@@ -3,6 +3,7 @@
 #include <thread>
 
 #include "base/id.h"
+#include "storage/postgres/test_cluster.h"
 #include "storage/store.h"
 #include "testing/testing.h"
 
@@ -13,17 +14,40 @@ using namespace std::chrono_literals;
 
 struct Backend {
   std::string name;
-  // Returns the URL of a fresh, empty database inside `dir`.
-  std::function<std::string(const std::filesystem::path& dir)> make_url;
+  // Returns the URL of a fresh, empty database (inside `dir` when it is a file).
+  std::function<Result<std::string>(const std::filesystem::path& dir)> make_url;
+  // Removes the database after the test, when it does not live in `dir`.
+  std::function<Status(const std::string& url)> drop = nullptr;
 };
+
+// Names the backend in test listings (gtest prints parameters' bytes otherwise).
+void PrintTo(const Backend& backend, std::ostream* out) { *out << backend.name; }
 
 class StoreConformance : public ::testing::TestWithParam<Backend> {
  protected:
-  StoreConformance() : url_(GetParam().make_url(dir_.path())) {
+  StoreConformance() {
+    auto url = GetParam().make_url(dir_.path());
+    if (!url.ok()) {
+      setup_error_ =
+          "no database for the " + GetParam().name + " backend: " + url.status().ToString();
+      return;
+    }
+    url_ = std::move(url).value();
     auto store = OpenStore(url_);
-    EXPECT_TRUE(store.ok()) << store.status().ToString();
-    if (store.ok()) store_ = std::move(store).value();
+    if (store.ok()) {
+      store_ = std::move(store).value();
+    } else {
+      setup_error_ = store.status().ToString();
+    }
   }
+
+  ~StoreConformance() override {
+    store_.reset();
+    if (!url_.empty() && GetParam().drop) EXPECT_OK(GetParam().drop(url_));
+  }
+
+  // A backend without a database fails every test, by name (never a silent skip).
+  void SetUp() override { ASSERT_NE(store_, nullptr) << setup_error_; }
 
   // A minimal organisation → client → episode → session world; returns the session.
   domain::Session MakeWorld(const std::string& org_id) {
@@ -97,6 +121,7 @@ class StoreConformance : public ::testing::TestWithParam<Backend> {
   testing::TempDir dir_;
   testing::FakeClock clock_;
   std::string url_;
+  std::string setup_error_;
   std::unique_ptr<Store> store_;
 };
 
@@ -1070,19 +1095,32 @@ TEST_P(StoreConformance, AuditAppendsAreValidated) {
   }));
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, StoreConformance,
-                         ::testing::Values(Backend{"sqlite",
-                                                   [](const std::filesystem::path& dir) {
-                                                     return "sqlite:" +
-                                                            (dir / "rapport.db").string();
-                                                   }}),
-                         [](const ::testing::TestParamInfo<Backend>& param_info) {
-                           return param_info.param.name;
-                         });
+INSTANTIATE_TEST_SUITE_P(
+    Backends, StoreConformance,
+    ::testing::Values(Backend{"sqlite",
+                              [](const std::filesystem::path& dir) -> Result<std::string> {
+                                return "sqlite:" + (dir / "rapport.db").string();
+                              }},
+                      // A new database in the test cluster (postgres/test_cluster.h).
+                      Backend{"postgresql",
+                              [](const std::filesystem::path&) {
+                                return postgres::CreateTestDatabase();
+                              },
+                              postgres::DropTestDatabase}),
+    [](const ::testing::TestParamInfo<Backend>& param_info) { return param_info.param.name; });
 
 TEST(OpenStore, RejectsUnknownUrls) {
   EXPECT_EQ(OpenStore("mysql://x").status().code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(OpenStore("sqlite:").status().code(), StatusCode::kInvalidArgument);
+  const Status unsupported = OpenStore("mysql://x").status();
+  EXPECT_NE(unsupported.message().find("postgresql://"), std::string::npos)
+      << unsupported.message();
+}
+
+TEST(OpenStore, AnUnreachablePostgresqlServerIsUnavailable) {
+  // Port 1 on loopback: nothing listens there.
+  EXPECT_EQ(OpenStore("postgresql://rapport@127.0.0.1:1/none?connect_timeout=2").status().code(),
+            StatusCode::kUnavailable);
 }
 
 }  // namespace
