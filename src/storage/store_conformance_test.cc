@@ -1034,6 +1034,46 @@ TEST_P(StoreConformance, ConcurrentAuditAppendsAllChain) {
   }
 }
 
+// Several servers on one database (DESIGN.md §7): two stores opened on the same URL stand for
+// two processes, each with its own writer. Their appends to one organisation's chain never
+// take the same seq, and every rate event is counted once.
+TEST_P(StoreConformance, TwoStoresOnOneDatabaseShareTheAuditChainAndCounters) {
+  MakeWorld("org-a");
+  auto second = OpenStore(url_, /*migrate=*/false);
+  ASSERT_OK(second);
+  const Timestamp window = FromUnixMillis(1'800'000'000'000);
+  constexpr int kThreadsPerStore = 4;
+  constexpr int kWritesPerThread = 20;
+  std::vector<std::thread> threads;
+  for (Store* store : {store_.get(), second->get()}) {
+    for (int thread = 0; thread < kThreadsPerStore; ++thread) {
+      threads.emplace_back([&, store, thread] {
+        for (int write = 0; write < kWritesPerThread; ++write) {
+          EXPECT_OK(store->Write([&](WriteTransaction& txn) -> Status {
+            RAPPORT_RETURN_IF_ERROR(
+                txn.AppendAudit(
+                       AuditOf("org-a", "user", "client/" + std::to_string(thread), clock_.Now()))
+                    .status());
+            return txn.CountRateEvent("shared", window).status();
+          }));
+        }
+      });
+    }
+  }
+  for (std::thread& thread : threads) thread.join();
+  constexpr int kWrites = 2 * kThreadsPerStore * kWritesPerThread;
+  for (Store* store : {store_.get(), second->get()}) {
+    const AuditVerification result = VerifyStored(*store, "org-a", 50);
+    EXPECT_TRUE(result.ok()) << result.problem->message;
+    EXPECT_EQ(result.events, kWrites);
+  }
+  ASSERT_OK((*second)->Write([&](WriteTransaction& txn) -> Status {
+    RAPPORT_ASSIGN_OR_RETURN(const int64_t count, txn.CountRateEvent("shared", window));
+    EXPECT_EQ(count, kWrites + 1);
+    return Status::Ok();
+  }));
+}
+
 TEST_P(StoreConformance, AuditChainsAreSeparatePerOrganisation) {
   MakeWorld("org-a");
   MakeWorld("org-b");
