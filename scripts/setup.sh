@@ -10,6 +10,9 @@ packages=(
   libboost-dev nlohmann-json3-dev libcli11-dev libsodium-dev libsqlite3-dev
   libgtest-dev libgmock-dev clang-format sqlite3
   libeigen3-dev
+  # PostgreSQL: the client library the postgres backend links, and the server the tests run a
+  # throwaway cluster of (scripts/test-postgres.sh; the system's own cluster is not used).
+  libpq-dev postgresql
   # TOTP (HMAC-SHA-1 from OpenSSL's libcrypto) and QR codes as SVG for check-in links.
   libssl-dev libqrencode-dev
   # Reference software the statistics tests and `make bench` compare with (SCIENCE.md §11).

@@ -260,6 +260,7 @@ int RunMigrate(const std::string& db) {
 struct DemoArgs {
   ServeArgs serve;
   std::string dir = "demo-data";
+  std::string db;  // empty: SQLite in `dir`
   uint64_t seed = 20261122;
   int extra_checkins = 0;
 };
@@ -275,22 +276,40 @@ int RunDemo(DemoArgs args) {
   std::filesystem::create_directories(args.dir, error);
   if (error)
     return Fail(InvalidArgument("cannot create --data-dir '" + args.dir + "': " + error.message()));
-  const std::filesystem::path db_path = std::filesystem::path(args.dir) / "rapport.db";
   const std::filesystem::path accounts = std::filesystem::path(args.dir) / "demo-accounts.json";
-  const bool fresh = !std::filesystem::exists(db_path);
-  auto store = storage::OpenStore("sqlite:" + db_path.string(), /*migrate=*/true);
-  if (!store.ok()) return Fail(store.status());
+  bool fresh = false;
+  Result<std::unique_ptr<storage::Store>> store = Unavailable("no database");
+  if (args.db.empty()) {
+    const std::filesystem::path db_path = std::filesystem::path(args.dir) / "rapport.db";
+    fresh = !std::filesystem::exists(db_path);
+    store = storage::OpenStore("sqlite:" + db_path.string(), /*migrate=*/true);
+    if (!store.ok()) return Fail(store.status());
+  } else {
+    // Another database (e.g. PostgreSQL) holds the demo when it has no organisation yet.
+    store = storage::OpenStore(args.db, /*migrate=*/true);
+    if (!store.ok()) return Fail(store.status());
+    const Status read = (*store)->Read([&](storage::ReadTransaction& txn) -> Status {
+      RAPPORT_ASSIGN_OR_RETURN(const auto organizations, txn.ListOrganizations());
+      fresh = organizations.empty();
+      return Status::Ok();
+    });
+    if (!read.ok()) return Fail(read);
+  }
   DemoData data;
   if (fresh) {
-    std::cout << "Creating the demo organisation in " << args.dir << " ..." << std::endl;
+    std::cout << "Creating the demo organisation in "
+              << (args.db.empty() ? args.dir : std::string("the --db database")) << " ..."
+              << std::endl;
     auto created = CreateDemo(**store, *catalog, args.seed, args.extra_checkins);
     if (!created.ok()) return Fail(created.status());
     data = std::move(created).value();
   } else {
     auto read = ReadDemoAccounts(accounts);
     if (!read.ok()) {
-      return Fail(Status(read.status().code(), read.status().message() + "; remove " + args.dir +
-                                                   " to start a fresh demo"));
+      return Fail(
+          Status(read.status().code(), read.status().message() + "; remove " + args.dir +
+                                           (args.db.empty() ? "" : " and empty the --db database") +
+                                           " to start a fresh demo"));
     }
     data = std::move(read).value();
   }
@@ -348,20 +367,28 @@ void AddCoreCommands(CLI::App& app, Commands& commands) {
   };
   auto serve_args = std::make_shared<ServeArgs>();
   CLI::App* serve = app.add_subcommand("serve", "Serve the web application and API.");
-  serve->add_option("--db", serve_args->db, "Database URL, e.g. sqlite:rapport.db");
+  serve->add_option("--db", serve_args->db,
+                    "Database URL: sqlite:PATH or postgresql://USER@HOST:PORT/DBNAME");
   add_server_options(serve, *serve_args);
   commands.push_back({serve, [serve_args] { return RunServe(*serve_args); }});
 
   auto migrate_db = std::make_shared<std::string>();
   CLI::App* migrate = app.add_subcommand("migrate", "Create or upgrade the database schema.");
-  migrate->add_option("--db", *migrate_db, "Database URL, e.g. sqlite:rapport.db")->required();
+  migrate
+      ->add_option("--db", *migrate_db,
+                   "Database URL: sqlite:PATH or postgresql://USER@HOST:PORT/DBNAME")
+      ->required();
   commands.push_back({migrate, [migrate_db] { return RunMigrate(*migrate_db); }});
 
   auto demo_args = std::make_shared<DemoArgs>();
   CLI::App* demo = app.add_subcommand(
       "demo", "Create (if absent) and serve a demo organisation with simulated history.");
   demo->add_option("--data-dir", demo_args->dir,
-                   "Folder for the demo database (default ./demo-data)");
+                   "Folder for the demo database and demo-accounts.json (default ./demo-data)");
+  demo->add_option("--db", demo_args->db,
+                   "Database URL instead of SQLite in --data-dir, e.g. "
+                   "postgresql://rapport@127.0.0.1/rapport (the demo is created when it holds "
+                   "no organisation)");
   demo->add_option("--seed", demo_args->seed, "Seed of the simulated history");
   demo->add_option("--extra-checkins", demo_args->extra_checkins,
                    "Open this many more check-ins (for load tests)")

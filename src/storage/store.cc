@@ -1,5 +1,6 @@
 #include "storage/store.h"
 
+#include "storage/postgres/postgres_store.h"
 #include "storage/sqlite/sqlite_store.h"
 
 namespace rapport::storage {
@@ -15,8 +16,15 @@ Result<std::unique_ptr<Store>> OpenStore(std::string_view url, bool migrate) {
     }
     return sqlite::OpenSqliteStore(options);
   }
-  return InvalidArgument(
-      "unsupported database URL '" + std::string(url) + "'; expected sqlite:PATH", "db");
+  if (url.starts_with("postgresql://") || url.starts_with("postgres://")) {
+    postgres::Options options;
+    options.url = std::string(url);
+    options.migrate = migrate;
+    return postgres::OpenPostgresStore(options);
+  }
+  return InvalidArgument("unsupported database URL '" + std::string(url) +
+                             "'; expected sqlite:PATH or postgresql://[USER@]HOST[:PORT]/DBNAME",
+                         "db");
 }
 
 }  // namespace rapport::storage

@@ -1,5 +1,5 @@
 // The Store: all persistent state behind one interface (DESIGN.md §7). Backends live in
-// sqlite/ (and postgres/); callers never see SQL.
+// sqlite/ and postgres/; callers never see SQL.
 //
 // Work runs inside transactions. Reads see a consistent snapshot. Writes are serialised and
 // batched (group commit): several callers' transactions may share one database commit, but each
@@ -258,9 +258,12 @@ class Store {
   virtual Result<int> SchemaVersion() = 0;
 };
 
-// Opens a store from a URL: "sqlite:PATH" (PATH created when absent). Migrates to the latest
+// Opens a store from a URL: "sqlite:PATH" (PATH created when absent) or a PostgreSQL
+// connection URI, "postgresql://[USER[:PASSWORD]@]HOST[:PORT]/DBNAME[?PARAM=VALUE...]" (or
+// "postgres://"; the database must exist). Migrates to the latest
 // schema when `migrate` is true; otherwise an out-of-date schema is kUnavailable.
-// Errors: unknown scheme or malformed URL → kInvalidArgument naming the URL.
+// Errors: unknown scheme or malformed URL → kInvalidArgument naming the URL; an unreachable
+// PostgreSQL server → kUnavailable.
 Result<std::unique_ptr<Store>> OpenStore(std::string_view url, bool migrate = true);
 
 }  // namespace rapport::storage

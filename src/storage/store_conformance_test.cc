@@ -3,6 +3,7 @@
 #include <thread>
 
 #include "base/id.h"
+#include "storage/postgres/test_cluster.h"
 #include "storage/store.h"
 #include "testing/testing.h"
 
@@ -13,17 +14,40 @@ using namespace std::chrono_literals;
 
 struct Backend {
   std::string name;
-  // Returns the URL of a fresh, empty database inside `dir`.
-  std::function<std::string(const std::filesystem::path& dir)> make_url;
+  // Returns the URL of a fresh, empty database (inside `dir` when it is a file).
+  std::function<Result<std::string>(const std::filesystem::path& dir)> make_url;
+  // Removes the database after the test, when it does not live in `dir`.
+  std::function<Status(const std::string& url)> drop = nullptr;
 };
+
+// Names the backend in test listings (gtest prints parameters' bytes otherwise).
+void PrintTo(const Backend& backend, std::ostream* out) { *out << backend.name; }
 
 class StoreConformance : public ::testing::TestWithParam<Backend> {
  protected:
-  StoreConformance() : url_(GetParam().make_url(dir_.path())) {
+  StoreConformance() {
+    auto url = GetParam().make_url(dir_.path());
+    if (!url.ok()) {
+      setup_error_ =
+          "no database for the " + GetParam().name + " backend: " + url.status().ToString();
+      return;
+    }
+    url_ = std::move(url).value();
     auto store = OpenStore(url_);
-    EXPECT_TRUE(store.ok()) << store.status().ToString();
-    if (store.ok()) store_ = std::move(store).value();
+    if (store.ok()) {
+      store_ = std::move(store).value();
+    } else {
+      setup_error_ = store.status().ToString();
+    }
   }
+
+  ~StoreConformance() override {
+    store_.reset();
+    if (!url_.empty() && GetParam().drop) EXPECT_OK(GetParam().drop(url_));
+  }
+
+  // A backend without a database fails every test, by name (never a silent skip).
+  void SetUp() override { ASSERT_NE(store_, nullptr) << setup_error_; }
 
   // A minimal organisation → client → episode → session world; returns the session.
   domain::Session MakeWorld(const std::string& org_id) {
@@ -97,6 +121,7 @@ class StoreConformance : public ::testing::TestWithParam<Backend> {
   testing::TempDir dir_;
   testing::FakeClock clock_;
   std::string url_;
+  std::string setup_error_;
   std::unique_ptr<Store> store_;
 };
 
@@ -1050,6 +1075,46 @@ TEST_P(StoreConformance, ConcurrentAuditAppendsAllChain) {
   }
 }
 
+// Several servers on one database (DESIGN.md §7): two stores opened on the same URL stand for
+// two processes, each with its own writer. Their appends to one organisation's chain never
+// take the same seq, and every rate event is counted once.
+TEST_P(StoreConformance, TwoStoresOnOneDatabaseShareTheAuditChainAndCounters) {
+  MakeWorld("org-a");
+  auto second = OpenStore(url_, /*migrate=*/false);
+  ASSERT_OK(second);
+  const Timestamp window = FromUnixMillis(1'800'000'000'000);
+  constexpr int kThreadsPerStore = 4;
+  constexpr int kWritesPerThread = 20;
+  std::vector<std::thread> threads;
+  for (Store* store : {store_.get(), second->get()}) {
+    for (int thread = 0; thread < kThreadsPerStore; ++thread) {
+      threads.emplace_back([&, store, thread] {
+        for (int write = 0; write < kWritesPerThread; ++write) {
+          EXPECT_OK(store->Write([&](WriteTransaction& txn) -> Status {
+            RAPPORT_RETURN_IF_ERROR(
+                txn.AppendAudit(
+                       AuditOf("org-a", "user", "client/" + std::to_string(thread), clock_.Now()))
+                    .status());
+            return txn.CountRateEvent("shared", window).status();
+          }));
+        }
+      });
+    }
+  }
+  for (std::thread& thread : threads) thread.join();
+  constexpr int kWrites = 2 * kThreadsPerStore * kWritesPerThread;
+  for (Store* store : {store_.get(), second->get()}) {
+    const AuditVerification result = VerifyStored(*store, "org-a", 50);
+    EXPECT_TRUE(result.ok()) << result.problem->message;
+    EXPECT_EQ(result.events, kWrites);
+  }
+  ASSERT_OK((*second)->Write([&](WriteTransaction& txn) -> Status {
+    RAPPORT_ASSIGN_OR_RETURN(const int64_t count, txn.CountRateEvent("shared", window));
+    EXPECT_EQ(count, kWrites + 1);
+    return Status::Ok();
+  }));
+}
+
 TEST_P(StoreConformance, AuditChainsAreSeparatePerOrganisation) {
   MakeWorld("org-a");
   MakeWorld("org-b");
@@ -1111,19 +1176,32 @@ TEST_P(StoreConformance, AuditAppendsAreValidated) {
   }));
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, StoreConformance,
-                         ::testing::Values(Backend{"sqlite",
-                                                   [](const std::filesystem::path& dir) {
-                                                     return "sqlite:" +
-                                                            (dir / "rapport.db").string();
-                                                   }}),
-                         [](const ::testing::TestParamInfo<Backend>& param_info) {
-                           return param_info.param.name;
-                         });
+INSTANTIATE_TEST_SUITE_P(
+    Backends, StoreConformance,
+    ::testing::Values(Backend{"sqlite",
+                              [](const std::filesystem::path& dir) -> Result<std::string> {
+                                return "sqlite:" + (dir / "rapport.db").string();
+                              }},
+                      // A new database in the test cluster (postgres/test_cluster.h).
+                      Backend{"postgresql",
+                              [](const std::filesystem::path&) {
+                                return postgres::CreateTestDatabase();
+                              },
+                              postgres::DropTestDatabase}),
+    [](const ::testing::TestParamInfo<Backend>& param_info) { return param_info.param.name; });
 
 TEST(OpenStore, RejectsUnknownUrls) {
   EXPECT_EQ(OpenStore("mysql://x").status().code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(OpenStore("sqlite:").status().code(), StatusCode::kInvalidArgument);
+  const Status unsupported = OpenStore("mysql://x").status();
+  EXPECT_NE(unsupported.message().find("postgresql://"), std::string::npos)
+      << unsupported.message();
+}
+
+TEST(OpenStore, AnUnreachablePostgresqlServerIsUnavailable) {
+  // Port 1 on loopback: nothing listens there.
+  EXPECT_EQ(OpenStore("postgresql://rapport@127.0.0.1:1/none?connect_timeout=2").status().code(),
+            StatusCode::kUnavailable);
 }
 
 }  // namespace
