@@ -221,8 +221,16 @@ int AttentionRank(std::string_view kind) {
   return static_cast<int>(found - std::begin(kAttentionOrder));  // the end for other kinds
 }
 
-// The range a total of `definition` can take: the sum or the mean of its items' ranges.
-std::pair<double, double> TotalRange(const instruments::Definition& definition) {
+// A score's subscales (e.g. the alliance's bond, goals and tasks), null where not scored.
+Json SubscalesJson(const domain::Score& score) {
+  Json out = Json::object();
+  for (const auto& [id, value] : score.subscales) out[id] = value ? Json(*value) : Json(nullptr);
+  return out;
+}
+
+// The range a sum or a mean of `definition`'s items can take.
+std::pair<double, double> ItemsRange(const instruments::Definition& definition,
+                                     instruments::Aggregation method) {
   double low = 0, high = 0;
   for (const instruments::Item& item : definition.items) {
     double item_low = item.min, item_high = item.max;
@@ -230,7 +238,7 @@ std::pair<double, double> TotalRange(const instruments::Definition& definition) 
       item_low = item.options.front().value;
       item_high = item.options.back().value;  // options are ordered by value
     }
-    if (definition.total_method == instruments::Aggregation::kSum) {
+    if (method == instruments::Aggregation::kSum) {
       low += item_low;
       high += item_high;
     } else if (&item == &definition.items.front()) {
@@ -242,6 +250,16 @@ std::pair<double, double> TotalRange(const instruments::Definition& definition) 
     }
   }
   return {low, high};
+}
+
+// The range of `definition`'s subscales when every one is a mean of items (the items' range);
+// null otherwise, and when it has none.
+Json SubscaleRange(const instruments::Definition& definition) {
+  if (definition.subscales.empty()) return nullptr;
+  for (const instruments::Subscale& subscale : definition.subscales) {
+    if (subscale.method != instruments::Aggregation::kMean) return nullptr;
+  }
+  return ItemsRange(definition, instruments::Aggregation::kMean);
 }
 
 // How far past the latest rating the expected course is drawn, in sessions.
@@ -1033,7 +1051,11 @@ void StaffApi::Impl::AddClinicalRoutes(Router& router) {
         if (entry.is_null()) {
           const instruments::Definition* definition = catalog.Find(response.instrument_id);
           entry = {{"instrument", response.instrument_id},
-                   {"range", definition != nullptr ? Json(TotalRange(*definition)) : Json(nullptr)},
+                   {"range", definition != nullptr
+                                 ? Json(ItemsRange(*definition, definition->total_method))
+                                 : Json(nullptr)},
+                   {"subscale_range",
+                    definition != nullptr ? SubscaleRange(*definition) : Json(nullptr)},
                    {"title", definition != nullptr ? definition->title : response.instrument_id},
                    {"kind", definition != nullptr ? definition->kind : ""},
                    {"respondent_id", response.respondent_id},
@@ -1045,6 +1067,7 @@ void StaffApi::Impl::AddClinicalRoutes(Router& router) {
                              ? Json(number_of[response.session_id])
                              : Json(nullptr)},
              {"total", response.score.total ? Json(*response.score.total) : Json(nullptr)},
+             {"subscales", SubscalesJson(response.score)},
              {"band", response.score.band},
              {"flags", response.score.flags},
              {"submitted_at", FormatTimestamp(response.submitted_at)}});

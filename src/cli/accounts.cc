@@ -223,7 +223,8 @@ void AddAccountCommands(CLI::App& app, Commands& commands) {
       "create",
       "Create an organisation with its first clinic and administrator; prints the "
       "administrator's generated password once. Creates the database schema if needed.");
-  create->add_option("--db", create_org->db, "Database URL, e.g. sqlite:rapport.db")->required();
+  create->add_option("--db", create_org->db, "Database URL: sqlite:PATH or postgresql://...")
+      ->required();
   create->add_option("--name", create_org->name, "The organisation's name")->required();
   create->add_option("--clinic", create_org->clinic, "The first clinic's name (default: --name)");
   create->add_option("--admin-email", create_org->admin_email, "The administrator's e-mail")
@@ -233,7 +234,8 @@ void AddAccountCommands(CLI::App& app, Commands& commands) {
 
   auto list_orgs = std::make_shared<OrgArgs>();
   CLI::App* list = org->add_subcommand("list", "One JSON line per organisation, with clinics.");
-  list->add_option("--db", list_orgs->db, "Database URL, e.g. sqlite:rapport.db")->required();
+  list->add_option("--db", list_orgs->db, "Database URL: sqlite:PATH or postgresql://...")
+      ->required();
   commands.push_back({list, Runner(list_orgs, &RunOrgList)});
 
   CLI::App* user = app.add_subcommand("user", "Create, list and change staff accounts.");
@@ -242,7 +244,8 @@ void AddAccountCommands(CLI::App& app, Commands& commands) {
   auto create_user = std::make_shared<UserArgs>();
   CLI::App* add =
       user->add_subcommand("create", "Create a staff account; prints its generated password once.");
-  add->add_option("--db", create_user->db, "Database URL, e.g. sqlite:rapport.db")->required();
+  add->add_option("--db", create_user->db, "Database URL: sqlite:PATH or postgresql://...")
+      ->required();
   add->add_option("--org", create_user->org, "Organisation id (see `rapport org list`)")
       ->required();
   add->add_option("--email", create_user->email, "E-mail address (the sign-in name)")->required();
@@ -255,7 +258,8 @@ void AddAccountCommands(CLI::App& app, Commands& commands) {
 
   auto list_users = std::make_shared<UserArgs>();
   CLI::App* users = user->add_subcommand("list", "One JSON line per staff account.");
-  users->add_option("--db", list_users->db, "Database URL, e.g. sqlite:rapport.db")->required();
+  users->add_option("--db", list_users->db, "Database URL: sqlite:PATH or postgresql://...")
+      ->required();
   users->add_option("--org", list_users->org, "Organisation id")->required();
   commands.push_back({users, Runner(list_users, &RunUserList)});
 
@@ -265,7 +269,8 @@ void AddAccountCommands(CLI::App& app, Commands& commands) {
       "Change a staff account: unlock it, reset its multi-factor sign-in, disable or enable it, "
       "give it a new generated password, a role, a clinic or a name. Disabling, a new password "
       "and an MFA reset sign the user out everywhere.");
-  update->add_option("--db", update_user->db, "Database URL, e.g. sqlite:rapport.db")->required();
+  update->add_option("--db", update_user->db, "Database URL: sqlite:PATH or postgresql://...")
+      ->required();
   update->add_option("--email", update_user->email, "The account's e-mail address")->required();
   update->add_flag("--unlock", update_user->unlock, "End a lockout after failed sign-ins");
   update->add_flag("--reset-mfa", update_user->reset_mfa,

@@ -123,7 +123,7 @@ Status RunSettingsSet(const AlertArgs& args) {
 int Run(const Status& status) { return status.ok() ? 0 : Fail(status); }
 
 void AddStoreOptions(CLI::App* command, AlertArgs& a) {
-  command->add_option("--db", a.db, "Database URL, e.g. sqlite:rapport.db")->required();
+  command->add_option("--db", a.db, "Database URL: sqlite:PATH or postgresql://...")->required();
   command->add_option("--org", a.org, "Organisation id")->required();
 }
 

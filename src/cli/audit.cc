@@ -192,7 +192,8 @@ void AddAuditCommands(CLI::App& app, Commands& commands) {
       "verify",
       "Check every organisation's audit chain; exit 1 naming the first changed, inserted or "
       "deleted event.");
-  verify->add_option("--db", verify_args->db, "Database URL, e.g. sqlite:rapport.db")->required();
+  verify->add_option("--db", verify_args->db, "Database URL: sqlite:PATH or postgresql://...")
+      ->required();
   verify->add_option("--org", verify_args->org, "Only this organisation");
   verify->add_option("--anchor", verify_args->anchor,
                      "SEQ:HASH of a head recorded earlier outside the database (with --org): "
@@ -201,7 +202,8 @@ void AddAuditCommands(CLI::App& app, Commands& commands) {
 
   auto list_args = std::make_shared<AuditArgs>();
   CLI::App* list = audit->add_subcommand("list", "Print an organisation's audit events.");
-  list->add_option("--db", list_args->db, "Database URL, e.g. sqlite:rapport.db")->required();
+  list->add_option("--db", list_args->db, "Database URL: sqlite:PATH or postgresql://...")
+      ->required();
   list->add_option("--org", list_args->org, "Organisation id")->required();
   list->add_option("--after", list_args->after, "Only events after this seq (default 0)");
   list->add_option("--limit", list_args->limit, "At most this many events (default 1000)");

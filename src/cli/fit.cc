@@ -642,7 +642,7 @@ void AddFitCommands(CLI::App& app, Commands& commands) {
       "Expected treatment response (SCIENCE.md §4.3): fit an outcome measure's expected course "
       "on an organisation's history and store it for the not-on-track signal, or fit a CSV file "
       "(see docs/statistics.md).");
-  etr->add_option("--db", etr_args->db, "Database URL, e.g. sqlite:rapport.db");
+  etr->add_option("--db", etr_args->db, "Database URL: sqlite:PATH or postgresql://...");
   etr->add_option("--org", etr_args->org, "Organisation id (with --db)");
   etr->add_option("--instrument", etr_args->instrument,
                   "Outcome instrument id, e.g. phq-9 (with --db; recorded in the model with "

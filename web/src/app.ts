@@ -465,6 +465,27 @@ function chart(
   );
 }
 
+const SUBSCALE_WORDS: Record<string, string> = {
+  bond: "Bond",
+  goals: "Goals",
+  tasks: "Way of working",
+  openness: "Openness",
+};
+const PART_STYLES = ["part-a", "part-b", "part-c", "part-d"];
+
+// One line per subscale of a series, from its points' subscale scores.
+function subscaleLines(entry: Json): Line[] {
+  const ids = new Set<string>();
+  for (const p of entry.points as Json[]) for (const id of Object.keys(p.subscales ?? {})) ids.add(id);
+  return [...ids].map((id, i) => ({
+    label: SUBSCALE_WORDS[id] ?? id,
+    style: PART_STYLES[i % PART_STYLES.length],
+    points: (entry.points as Json[])
+      .filter((p) => typeof p.session === "number" && typeof p.subscales?.[id] === "number")
+      .map((p) => ({ session: p.session, total: p.subscales[id] })),
+  }));
+}
+
 // The union of the series' scales ([low, high] from the dashboard), or null when unknown.
 function rangeOf(series: Json[]): [number, number] | null {
   const ranges = series.map((e) => e.range).filter((r) => Array.isArray(r)) as [number, number][];
@@ -618,6 +639,13 @@ function fillEpisode(view: HTMLElement, dashboard: Json, changed: () => void): v
         rangeOf(alliance),
       ),
     );
+  }
+  // The client's alliance by its parts (bond, goals, tasks): which part a dip is in.
+  for (const entry of alliance.filter((e) => e.perspective === "client")) {
+    const parts = subscaleLines(entry);
+    if (parts.length > 1) {
+      charts.append(chart(`${entry.title}: by part`, parts, null, ruptures, entry.subscale_range ?? null));
+    }
   }
   for (const entry of outcomes) {
     const expected = entry.expected ?? null;

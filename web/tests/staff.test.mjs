@@ -70,6 +70,13 @@ test("a clinician's caseload, client page, and a check-in that shows up within 2
   await page.getByRole("heading", { name: /^Client / }).waitFor();
   await page.locator("svg.chart").first().waitFor();
   assert.ok((await page.locator("svg.chart").count()) >= 1, "charts of the client's ratings");
+  assert.equal(
+    await page.locator("figcaption", { hasText: /: by part$/ }).count(),
+    1,
+    "the client's alliance by bond, goals and tasks",
+  );
+  const parts = await page.locator("figure", { hasText: /: by part/ }).locator(".legend li").allTextContents();
+  for (const part of ["Bond", "Goals", "Way of working"]) assert.ok(parts.includes(part), `${part} in ${parts}`);
   await checkPage(page, "staff-client");
 
   // Two clicks: a new session and its check-in link.
