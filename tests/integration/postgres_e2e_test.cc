@@ -1,9 +1,15 @@
 // The real binary on PostgreSQL (docs/operations.md "Running on PostgreSQL"): `rapport migrate`
-// and `rapport serve` on a fresh database of the test cluster, two servers on one database,
-// and `rapport demo --db`. The cluster comes from the ctest fixture postgres_cluster
+// and `rapport serve` on a fresh database of the test cluster, two servers on one database
+// acting as one (a shared sign-in, a check-in raced to both accepted once), and
+// `rapport demo --db`. The cluster comes from the ctest fixture postgres_cluster
 // (scripts/test-postgres.sh); without it these tests fail, saying so.
+#include <atomic>
 #include <fstream>
 #include <sstream>
+#include <thread>
+
+#include <set>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -84,6 +90,80 @@ TEST_F(PostgresEndToEnd, DemoRunsOnPostgresql) {
   ServerProcess again({rapport, "demo", "--db", url_, "--data-dir", dir_.path().string()});
   ASSERT_TRUE(again.started()) << again.output();
   EXPECT_EQ(again.output().find("Creating the demo"), std::string::npos) << again.output();
+}
+
+// Answers for a demo check-in (progress, then the client alliance check-in), all at `value`.
+std::string DemoAnswers(int value) {
+  return Json{
+      {"responses",
+       {{{"instrument", "rapport-progress"}, {"answers", std::vector<int>(4, value)}},
+        {{"instrument", "rapport-alliance-client"}, {"answers", std::vector<int>(7, value / 2)}}}}}
+      .dump();
+}
+
+TEST_F(PostgresEndToEnd, TwoServersOnOneDatabaseActAsOne) {
+  const std::string rapport = testing::RapportBinary().string();
+  {
+    ServerProcess demo({rapport, "demo", "--db", url_, "--data-dir", dir_.path().string()});
+    ASSERT_TRUE(demo.started()) << demo.output();
+  }
+  std::ifstream in(dir_.path() / "demo-accounts.json");
+  std::stringstream text;
+  text << in.rdbuf();
+  const Json accounts = Json::parse(text.str(), nullptr, false);
+  ASSERT_TRUE(accounts.is_object()) << text.str();
+
+  ServerProcess first({rapport, "serve", "--db", url_});
+  ASSERT_TRUE(first.started()) << first.output();
+  ServerProcess second({rapport, "serve", "--db", url_});
+  ASSERT_TRUE(second.started()) << second.output();
+
+  // A sign-in on one server is a session on the other; signing out on the other ends it.
+  Json clinician;
+  for (const Json& account : accounts["accounts"]) {
+    if (account["role"] == "clinician") {
+      clinician = account;
+      break;
+    }
+  }
+  const auto login =
+      Http(first.port(), "POST", "/api/v1/auth/login",
+           Json{{"email", clinician["email"]}, {"password", clinician["password"]}}.dump(),
+           "application/json");
+  ASSERT_EQ(login.status, 200) << login.body;
+  const std::string cookie =
+      login.headers.at("set-cookie").substr(0, login.headers.at("set-cookie").find(';'));
+  const std::string csrf = Json::parse(login.body)["csrf_token"];
+  EXPECT_EQ(Http(second.port(), "GET", "/api/v1/me", {}, {}, {{"Cookie", cookie}}).status, 200);
+  EXPECT_EQ(Http(second.port(), "POST", "/api/v1/auth/logout", {}, {},
+                 {{"Cookie", cookie}, {"X-CSRF-Token", csrf}})
+                .status,
+            204);
+  EXPECT_EQ(Http(first.port(), "GET", "/api/v1/me", {}, {}, {{"Cookie", cookie}}).status, 401);
+
+  // One check-in token sent to both servers at the same moment, with different answers: it is
+  // accepted exactly once (201) and the other is refused (409), for every token tried.
+  const Json& links = accounts["checkin_links"];
+  ASSERT_GE(links.size(), 16u);
+  for (size_t i = 0; i < 16; ++i) {
+    const std::string link = links[i];
+    const std::string path = "/api/v1/checkins/" + link.substr(link.rfind("/c/") + 3);
+    std::atomic<int> ready{0};
+    int statuses[2] = {0, 0};
+    std::vector<std::thread> racers;
+    for (int server = 0; server < 2; ++server) {
+      racers.emplace_back([&, server] {
+        ready.fetch_add(1);
+        while (ready.load() < 2) std::this_thread::yield();
+        statuses[server] = Http(server == 0 ? first.port() : second.port(), "POST", path,
+                                DemoAnswers(server == 0 ? 2 : 8), "application/json")
+                               .status;
+      });
+    }
+    for (std::thread& racer : racers) racer.join();
+    std::multiset<int> got(std::begin(statuses), std::end(statuses));
+    EXPECT_EQ(got, (std::multiset<int>{201, 409})) << "token " << i;
+  }
 }
 
 }  // namespace
