@@ -906,6 +906,67 @@ function caterpillar(effects: Json[], direction: string): HTMLElement {
   return h("figure", { class: "chart-figure" }, h("figcaption", {}, direction), svg, h("details", {}, h("summary", {}, "Numbers"), table));
 }
 
+const ROLES = ["clinician", "supervisor", "researcher", "admin"];
+
+function roleSelect(user: Json, changed: (role: string) => void): HTMLElement {
+  const select = h("select", { "aria-label": `Role of ${user.display_name}` }) as HTMLSelectElement;
+  for (const role of ROLES) {
+    const option = h("option", { value: role }, role) as HTMLOptionElement;
+    option.selected = role === user.role;
+    select.append(option);
+  }
+  select.addEventListener("change", () => changed(select.value));
+  return select;
+}
+
+// A random first password (shown once; the person changes it), 20 characters from an alphabet
+// without look-alikes: about 110 bits.
+function newPassword(): string {
+  const alphabet = "abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+  const bytes = crypto.getRandomValues(new Uint8Array(20));
+  return Array.from(bytes, (b) => alphabet[b % alphabet.length]).join("");
+}
+
+async function newAccountForm(): Promise<HTMLElement> {
+  const organization = await api("GET", "/api/v1/organization");
+  const clinics = organization.status === 200 ? (organization.body.clinics as Json[]) : [];
+  const name = h("input", { id: "new-name", autocomplete: "off" }) as HTMLInputElement;
+  const email = h("input", { id: "new-email", type: "email", autocomplete: "off" }) as HTMLInputElement;
+  const role = h("select", { id: "new-role" }) as HTMLSelectElement;
+  for (const r of ROLES) role.append(h("option", { value: r }, r));
+  const clinic = h("select", { id: "new-clinic" }) as HTMLSelectElement;
+  clinic.append(h("option", { value: "" }, "the whole organisation"));
+  for (const c of clinics) clinic.append(h("option", { value: c.id }, c.name));
+  const message = h("div", { role: "status" });
+  const form = h(
+    "form",
+    { class: "panel" },
+    h("h2", {}, "Add a staff account"),
+    h("p", { class: "field" }, h("label", { for: "new-name" }, "Name"), name),
+    h("p", { class: "field" }, h("label", { for: "new-email" }, "E-mail"), email),
+    h("p", { class: "field" }, h("label", { for: "new-role" }, "Role"), role),
+    h("p", { class: "field" }, h("label", { for: "new-clinic" }, "Clinic (a supervisor's team)"), clinic),
+    message,
+    h("button", { type: "submit" }, "Add account"),
+  );
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const password = newPassword();
+    const body: Json = { email: email.value, display_name: name.value, role: role.value, password };
+    if (clinic.value !== "") body.clinic_id = clinic.value;
+    const created = await api("POST", "/api/v1/users", body);
+    if (created.status !== 201) {
+      message.replaceChildren(h("p", { class: "error" }, problem(created)));
+      return;
+    }
+    message.replaceChildren(
+      h("p", { class: "calm" }, `Added ${created.body.email}. Their first password, shown only now: `, h("code", { class: "new-password" }, password)),
+      button("Done", () => void render(), "secondary"),
+    );
+  });
+  return form;
+}
+
 async function adminView(): Promise<HTMLElement> {
   const view = h("main", { class: "wide" }, h("h1", {}, "Accounts"));
   const result = await api("GET", "/api/v1/users");
@@ -913,6 +974,7 @@ async function adminView(): Promise<HTMLElement> {
     view.append(h("p", { class: "error", role: "alert" }, problem(result)));
     return view;
   }
+  view.append(await newAccountForm());
   const rows = (result.body.users as Json[]).map((user) => {
     const change = async (body: Json): Promise<void> => {
       const changed = await api("PATCH", `/api/v1/users/${user.id}`, body);
@@ -924,7 +986,7 @@ async function adminView(): Promise<HTMLElement> {
       {},
       h("th", { scope: "row" }, user.display_name),
       h("td", {}, user.email),
-      h("td", {}, user.role),
+      h("td", {}, user.id === me?.user.id ? user.role : roleSelect(user, (role) => void change({ role }))),
       h("td", {}, user.mfa_enabled ? "on" : "off"),
       h("td", {}, user.disabled ? "disabled" : user.locked ? "locked" : "active"),
       h(

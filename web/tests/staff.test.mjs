@@ -156,6 +156,29 @@ test("an administrator signs in with a one-time code and sees the accounts", asy
   assert.equal(await rows.count(), 5, "the organisation's five demo accounts");
   await checkPage(page, "staff-admin-accounts");
 
+  // A new account with a generated first password, which signs in; then a change of role.
+  await page.getByLabel("Name", { exact: true }).fill("Robin New");
+  await page.getByLabel("E-mail").fill("robin.new@harbour.example");
+  await page.getByLabel("Role", { exact: true }).selectOption("clinician");
+  await page.getByRole("button", { name: "Add account" }).click();
+  const password = await page.locator("code.new-password").textContent();
+  assert.equal(password.length, 20);
+  // (Outside the browser, so the administrator's own session cookie stays as it is.)
+  const login = await fetch(demo.base + "/api/v1/auth/login", {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ email: "robin.new@harbour.example", password }),
+  });
+  assert.equal(login.status, 200, "the new account signs in with its first password");
+  await page.getByRole("button", { name: "Done" }).click();
+  await page.getByLabel("Role of Robin New").selectOption("supervisor");
+  await page.waitForFunction(() =>
+    [...document.querySelectorAll("table.accounts select")].some(
+      (s) => s.getAttribute("aria-label") === "Role of Robin New" && s.value === "supervisor",
+    ),
+  );
+  assert.equal(await rows.count(), 6);
+
   // Settings: the safety text is saved; a wrong threshold is refused naming the field.
   await page.getByRole("link", { name: "Settings" }).click();
   await page.getByRole("heading", { name: "Settings" }).waitFor();
