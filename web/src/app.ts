@@ -745,19 +745,25 @@ async function alertsView(): Promise<HTMLElement> {
   const alerts = [...(result.body.alerts as Json[])].sort(
     (a, b) => (SEVERITY_ORDER[a.severity] ?? 9) - (SEVERITY_ORDER[b.severity] ?? 9),
   );
-  if (alerts.length === 0) view.append(h("p", { class: "calm" }, "No open alerts."));
-  const list = h("ul", { class: "caseload" });
-  for (const alert of alerts) {
-    list.append(
-      h(
-        "li",
-        { class: `attention severity-${alert.severity}` },
-        h("a", { href: `#/episode/${alert.episode}` }, `${kindWords(alert.kind)} — session ${alert.session}`),
-        h("span", { class: "meta" }, `${alert.severity}, ${alert.status}`),
-      ),
-    );
-  }
-  view.append(list);
+  // Unrepaired ruptures first, in a section of their own: the supervision conversation.
+  const section = (title: string, items: Json[], none: string): HTMLElement => {
+    const list = h("ul", { class: "caseload" });
+    for (const alert of items) {
+      list.append(
+        h(
+          "li",
+          { class: `attention severity-${alert.severity}` },
+          h("a", { href: `#/episode/${alert.episode}` }, `${kindWords(alert.kind)} — session ${alert.session}`),
+          h("span", { class: "meta" }, `${alert.severity}, ${alert.status}, since ${date(alert.created_at)}`),
+        ),
+      );
+    }
+    return h("section", {}, h("h2", {}, title), items.length === 0 ? h("p", { class: "calm" }, none) : list);
+  };
+  view.append(
+    section("Unrepaired ruptures", alerts.filter((a) => a.kind === "rupture"), "No unrepaired ruptures."),
+    section("Other alerts", alerts.filter((a) => a.kind !== "rupture"), "No other open alerts."),
+  );
   return view;
 }
 

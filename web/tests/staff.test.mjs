@@ -127,7 +127,9 @@ test("a supervisor sees the team's alerts and therapist effects", async () => {
   await signIn(page, account(0, "supervisor"));
   await page.getByRole("heading", { name: "Caseload" }).waitFor();
   await page.getByRole("link", { name: "Alerts" }).click();
-  await page.getByRole("heading", { name: "Alerts" }).waitFor();
+  await page.getByRole("heading", { name: "Alerts", exact: true }).waitFor();
+  await page.getByRole("heading", { name: "Unrepaired ruptures" }).waitFor();
+  await page.getByRole("heading", { name: "Other alerts" }).waitFor();
   await checkPage(page, "staff-supervisor-alerts");
   // Therapist effects: the caterpillar when estimates are reliable enough, and otherwise the
   // reason, never a ranking.
