@@ -1,10 +1,8 @@
 #include "storage/postgres/postgres_store.h"
 
 #include <condition_variable>
-#include <deque>
-#include <exception>
-#include <future>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <unordered_map>
 #include <vector>
@@ -12,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/log.h"
+#include "storage/group_commit.h"
 #include "storage/postgres/db.h"
 #include "storage/postgres/migrations.h"
 
@@ -1254,7 +1253,7 @@ class PostgresStore final : public Store {
  public:
   PostgresStore(Options options, Connection writer)
       : options_(std::move(options)), writer_(std::move(writer)) {
-    thread_ = std::thread([this] { WriterLoop(); });
+    commit_.emplace(batch_, options_.max_batch);
   }
 
   ~PostgresStore() override { Close(); }
@@ -1272,25 +1271,11 @@ class PostgresStore final : public Store {
   }
 
   Status Write(const std::function<Status(WriteTransaction&)>& work) override {
-    Pending pending{&work, {}};
-    std::future<Status> done = pending.done.get_future();
-    {
-      std::lock_guard lock(mutex_);
-      if (closing_) return Unavailable("the store is closed");
-      queue_.push_back(&pending);
-    }
-    wake_.notify_one();
-    return done.get();
+    return commit_->Write(work);
   }
 
   void Close() override {
-    {
-      std::lock_guard lock(mutex_);
-      if (closing_) return;
-      closing_ = true;
-    }
-    wake_.notify_one();
-    if (thread_.joinable()) thread_.join();
+    if (commit_) commit_->Stop();
   }
 
   Result<int> SchemaVersion() override {
@@ -1301,20 +1286,6 @@ class PostgresStore final : public Store {
   }
 
  private:
-  struct Pending {
-    const std::function<Status(WriteTransaction&)>* work;
-    std::promise<Status> done;
-  };
-
-  template <typename F>
-  static Status RunCatching(F&& f) {
-    try {
-      return f();
-    } catch (const std::exception& e) {
-      return Internal(std::string("unexpected exception in a transaction: ") + e.what());
-    }
-  }
-
   // An idle connection, a new one while fewer than max_readers are open, or else waits.
   Result<std::unique_ptr<Connection>> AcquireReader() {
     {
@@ -1353,58 +1324,34 @@ class PostgresStore final : public Store {
     readers_free_.notify_one();
   }
 
-  void WriterLoop() {
-    PostgresTransaction txn(writer_);
-    std::vector<Pending*> batch;
-    std::vector<Status> results;
-    while (true) {
-      batch.clear();
-      {
-        std::unique_lock lock(mutex_);
-        wake_.wait(lock, [&] { return !queue_.empty() || closing_; });
-        if (queue_.empty()) break;  // closing, and everything queued is done
-        while (!queue_.empty() && batch.size() < options_.max_batch) {
-          batch.push_back(queue_.front());
-          queue_.pop_front();
-        }
-      }
-      results.assign(batch.size(), Status::Ok());
-      Status begin = writer_.Healthy() ? Status::Ok() : writer_.Reset();
-      if (begin.ok()) begin = writer_.Execute("BEGIN");
-      if (!begin.ok()) {
-        for (Pending* pending : batch) pending->done.set_value(begin);
-        continue;
-      }
-      for (size_t i = 0; i < batch.size(); ++i) {
-        Status status = writer_.Execute("SAVEPOINT work");
-        if (status.ok()) status = RunCatching([&] { return (*batch[i]->work)(txn); });
-        if (status.ok()) {
-          status = writer_.Execute("RELEASE SAVEPOINT work");
-        } else {
-          (void)writer_.Execute("ROLLBACK TO SAVEPOINT work");
-          (void)writer_.Execute("RELEASE SAVEPOINT work");
-        }
-        results[i] = status;
-      }
-      const Status commit = writer_.Execute("COMMIT");
-      if (!commit.ok()) {
-        (void)writer_.Execute("ROLLBACK");
-        log::Error("commit failed", {{"error", commit.ToString()}, {"batch", batch.size()}});
-        for (Status& status : results) {
-          if (status.ok()) status = commit;
-        }
-      }
-      for (size_t i = 0; i < batch.size(); ++i) batch[i]->done.set_value(results[i]);
+  // The writer connection's statements for a batch; a lost connection is opened again before a
+  // batch begins.
+  class Batch final : public BatchStatements {
+   public:
+    explicit Batch(Connection& writer) : writer_(writer), txn_(writer) {}
+    Status Begin() override {
+      Status status = writer_.Healthy() ? Status::Ok() : writer_.Reset();
+      return status.ok() ? writer_.Execute("BEGIN") : status;
     }
-  }
+    Status Savepoint() override { return writer_.Execute("SAVEPOINT work"); }
+    Status ReleaseSavepoint() override { return writer_.Execute("RELEASE SAVEPOINT work"); }
+    void RollbackToSavepoint() override {
+      (void)writer_.Execute("ROLLBACK TO SAVEPOINT work");
+      (void)writer_.Execute("RELEASE SAVEPOINT work");
+    }
+    Status Commit() override { return writer_.Execute("COMMIT"); }
+    void Rollback() override { (void)writer_.Execute("ROLLBACK"); }
+    WriteTransaction& Transaction() override { return txn_; }
+
+   private:
+    Connection& writer_;
+    PostgresTransaction txn_;
+  };
 
   const Options options_;
   Connection writer_;
-  std::mutex mutex_;
-  std::condition_variable wake_;
-  std::deque<Pending*> queue_;
-  bool closing_ = false;
-  std::thread thread_;
+  Batch batch_{writer_};
+  std::optional<GroupCommit> commit_;  // started last in the constructor
   std::mutex readers_mutex_;
   std::condition_variable readers_free_;
   std::vector<std::unique_ptr<Connection>> idle_;

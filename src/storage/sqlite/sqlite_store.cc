@@ -1,10 +1,8 @@
 #include "storage/sqlite/sqlite_store.h"
 
 #include <condition_variable>
-#include <deque>
-#include <exception>
-#include <future>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <unordered_map>
 #include <vector>
@@ -12,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/log.h"
+#include "storage/group_commit.h"
 #include "storage/sqlite/db.h"
 #include "storage/sqlite/migrations.h"
 
@@ -1388,7 +1387,7 @@ class SqliteStore final : public Store {
       log::Error("writer cache not enlarged", {{"error", sized.ToString()}});
     }
     checkpoint_thread_ = std::thread([this] { CheckpointLoop(); });
-    thread_ = std::thread([this] { WriterLoop(); });
+    commit_.emplace(batch_, options_.max_batch);
   }
 
   ~SqliteStore() override { Close(); }
@@ -1407,25 +1406,11 @@ class SqliteStore final : public Store {
   }
 
   Status Write(const std::function<Status(WriteTransaction&)>& work) override {
-    Pending pending{&work, {}};
-    std::future<Status> done = pending.done.get_future();
-    {
-      std::lock_guard lock(mutex_);
-      if (closing_) return Unavailable("the store is closed");
-      queue_.push_back(&pending);
-    }
-    wake_.notify_one();
-    return done.get();
+    return commit_->Write(work);
   }
 
   void Close() override {
-    {
-      std::lock_guard lock(mutex_);
-      if (closing_) return;
-      closing_ = true;
-    }
-    wake_.notify_one();
-    if (thread_.joinable()) thread_.join();
+    if (commit_) commit_->Stop();
     {
       std::lock_guard lock(checkpoint_mutex_);
       checkpoint_closing_ = true;
@@ -1442,20 +1427,6 @@ class SqliteStore final : public Store {
   }
 
  private:
-  struct Pending {
-    const std::function<Status(WriteTransaction&)>* work;
-    std::promise<Status> done;
-  };
-
-  template <typename F>
-  static Status RunCatching(F&& f) {
-    try {
-      return f();
-    } catch (const std::exception& e) {
-      return Internal(std::string("unexpected exception in a transaction: ") + e.what());
-    }
-  }
-
   static Result<int> CurrentVersionReadOnly(Connection& db) {
     RAPPORT_ASSIGN_OR_RETURN(Statement stmt,
                              db.Prepare("SELECT COALESCE(MAX(version), 0) FROM schema_migrations"));
@@ -1479,51 +1450,6 @@ class SqliteStore final : public Store {
   void ReleaseReader(std::unique_ptr<Connection> db) {
     std::lock_guard lock(readers_mutex_);
     if (readers_.size() < kMaxIdleReaders) readers_.push_back(std::move(db));
-  }
-
-  void WriterLoop() {
-    SqliteTransaction txn(writer_);
-    std::vector<Pending*> batch;
-    std::vector<Status> results;
-    while (true) {
-      batch.clear();
-      {
-        std::unique_lock lock(mutex_);
-        wake_.wait(lock, [&] { return !queue_.empty() || closing_; });
-        if (queue_.empty()) break;  // closing, and everything queued is done
-        while (!queue_.empty() && batch.size() < options_.max_batch) {
-          batch.push_back(queue_.front());
-          queue_.pop_front();
-        }
-      }
-      results.assign(batch.size(), Status::Ok());
-      Status begin = writer_.ExecuteCached("BEGIN IMMEDIATE");
-      if (!begin.ok()) {
-        for (Pending* pending : batch) pending->done.set_value(begin);
-        continue;
-      }
-      for (size_t i = 0; i < batch.size(); ++i) {
-        Status status = writer_.ExecuteCached("SAVEPOINT work");
-        if (status.ok()) status = RunCatching([&] { return (*batch[i]->work)(txn); });
-        if (status.ok()) {
-          status = writer_.ExecuteCached("RELEASE work");
-        } else {
-          (void)writer_.ExecuteCached("ROLLBACK TO work");
-          (void)writer_.ExecuteCached("RELEASE work");
-        }
-        results[i] = status;
-      }
-      writer_.ResetCached();
-      const Status commit = writer_.ExecuteCached("COMMIT");
-      if (!commit.ok()) {
-        (void)writer_.ExecuteCached("ROLLBACK");
-        log::Error("commit failed", {{"error", commit.ToString()}, {"batch", batch.size()}});
-        for (Status& status : results) {
-          if (status.ok()) status = commit;
-        }
-      }
-      for (size_t i = 0; i < batch.size(); ++i) batch[i]->done.set_value(results[i]);
-    }
   }
 
   // SQLite's WAL hook: runs on the writer thread after each commit with the WAL's size in pages.
@@ -1564,13 +1490,33 @@ class SqliteStore final : public Store {
   // SQLite's default automatic checkpoint size.
   static constexpr int kCheckpointPages = 1000;
 
+  // The writer connection's statements for a batch, prepared once.
+  class Batch final : public BatchStatements {
+   public:
+    explicit Batch(Connection& writer) : writer_(writer), txn_(writer) {}
+    Status Begin() override { return writer_.ExecuteCached("BEGIN IMMEDIATE"); }
+    Status Savepoint() override { return writer_.ExecuteCached("SAVEPOINT work"); }
+    Status ReleaseSavepoint() override { return writer_.ExecuteCached("RELEASE work"); }
+    void RollbackToSavepoint() override {
+      (void)writer_.ExecuteCached("ROLLBACK TO work");
+      (void)writer_.ExecuteCached("RELEASE work");
+    }
+    Status Commit() override {
+      writer_.ResetCached();
+      return writer_.ExecuteCached("COMMIT");
+    }
+    void Rollback() override { (void)writer_.ExecuteCached("ROLLBACK"); }
+    WriteTransaction& Transaction() override { return txn_; }
+
+   private:
+    Connection& writer_;
+    SqliteTransaction txn_;
+  };
+
   const Options options_;
   Connection writer_;
-  std::mutex mutex_;
-  std::condition_variable wake_;
-  std::deque<Pending*> queue_;
-  bool closing_ = false;
-  std::thread thread_;
+  Batch batch_{writer_};
+  std::optional<GroupCommit> commit_;  // started last in the constructor
   std::mutex readers_mutex_;
   std::vector<std::unique_ptr<Connection>> readers_;
   Connection checkpointer_;
