@@ -59,10 +59,9 @@ std::string Base64UrlEncode(std::string_view bytes) {
   return out;
 }
 
-std::string Sha256Hex(std::string_view data) {
-  std::array<unsigned char, crypto_hash_sha256_BYTES> digest{};
-  crypto_hash_sha256(digest.data(), reinterpret_cast<const unsigned char*>(data.data()),
-                     data.size());
+namespace {
+
+std::string Hex(const std::array<unsigned char, crypto_hash_sha256_BYTES>& digest) {
   static constexpr char kHex[] = "0123456789abcdef";
   std::string out;
   out.reserve(digest.size() * 2);
@@ -71,6 +70,37 @@ std::string Sha256Hex(std::string_view data) {
     out += kHex[byte & 15];
   }
   return out;
+}
+
+}  // namespace
+
+std::string Sha256Hex(std::string_view data) {
+  std::array<unsigned char, crypto_hash_sha256_BYTES> digest{};
+  crypto_hash_sha256(digest.data(), reinterpret_cast<const unsigned char*>(data.data()),
+                     data.size());
+  return Hex(digest);
+}
+
+struct Sha256Stream::State {
+  crypto_hash_sha256_state sodium;
+};
+
+Sha256Stream::Sha256Stream() : state_(std::make_unique<State>()) {
+  crypto_hash_sha256_init(&state_->sodium);
+}
+
+Sha256Stream::~Sha256Stream() = default;
+
+void Sha256Stream::Update(std::string_view data) {
+  crypto_hash_sha256_update(&state_->sodium, reinterpret_cast<const unsigned char*>(data.data()),
+                            data.size());
+}
+
+std::string Sha256Stream::HexDigest() {
+  std::array<unsigned char, crypto_hash_sha256_BYTES> digest{};
+  crypto_hash_sha256_final(&state_->sodium, digest.data());
+  crypto_hash_sha256_init(&state_->sodium);
+  return Hex(digest);
 }
 
 }  // namespace rapport

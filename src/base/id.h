@@ -1,6 +1,7 @@
 // Opaque random identifiers and secrets (DESIGN.md §3: ids are random, never sequential).
 #pragma once
 
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -21,5 +22,22 @@ std::string Base64UrlEncode(std::string_view bytes);
 
 // Lower-case hex SHA-256 of `data`. Used to store secrets such as check-in tokens by digest.
 std::string Sha256Hex(std::string_view data);
+
+// The same digest of data given in pieces, e.g. a file as it is written.
+class Sha256Stream {
+ public:
+  Sha256Stream();
+  ~Sha256Stream();
+  Sha256Stream(const Sha256Stream&) = delete;
+  Sha256Stream& operator=(const Sha256Stream&) = delete;
+
+  void Update(std::string_view data);
+  // The lower-case hex digest of everything given; the stream starts again afterwards.
+  std::string HexDigest();
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
 
 }  // namespace rapport

@@ -37,5 +37,15 @@ TEST(Sha256, KnownDigest) {
   EXPECT_EQ(Sha256Hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 }
 
+TEST(Sha256, InPiecesGivesTheSameDigestAndStartsAgain) {
+  Sha256Stream stream;
+  stream.Update("a");
+  stream.Update("");
+  stream.Update("bc");
+  EXPECT_EQ(stream.HexDigest(), Sha256Hex("abc"));
+  stream.Update("abd");
+  EXPECT_EQ(stream.HexDigest(), Sha256Hex("abd"));
+}
+
 }  // namespace
 }  // namespace rapport

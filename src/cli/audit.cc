@@ -18,9 +18,6 @@ namespace {
 
 using Json = nlohmann::json;
 
-// Events read per query while verifying: bounds memory for long chains.
-constexpr int64_t kVerifyPage = 10'000;
-
 struct AuditArgs {
   std::string db;
   std::string org;
@@ -48,27 +45,6 @@ Result<storage::AuditHead> ParseAnchor(const std::string& text) {
                    });
   if (seq < 1 || !hex) return bad;
   return storage::AuditHead{{}, seq, hash};
-}
-
-Result<storage::AuditVerification> VerifyOrganization(
-    storage::ReadTransaction& txn, const std::string& org_id,
-    const std::optional<storage::AuditHead>& anchor) {
-  storage::AuditChainVerifier verifier(org_id);
-  if (anchor) verifier.ExpectHash(anchor->seq, anchor->hash);
-  int64_t after = 0;
-  while (true) {
-    RAPPORT_ASSIGN_OR_RETURN(const auto page, txn.ListAudit(org_id, after, kVerifyPage));
-    if (page.empty()) break;
-    bool sound = true;
-    for (const domain::AuditEvent& event : page) {
-      sound = verifier.Add(event);
-      if (!sound) break;
-    }
-    if (!sound) break;
-    after = page.back().seq;
-  }
-  RAPPORT_ASSIGN_OR_RETURN(const storage::AuditHead head, txn.GetAuditHead(org_id));
-  return verifier.Finish(head);
 }
 
 // Exit 0 when every chain verifies, 1 when one does not (or on a storage error), 2 for bad
@@ -103,7 +79,7 @@ int RunVerify(const AuditArgs& args) {
   for (const std::string& org_id : org_ids) {
     storage::AuditVerification result;
     const Status read = (*store)->Read([&](storage::ReadTransaction& txn) -> Status {
-      RAPPORT_ASSIGN_OR_RETURN(result, VerifyOrganization(txn, org_id, anchor));
+      RAPPORT_ASSIGN_OR_RETURN(result, storage::VerifyStoredAuditChain(txn, org_id, anchor));
       return Status::Ok();
     });
     if (!read.ok()) return Fail(read.WithContext("organisation " + org_id));

@@ -410,6 +410,7 @@ int Main(int argc, char** argv) {
   AddAlertCommands(app, commands);
   AddAuditCommands(app, commands);
   AddAccountCommands(app, commands);
+  AddTransferCommands(app, commands);
 
   try {
     app.parse(argc, argv);

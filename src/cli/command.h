@@ -47,5 +47,7 @@ void AddAnalyzeCommands(CLI::App& app, Commands& commands);      // analyze.cc: 
 void AddAlertCommands(CLI::App& app, Commands& commands);        // alerts.cc: alerts, settings
 void AddAuditCommands(CLI::App& app, Commands& commands);        // audit.cc: audit verify|list
 void AddAccountCommands(CLI::App& app, Commands& commands);      // accounts.cc: org, user
+// transfer.cc: export, import, backup, restore
+void AddTransferCommands(CLI::App& app, Commands& commands);
 
 }  // namespace rapport::cli

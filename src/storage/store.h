@@ -21,6 +21,7 @@
 #include "domain/alert.h"
 #include "domain/types.h"
 #include "storage/audit_chain.h"
+#include "storage/tables.h"
 
 namespace rapport::storage {
 
@@ -164,6 +165,13 @@ class ReadTransaction {
   // The end of the organisation's audit chain as recorded by the appends: seq 0 and an empty
   // hash when none was recorded (also for an unknown organisation).
   virtual Result<AuditHead> GetAuditHead(std::string_view org_id) = 0;
+
+  // Every row the organisation has in `table` (one of OrganizationTables(), tables.h) as
+  // stored, in the table's copy order, passed to `row` one at a time; stops at the first
+  // error `row` returns and returns it. For moving an organisation between databases
+  // (transfer.h). kInvalidArgument for a table that is not one of OrganizationTables().
+  virtual Status ScanOrganizationRows(const TableSpec& table, std::string_view org_id,
+                                      const std::function<Status(const Row&)>& row) = 0;
 };
 
 // Reads and writes. Put* insert a new row; kConflict when the id (or a unique field such as a
@@ -236,6 +244,12 @@ class WriteTransaction : public ReadTransaction {
   // kInvalidArgument when org_id, actor or action is empty; kNotFound for an unknown
   // organisation.
   virtual Result<domain::AuditEvent> AppendAudit(domain::AuditEvent event) = 0;
+
+  // Inserts a row as ScanOrganizationRows gave it, unchanged: audit events keep their seq and
+  // hashes, the audit head its place. kInvalidArgument when the row does not fit the table
+  // (CheckRow), kConflict when its key or a unique value (an e-mail, a token digest) is taken
+  // or a row it refers to is missing.
+  virtual Status InsertOrganizationRow(const TableSpec& table, const Row& row) = 0;
 };
 
 // Thread safety: all methods may be called from any thread concurrently.
@@ -264,6 +278,11 @@ class Store {
 // schema when `migrate` is true; otherwise an out-of-date schema is kUnavailable.
 // Errors: unknown scheme or malformed URL → kInvalidArgument naming the URL; an unreachable
 // PostgreSQL server → kUnavailable.
+// Re-reads the organisation's audit chain in `txn` and checks it (audit_chain.h), also
+// against `anchor` when given: an event's seq and hash recorded elsewhere earlier.
+Result<AuditVerification> VerifyStoredAuditChain(ReadTransaction& txn, std::string_view org_id,
+                                                 const std::optional<AuditHead>& anchor = {});
+
 Result<std::unique_ptr<Store>> OpenStore(std::string_view url, bool migrate = true);
 
 }  // namespace rapport::storage

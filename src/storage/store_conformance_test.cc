@@ -1,8 +1,11 @@
 // One storage conformance suite, parameterised over the backends (STYLE.md rule 11).
 #include <atomic>
+#include <map>
+#include <mutex>
 #include <thread>
 
 #include "base/id.h"
+#include "storage/postgres/db.h"
 #include "storage/postgres/test_cluster.h"
 #include "storage/store.h"
 #include "testing/testing.h"
@@ -1176,6 +1179,147 @@ TEST_P(StoreConformance, AuditAppendsAreValidated) {
   }));
 }
 
+// Every table's rows of one organisation (tables.h), as ScanOrganizationRows gives them.
+Result<std::map<std::string, std::vector<Row>>> OrganizationRows(Store& store,
+                                                                 const std::string& org_id) {
+  std::map<std::string, std::vector<Row>> out;
+  RAPPORT_RETURN_IF_ERROR(store.Read([&](ReadTransaction& txn) -> Status {
+    for (const TableSpec& table : OrganizationTables()) {
+      std::vector<Row>& rows = out[std::string(table.name)];
+      RAPPORT_RETURN_IF_ERROR(txn.ScanOrganizationRows(table, org_id, [&](const Row& row) {
+        rows.push_back(row);
+        return Status::Ok();
+      }));
+    }
+    return Status::Ok();
+  }));
+  return out;
+}
+
+TEST_P(StoreConformance, AnOrganisationsRowsCopyUnchangedToAnotherDatabase) {
+  // An organisation with something in every table, and a second one that must not come along.
+  const domain::Session session = MakeWorld("org-a");
+  MakeWorld("org-b");
+  const Timestamp now = clock_.Now();
+  const domain::Checkin checkin = MakeCheckin(session, "copy-token");
+  // Ids out of key order: responses, alerts and notes are listed in the order they were made.
+  domain::Response later = MakeResponse(checkin, "response-z");
+  domain::Response earlier = MakeResponse(checkin, "response-a");
+  earlier.submitted_at = later.submitted_at;
+  domain::Alert alert = MakeAlert(session, "alert-z", "rupture/c/s4", now);
+  domain::Alert second = MakeAlert(session, "alert-a", "low-alliance/c/s4", now);
+  ASSERT_OK(store_->Write([&](WriteTransaction& txn) -> Status {
+    RAPPORT_RETURN_IF_ERROR(
+        txn.PutCollateral({"collateral-a", "org-a", "client-org-a", "partner"}));
+    RAPPORT_RETURN_IF_ERROR(txn.PutGoal(
+        {"goal-a", "org-a", session.episode_id, "client-org-a", "Sleep through the night", now}));
+    RAPPORT_RETURN_IF_ERROR(txn.PutCheckin(checkin));
+    RAPPORT_RETURN_IF_ERROR(txn.PutResponse(later));
+    RAPPORT_RETURN_IF_ERROR(txn.PutResponse(earlier));
+    RAPPORT_RETURN_IF_ERROR(txn.MarkCheckinSubmitted("org-a", checkin.id, now, "digest"));
+    RAPPORT_RETURN_IF_ERROR(txn.PutAlert(alert));
+    RAPPORT_RETURN_IF_ERROR(txn.PutAlert(second));
+    RAPPORT_RETURN_IF_ERROR(txn.PutRepairNote(
+        {"note-z", "org-a", "alert-z", "user-org-a", "Talked it through", true, now}));
+    RAPPORT_RETURN_IF_ERROR(
+        txn.PutRepairNote({"note-a", "org-a", "alert-z", "user-org-a", "Followed up", false, now}));
+    RAPPORT_RETURN_IF_ERROR(txn.PutOrgSettings("org-a", R"({"safety_text":"Call us"})", now));
+    RAPPORT_RETURN_IF_ERROR(txn.PutFittedModel({"org-a", "etr", "phq-9", R"({"kind":"etr"})", now,
+                                                std::nullopt, now, 40, 400, 0.1 + 0.2}));
+    RAPPORT_RETURN_IF_ERROR(txn.PutApiToken({"token-a",
+                                             "org-a",
+                                             "user-org-a",
+                                             "EHR",
+                                             Sha256Hex("secret"),
+                                             {"read"},
+                                             now,
+                                             std::nullopt,
+                                             now}));
+    RAPPORT_RETURN_IF_ERROR(
+        txn.PutRecoveryCodes("org-a", "user-org-a", {Sha256Hex("r1"), Sha256Hex("r2")}));
+    RAPPORT_RETURN_IF_ERROR(txn.UseRecoveryCode("org-a", "user-org-a", Sha256Hex("r2"), now));
+    for (int k = 0; k < 3; ++k) {
+      RAPPORT_RETURN_IF_ERROR(
+          txn.AppendAudit(AuditOf("org-a", "user-org-a", "client/client-org-a", now)).status());
+    }
+    return txn.AppendAudit(AuditOf("org-b", "user-org-b", "client/client-org-b", now)).status();
+  }));
+  auto source_result = OrganizationRows(*store_, "org-a");
+  ASSERT_TRUE(source_result.ok()) << source_result.status().ToString();
+  const auto source = std::move(source_result).value();
+  for (const TableSpec& table : OrganizationTables()) {
+    EXPECT_FALSE(source.at(std::string(table.name)).empty()) << table.name << " has no row";
+  }
+  // Insertion order where the store lists rows in it; key order elsewhere.
+  EXPECT_EQ(std::get<std::string>(source.at("responses")[0][1]), "response-z");
+  EXPECT_EQ(std::get<std::string>(source.at("alerts")[0][1]), "alert-z");
+  EXPECT_EQ(std::get<std::string>(source.at("clinics")[0][1]), "clinic-org-a");
+
+  // Copied table by table into a new database of the same backend.
+  testing::TempDir other_dir;
+  auto other_url_result = GetParam().make_url(other_dir.path());
+  ASSERT_TRUE(other_url_result.ok()) << other_url_result.status().ToString();
+  const std::string other_url = std::move(other_url_result).value();
+  {
+    auto other_result = OpenStore(other_url);
+    ASSERT_TRUE(other_result.ok()) << other_result.status().ToString();
+    auto other = std::move(other_result).value();
+    ASSERT_OK(other->Write([&](WriteTransaction& txn) -> Status {
+      for (const TableSpec& table : OrganizationTables()) {
+        for (const Row& row : source.at(std::string(table.name))) {
+          RAPPORT_RETURN_IF_ERROR(txn.InsertOrganizationRow(table, row));
+        }
+      }
+      return Status::Ok();
+    }));
+    auto copied_result = OrganizationRows(*other, "org-a");
+    ASSERT_TRUE(copied_result.ok()) << copied_result.status().ToString();
+    const auto copied = std::move(copied_result).value();
+    EXPECT_EQ(copied, source);
+    auto nothing_result = OrganizationRows(*other, "org-b");
+    ASSERT_TRUE(nothing_result.ok()) << nothing_result.status().ToString();
+    const auto nothing = std::move(nothing_result).value();
+    for (const auto& [table, rows] : nothing) EXPECT_TRUE(rows.empty()) << table;
+    // The copy reads as the original through the domain too, and its chain goes on.
+    ASSERT_OK(other->Write([&](WriteTransaction& txn) -> Status {
+      RAPPORT_ASSIGN_OR_RETURN(const auto responses,
+                               txn.ListResponsesForEpisode("org-a", session.episode_id));
+      EXPECT_EQ(responses.size(), 2u);
+      if (responses.size() == 2u) {
+        EXPECT_EQ(responses[0].id, "response-z");
+      }
+      RAPPORT_ASSIGN_OR_RETURN(const auto by_digest,
+                               txn.GetCheckinByTokenDigest(Sha256Hex("copy-token")));
+      EXPECT_TRUE(by_digest.submitted_at.has_value());
+      RAPPORT_ASSIGN_OR_RETURN(const int unused, txn.CountRecoveryCodes("org-a", "user-org-a"));
+      EXPECT_EQ(unused, 1);
+      RAPPORT_ASSIGN_OR_RETURN(const auto appended,
+                               txn.AppendAudit(AuditOf("org-a", "console", "organization", now)));
+      EXPECT_EQ(appended.seq, 4);
+      RAPPORT_ASSIGN_OR_RETURN(const AuditVerification chain, VerifyStoredAuditChain(txn, "org-a"));
+      EXPECT_TRUE(chain.ok()) << chain.problem->message;
+      EXPECT_EQ(chain.events, 4);
+      return Status::Ok();
+    }));
+    // A row copied twice, or into the wrong table, is refused.
+    const TableSpec& clients = *FindOrganizationTable("clients");
+    EXPECT_EQ(other
+                  ->Write([&](WriteTransaction& txn) {
+                    return txn.InsertOrganizationRow(clients, source.at("clients")[0]);
+                  })
+                  .code(),
+              StatusCode::kConflict);
+    EXPECT_EQ(other
+                  ->Write([&](WriteTransaction& txn) {
+                    return txn.InsertOrganizationRow(clients, source.at("goals")[0]);
+                  })
+                  .code(),
+              StatusCode::kInvalidArgument);
+    other->Close();
+  }
+  if (GetParam().drop) EXPECT_OK(GetParam().drop(other_url));
+}
+
 INSTANTIATE_TEST_SUITE_P(
     Backends, StoreConformance,
     ::testing::Values(Backend{"sqlite",
@@ -1196,6 +1340,49 @@ TEST(OpenStore, RejectsUnknownUrls) {
   const Status unsupported = OpenStore("mysql://x").status();
   EXPECT_NE(unsupported.message().find("postgresql://"), std::string::npos)
       << unsupported.message();
+}
+
+TEST(OpenStore, PoolSizeBoundsAServersReadConnectionsOnPostgresql) {
+  for (const std::string bad : {"0", "x", "1001", ""}) {
+    const Status status =
+        OpenStore("postgresql://rapport@127.0.0.1:1/none?pool_size=" + bad + "&connect_timeout=2")
+            .status();
+    EXPECT_EQ(status.code(), StatusCode::kInvalidArgument) << bad;
+    EXPECT_NE(status.message().find("pool_size"), std::string::npos) << status.message();
+  }
+  auto url = postgres::CreateTestDatabase();
+  ASSERT_OK(url);
+  const char separator = url->find('?') == std::string::npos ? '?' : '&';
+  {
+    auto store = OpenStore(*url + separator + "pool_size=2");
+    ASSERT_OK(store);
+    auto watcher = postgres::Connection::Open(*url);
+    ASSERT_OK(watcher);
+    // Eight reads at once, each holding its connection for a while: two run, the rest wait.
+    std::mutex watching;  // one libpq connection: one query at a time
+    int most = 0;
+    std::vector<std::thread> readers;
+    for (int i = 0; i < 8; ++i) {
+      readers.emplace_back([&] {
+        EXPECT_OK((*store)->Read([&](ReadTransaction&) -> Status {
+          {
+            const std::lock_guard lock(watching);
+            auto rows = watcher->Query(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND "
+                "pid <> pg_backend_pid() AND state LIKE 'idle in transaction%'");
+            if (rows.ok()) most = std::max(most, static_cast<int>(rows->Int(0, 0)));
+          }
+          std::this_thread::sleep_for(50ms);
+          return Status::Ok();
+        }));
+      });
+      if (i == 0) std::this_thread::sleep_for(10ms);
+    }
+    for (std::thread& reader : readers) reader.join();
+    EXPECT_GE(most, 1);
+    EXPECT_LE(most, 2) << "open read transactions with pool_size=2";
+  }
+  EXPECT_OK(postgres::DropTestDatabase(*url));
 }
 
 TEST(OpenStore, AnUnreachablePostgresqlServerIsUnavailable) {

@@ -1245,6 +1245,88 @@ class PostgresTransaction final : public WriteTransaction {
     return event;
   }
 
+  Status ScanOrganizationRows(const TableSpec& table, std::string_view org_id,
+                              const std::function<Status(const Row&)>& each) override {
+    if (FindOrganizationTable(table.name) != &table) {
+      return InvalidArgument("not an organisation table: " + std::string(table.name), "table");
+    }
+    // COLLATE "C" compares text byte by byte, as SQLite does, so both backends give one order.
+    std::string order;
+    if (table.insertion_ordered) order = "insert_order";
+    for (const std::string_view column : table.key) {
+      if (table.insertion_ordered) break;
+      if (!order.empty()) order.append(", ");
+      order.append(column);
+      const int index = table.ColumnIndex(column);
+      if (index >= 0 && table.columns[index].type == ColumnType::kText) {
+        order.append(" COLLATE \"C\"");
+      }
+    }
+    std::string sql = std::string("SELECT ")
+                          .append(ColumnList(table))
+                          .append(" FROM ")
+                          .append(table.name)
+                          .append(" WHERE ")
+                          .append(table.org_column)
+                          .append(" = $1");
+    if (!order.empty()) sql.append(" ORDER BY ").append(order);
+    RAPPORT_ASSIGN_OR_RETURN(const Rows rows, db_.Query(sql, Params().Add(org_id)));
+    Row row(table.columns.size());
+    for (int r = 0; r < rows.size(); ++r) {
+      for (size_t i = 0; i < row.size(); ++i) {
+        const int column = static_cast<int>(i);
+        if (rows.IsNull(r, column)) {
+          row[i] = std::monostate{};
+          continue;
+        }
+        switch (table.columns[i].type) {
+          case ColumnType::kText: row[i] = rows.Text(r, column); break;
+          case ColumnType::kInteger: row[i] = rows.Int(r, column); break;
+          case ColumnType::kReal: row[i] = rows.Double(r, column); break;
+          case ColumnType::kBoolean: row[i] = rows.Bool(r, column); break;
+        }
+      }
+      RAPPORT_RETURN_IF_ERROR(each(row));
+    }
+    return Status::Ok();
+  }
+
+  Status InsertOrganizationRow(const TableSpec& table, const Row& row) override {
+    if (FindOrganizationTable(table.name) != &table) {
+      return InvalidArgument("not an organisation table: " + std::string(table.name), "table");
+    }
+    RAPPORT_RETURN_IF_ERROR(CheckRow(table, row));
+    if (table.name == "audit_events" || table.name == "audit_heads") {
+      // Serialised with AppendAudit on other servers, as an append is.
+      const auto* org = std::get_if<std::string>(&row[table.ColumnIndex(table.org_column)]);
+      if (org != nullptr) {
+        RAPPORT_RETURN_IF_ERROR(Run("SELECT pg_advisory_xact_lock($1, hashtext($2))",
+                                    Params().Add(kAuditLockClass).Add(*org)));
+      }
+    }
+    std::string sql = std::string("INSERT INTO ")
+                          .append(table.name)
+                          .append(" (")
+                          .append(ColumnList(table))
+                          .append(") VALUES (");
+    Params params;
+    for (size_t i = 0; i < row.size(); ++i) {
+      sql.append(i == 0 ? "$" : ", $").append(std::to_string(i + 1));
+      std::visit(
+          [&](const auto& value) {
+            using T = std::decay_t<decltype(value)>;
+            if constexpr (std::is_same_v<T, std::monostate>) {
+              params.AddNull();
+            } else {
+              params.Add(value);
+            }
+          },
+          row[i]);
+    }
+    sql.append(")");
+    return Run(sql, params);
+  }
+
  private:
   Connection& db_;
 };

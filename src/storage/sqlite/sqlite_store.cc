@@ -1366,6 +1366,85 @@ class SqliteTransaction final : public WriteTransaction {
     return event;
   }
 
+  Status ScanOrganizationRows(const TableSpec& table, std::string_view org_id,
+                              const std::function<Status(const Row&)>& each) override {
+    if (FindOrganizationTable(table.name) != &table) {
+      return InvalidArgument("not an organisation table: " + std::string(table.name), "table");
+    }
+    // Text compares byte by byte here (SQLite's BINARY collation), as it does in PostgreSQL
+    // under COLLATE "C", so both backends give one order.
+    std::string order;
+    if (table.insertion_ordered) order = "rowid";
+    for (const std::string_view column : table.key) {
+      if (table.insertion_ordered) break;
+      if (!order.empty()) order.append(", ");
+      order.append(column);
+    }
+    std::string sql = std::string("SELECT ")
+                          .append(ColumnList(table))
+                          .append(" FROM ")
+                          .append(table.name)
+                          .append(" WHERE ")
+                          .append(table.org_column)
+                          .append(" = ?");
+    if (!order.empty()) sql.append(" ORDER BY ").append(order);
+    RAPPORT_ASSIGN_OR_RETURN(Statement * stmt, db_.Cached(sql));
+    stmt->Bind(1, org_id);
+    Row row(table.columns.size());
+    while (true) {
+      RAPPORT_ASSIGN_OR_RETURN(const bool more, stmt->Step());
+      if (!more) break;
+      for (size_t i = 0; i < row.size(); ++i) {
+        const int column = static_cast<int>(i);
+        if (stmt->IsNull(column)) {
+          row[i] = std::monostate{};
+          continue;
+        }
+        switch (table.columns[i].type) {
+          case ColumnType::kText: row[i] = stmt->Text(column); break;
+          case ColumnType::kInteger: row[i] = stmt->Int(column); break;
+          case ColumnType::kReal: row[i] = stmt->Double(column); break;
+          case ColumnType::kBoolean: row[i] = stmt->Int(column) != 0; break;
+        }
+      }
+      const Status status = each(row);
+      if (!status.ok()) {
+        stmt->Reset();
+        return status;
+      }
+    }
+    return Status::Ok();
+  }
+
+  Status InsertOrganizationRow(const TableSpec& table, const Row& row) override {
+    if (FindOrganizationTable(table.name) != &table) {
+      return InvalidArgument("not an organisation table: " + std::string(table.name), "table");
+    }
+    RAPPORT_RETURN_IF_ERROR(CheckRow(table, row));
+    std::string sql = std::string("INSERT INTO ")
+                          .append(table.name)
+                          .append(" (")
+                          .append(ColumnList(table))
+                          .append(") VALUES (");
+    for (size_t i = 0; i < row.size(); ++i) sql.append(i == 0 ? "?" : ", ?");
+    sql.append(")");
+    RAPPORT_ASSIGN_OR_RETURN(Statement * stmt, db_.Cached(sql));
+    for (size_t i = 0; i < row.size(); ++i) {
+      const int index = static_cast<int>(i) + 1;
+      std::visit(
+          [&](const auto& value) {
+            using T = std::decay_t<decltype(value)>;
+            if constexpr (std::is_same_v<T, std::monostate>) {
+              stmt->BindNull(index);
+            } else {
+              stmt->Bind(index, value);
+            }
+          },
+          row[i]);
+    }
+    return stmt->Run();
+  }
+
  private:
   Connection& db_;
 };
