@@ -1385,6 +1385,58 @@ TEST(OpenStore, PoolSizeBoundsAServersReadConnectionsOnPostgresql) {
   EXPECT_OK(postgres::DropTestDatabase(*url));
 }
 
+// What a PostgreSQL restart or failover does to a running server: every connection it holds is
+// closed by the server. The next reads and writes reconnect without an error.
+TEST(OpenStore, PostgresqlConnectionsClosedByTheServerAreOpenedAgain) {
+  auto url = postgres::CreateTestDatabase();
+  ASSERT_OK(url);
+  {
+    auto store = OpenStore(*url);
+    ASSERT_OK(store);
+    const Timestamp now = FromUnixMillis(1'790'000'000'000);
+    ASSERT_OK((*store)->Write([&](WriteTransaction& txn) {
+      return txn.PutOrganization({"org-a", "Org A", now});
+    }));
+    // Several idle read connections.
+    std::vector<std::thread> readers;
+    for (int i = 0; i < 4; ++i) {
+      readers.emplace_back([&] {
+        EXPECT_OK((*store)->Read([](ReadTransaction&) -> Status {
+          std::this_thread::sleep_for(20ms);
+          return Status::Ok();
+        }));
+      });
+    }
+    for (std::thread& reader : readers) reader.join();
+
+    auto admin = postgres::Connection::Open(*url);
+    ASSERT_OK(admin);
+    const std::string others =
+        "FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()";
+    auto terminated = admin->Query("SELECT count(pg_terminate_backend(pid)) " + others);
+    ASSERT_OK(terminated);
+    EXPECT_GE(terminated->Int(0, 0), 2) << "the writer and at least one reader";
+    for (int wait = 0; wait < 100; ++wait) {
+      auto left = admin->Query("SELECT count(*) " + others);
+      ASSERT_OK(left);
+      if (left->Int(0, 0) == 0) break;
+      std::this_thread::sleep_for(20ms);
+    }
+
+    EXPECT_OK((*store)->Write([&](WriteTransaction& txn) {
+      return txn.PutClinic({"clinic-a", "org-a", "Main"});
+    }));
+    for (int i = 0; i < 6; ++i) {
+      EXPECT_OK((*store)->Read([](ReadTransaction& txn) -> Status {
+        RAPPORT_ASSIGN_OR_RETURN(const auto clinics, txn.ListClinics("org-a"));
+        EXPECT_EQ(clinics.size(), 1u);
+        return Status::Ok();
+      }));
+    }
+  }
+  EXPECT_OK(postgres::DropTestDatabase(*url));
+}
+
 TEST(OpenStore, AnUnreachablePostgresqlServerIsUnavailable) {
   // Port 1 on loopback: nothing listens there.
   EXPECT_EQ(OpenStore("postgresql://rapport@127.0.0.1:1/none?connect_timeout=2").status().code(),

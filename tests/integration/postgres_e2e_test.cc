@@ -13,6 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "storage/postgres/db.h"
 #include "storage/postgres/test_cluster.h"
 #include "support/process.h"
 #include "testing/testing.h"

@@ -1341,15 +1341,24 @@ class PostgresStore final : public Store {
   ~PostgresStore() override { Close(); }
 
   Status Read(const std::function<Status(ReadTransaction&)>& work) override {
-    RAPPORT_ASSIGN_OR_RETURN(std::unique_ptr<Connection> db, AcquireReader());
-    Status status = db->Execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
-    if (status.ok()) {
-      PostgresTransaction txn(*db);
-      status = RunCatching([&] { return work(txn); });
-      (void)db->Execute("ROLLBACK");  // read only: nothing to commit
+    // A connection the server has closed since its last use (a restart, a failover, an idle
+    // timeout) shows at BEGIN, before any work ran: it is dropped and the read begins again on
+    // another, so idle connections lost together cost no request an error.
+    for (size_t attempt = 0;; ++attempt) {
+      RAPPORT_ASSIGN_OR_RETURN(std::unique_ptr<Connection> db, AcquireReader());
+      Status status = db->Execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+      if (!status.ok() && !db->Healthy() && attempt < options_.max_readers) {
+        ReleaseReader(std::move(db));
+        continue;
+      }
+      if (status.ok()) {
+        PostgresTransaction txn(*db);
+        status = RunCatching([&] { return work(txn); });
+        (void)db->Execute("ROLLBACK");  // read only: nothing to commit
+      }
+      ReleaseReader(std::move(db));
+      return status;
     }
-    ReleaseReader(std::move(db));
-    return status;
   }
 
   Status Write(const std::function<Status(WriteTransaction&)>& work) override {
@@ -1412,8 +1421,12 @@ class PostgresStore final : public Store {
    public:
     explicit Batch(Connection& writer) : writer_(writer), txn_(writer) {}
     Status Begin() override {
-      Status status = writer_.Healthy() ? Status::Ok() : writer_.Reset();
-      return status.ok() ? writer_.Execute("BEGIN") : status;
+      if (!writer_.Healthy()) RAPPORT_RETURN_IF_ERROR(writer_.Reset());
+      const Status status = writer_.Execute("BEGIN");
+      if (status.ok() || writer_.Healthy()) return status;
+      // Lost since the last batch and noticed only now; nothing of this batch ran yet.
+      RAPPORT_RETURN_IF_ERROR(writer_.Reset());
+      return writer_.Execute("BEGIN");
     }
     Status Savepoint() override { return writer_.Execute("SAVEPOINT work"); }
     Status ReleaseSavepoint() override { return writer_.Execute("RELEASE SAVEPOINT work"); }
