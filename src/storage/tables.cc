@@ -269,7 +269,13 @@ std::string ColumnList(const TableSpec& table) {
   return out;
 }
 
+Status CheckOrganizationTable(const TableSpec& table) {
+  if (FindOrganizationTable(table.name) == &table) return Status::Ok();
+  return InvalidArgument(std::string("not an organisation table: ").append(table.name), "table");
+}
+
 Status CheckRow(const TableSpec& table, const Row& row) {
+  RAPPORT_RETURN_IF_ERROR(CheckOrganizationTable(table));
   if (row.size() != table.columns.size()) {
     return InvalidArgument(std::string(table.name)
                                .append(": a row needs ")

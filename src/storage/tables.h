@@ -60,8 +60,26 @@ const TableSpec* FindOrganizationTable(std::string_view name);
 // The table's column names separated by ", ", for the backends' SELECT and INSERT statements.
 std::string ColumnList(const TableSpec& table);
 
-// kInvalidArgument naming the table and column when `row` does not hold one value per column,
-// each null or of the column's type.
+// kInvalidArgument unless `table` is one of OrganizationTables() (the backends build SQL from
+// its names, so only these descriptions may reach them).
+Status CheckOrganizationTable(const TableSpec& table);
+
+// CheckOrganizationTable, then kInvalidArgument naming the table and column when `row` does not
+// hold one value per column, each null or of the column's type.
 Status CheckRow(const TableSpec& table, const Row& row);
+
+// The value of one column of a backend's current result row, read by its column's type.
+// `reader` has IsNull, Text, Int, Double and Bool, each taking the column's position.
+template <typename Reader>
+Value ReadValue(const Reader& reader, int column, ColumnType type) {
+  if (reader.IsNull(column)) return std::monostate{};
+  switch (type) {
+    case ColumnType::kText: return reader.Text(column);
+    case ColumnType::kInteger: return reader.Int(column);
+    case ColumnType::kReal: return reader.Double(column);
+    case ColumnType::kBoolean: return reader.Bool(column);
+  }
+  return std::monostate{};
+}
 
 }  // namespace rapport::storage

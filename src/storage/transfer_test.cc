@@ -17,13 +17,6 @@ namespace {
 namespace fs = std::filesystem;
 using Json = nlohmann::json;
 
-std::string ReadText(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
 void WriteText(const fs::path& path, const std::string& text) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   out << text;
@@ -72,8 +65,8 @@ class Transfer : public ::testing::Test {
   // Rewrites the manifest's digest and row count of `file` to match its content, as someone
   // hiding a change would.
   static void Reseal(const fs::path& dir, const std::string& file) {
-    Json manifest = Json::parse(ReadText(dir / kManifestFile));
-    const std::string text = ReadText(dir / file);
+    Json manifest = Json::parse(testing::ReadFileText(dir / kManifestFile));
+    const std::string text = testing::ReadFileText(dir / file);
     for (Json& table : manifest["tables"]) {
       if (table["file"] != file) continue;
       table["sha256"] = Sha256Hex(text);
@@ -115,11 +108,11 @@ TEST_F(Transfer, ARoundTripGivesTheSameFilesAndAChainThatGoesOn) {
   for (const TableSpec& table : OrganizationTables()) {
     const std::string file = std::string(table.name) + ".ndjson";
     if (table.name == "audit_events" || table.name == "audit_heads") continue;
-    EXPECT_EQ(ReadText(first / file), ReadText(second / file)) << file;
+    EXPECT_EQ(testing::ReadFileText(first / file), testing::ReadFileText(second / file)) << file;
   }
   // The chain holds the exported events unchanged, then the import's own.
-  const std::string before = ReadText(first / "audit_events.ndjson");
-  const std::string after = ReadText(second / "audit_events.ndjson");
+  const std::string before = testing::ReadFileText(first / "audit_events.ndjson");
+  const std::string after = testing::ReadFileText(second / "audit_events.ndjson");
   EXPECT_EQ(after.substr(0, before.size()), before);
   EXPECT_NE(after.find("\"organization.import\"", before.size()), std::string::npos);
   ASSERT_OK(target->Read([](ReadTransaction& txn) -> Status {
@@ -164,12 +157,12 @@ TEST_F(Transfer, ExportRefusesAnUnknownOrganisationAndAFolderInUse) {
   WriteText(used / "keep.txt", "mine");
   const auto refused = ExportOrganization(*source_, "org-a", used, "console", clock_.Now());
   EXPECT_EQ(refused.status().code(), StatusCode::kInvalidArgument);
-  EXPECT_EQ(ReadText(used / "keep.txt"), "mine");
+  EXPECT_EQ(testing::ReadFileText(used / "keep.txt"), "mine");
 }
 
 TEST_F(Transfer, AChangedFileIsRefusedByItsChecksum) {
   const fs::path out = Export();
-  std::string users = ReadText(out / "users.ndjson");
+  std::string users = testing::ReadFileText(out / "users.ndjson");
   users.replace(users.find("clinician"), 9, "admin\",\"x");
   WriteText(out / "users.ndjson", users);
   const Status status = ImportIntoNew(out);
@@ -180,7 +173,7 @@ TEST_F(Transfer, AChangedFileIsRefusedByItsChecksum) {
 
 TEST_F(Transfer, ARowOfAnotherOrganisationIsRefusedNamingFileAndLine) {
   const fs::path out = Export();
-  std::string clients = ReadText(out / "clients.ndjson");
+  std::string clients = testing::ReadFileText(out / "clients.ndjson");
   clients.replace(clients.find("\"org-a\""), 7, "\"org-b\"");
   WriteText(out / "clients.ndjson", clients);
   Reseal(out, "clients.ndjson");
@@ -204,7 +197,7 @@ TEST_F(Transfer, MissingUnknownAndMistypedColumnsAreNamed) {
   };
   for (const auto& c : cases) {
     const fs::path out = Export("export-" + std::to_string(imports_));
-    std::string clients = ReadText(out / "clients.ndjson");
+    std::string clients = testing::ReadFileText(out / "clients.ndjson");
     ASSERT_NE(clients.find(c.from), std::string::npos) << clients;
     clients.replace(clients.find(c.from), c.from.size(), c.to);
     WriteText(out / "clients.ndjson", clients);
@@ -217,7 +210,7 @@ TEST_F(Transfer, MissingUnknownAndMistypedColumnsAreNamed) {
 
 TEST_F(Transfer, AnAuditChainThatNoLongerVerifiesIsRefused) {
   const fs::path out = Export();
-  std::string events = ReadText(out / "audit_events.ndjson");
+  std::string events = testing::ReadFileText(out / "audit_events.ndjson");
   events.replace(events.find("192.0.2.1"), 9, "192.0.2.9");
   WriteText(out / "audit_events.ndjson", events);
   Reseal(out, "audit_events.ndjson");
@@ -228,7 +221,7 @@ TEST_F(Transfer, AnAuditChainThatNoLongerVerifiesIsRefused) {
 
   // Dropping the last event and its head entry is caught by the manifest's audit head.
   const fs::path cut = Export("cut");
-  std::string all = ReadText(cut / "audit_events.ndjson");
+  std::string all = testing::ReadFileText(cut / "audit_events.ndjson");
   all.erase(all.rfind('\n', all.size() - 2) + 1);
   WriteText(cut / "audit_events.ndjson", all);
   Reseal(cut, "audit_events.ndjson");
@@ -239,7 +232,7 @@ TEST_F(Transfer, AnAuditChainThatNoLongerVerifiesIsRefused) {
 TEST_F(Transfer, AManifestFromElsewhereIsRefused) {
   const auto with_manifest = [&](const std::string& name, const std::function<void(Json&)>& edit) {
     const fs::path out = Export(name);
-    Json manifest = Json::parse(ReadText(out / kManifestFile));
+    Json manifest = Json::parse(testing::ReadFileText(out / kManifestFile));
     edit(manifest);
     WriteText(out / kManifestFile, manifest.dump());
     const Status status = ImportIntoNew(out);

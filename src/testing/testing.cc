@@ -1,6 +1,8 @@
 #include "testing/testing.h"
 
 #include <cstdlib>
+#include <fstream>
+#include <sstream>
 #include <stdexcept>
 
 #include "base/id.h"
@@ -17,6 +19,13 @@ std::filesystem::path SourceDir() {
 std::filesystem::path RapportBinary() {
   const char* path = std::getenv("RAPPORT_BINARY");
   return path != nullptr ? std::filesystem::path(path) : std::filesystem::path(RAPPORT_TEST_BINARY);
+}
+
+std::string ReadFileText(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
 }
 
 TempDir::TempDir() {

@@ -49,6 +49,9 @@ std::filesystem::path SourceDir();
 // The `rapport` binary under test (RAPPORT_BINARY, else the one built beside this test).
 std::filesystem::path RapportBinary();
 
+// The whole content of a file; empty when it cannot be read.
+std::string ReadFileText(const std::filesystem::path& path);
+
 // A fresh directory removed with its contents on destruction.
 class TempDir {
  public:

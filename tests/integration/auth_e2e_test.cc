@@ -87,10 +87,7 @@ class AuthEndToEnd : public ::testing::Test {
     server_.emplace(std::vector<std::string>{testing::RapportBinary().string(), "demo",
                                              "--data-dir", dir_.path().string()});
     ASSERT_TRUE(server_->started()) << server_->output();
-    std::ifstream in(dir_.path() / "demo-accounts.json");
-    std::stringstream text;
-    text << in.rdbuf();
-    accounts_ = Json::parse(text.str());
+    accounts_ = Json::parse(testing::ReadFileText(dir_.path() / "demo-accounts.json"));
   }
 
   int port() const { return server_->port(); }

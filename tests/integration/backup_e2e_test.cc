@@ -18,13 +18,6 @@ using testing::Http;
 using testing::RunCommand;
 using testing::ServerProcess;
 
-std::string ReadText(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
 // A check-in's answers (the demo's links ask for progress and the client's alliance).
 std::string Answers(int value) {
   return Json{
@@ -43,7 +36,7 @@ TEST(BackupEndToEnd, ABackupWhileServingHoldsEveryAcknowledgedWriteAndRestores) 
   std::optional<ServerProcess> demo;
   demo.emplace(std::vector<std::string>{rapport, "demo", "--data-dir", demo_dir.string()});
   ASSERT_TRUE(demo->started()) << demo->output();
-  const Json accounts = Json::parse(ReadText(demo_dir / "demo-accounts.json"));
+  const Json accounts = Json::parse(testing::ReadFileText(demo_dir / "demo-accounts.json"));
   const std::string link = accounts["checkin_links"][0];
   const std::string checkin = "/api/v1/checkins/" + link.substr(link.rfind("/c/") + 3);
 

@@ -22,10 +22,7 @@ using Json = nlohmann::json;
 using testing::Http;
 
 Json ReadJsonFile(const std::filesystem::path& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return Json::parse(text.str());
+  return Json::parse(testing::ReadFileText(path));
 }
 
 std::string TokenOf(const std::string& link) { return link.substr(link.rfind("/c/") + 3); }

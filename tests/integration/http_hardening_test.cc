@@ -56,10 +56,7 @@ void ExpectProblem(const HttpResult& result, int status, const std::string& fiel
 }
 
 std::string FirstToken(const std::filesystem::path& accounts_file) {
-  std::ifstream in(accounts_file);
-  std::stringstream text;
-  text << in.rdbuf();
-  const std::string link = Json::parse(text.str())["checkin_links"][0];
+  const std::string link = Json::parse(testing::ReadFileText(accounts_file))["checkin_links"][0];
   return link.substr(link.rfind("/c/") + 3);
 }
 

@@ -71,11 +71,9 @@ TEST_F(PostgresEndToEnd, DemoRunsOnPostgresql) {
       std::vector<std::string>{rapport, "demo", "--db", url_, "--data-dir", dir_.path().string()});
   ASSERT_TRUE(demo->started()) << demo->output();
   EXPECT_EQ(Http(demo->port(), "GET", "/readyz").status, 200);
-  std::ifstream in(dir_.path() / "demo-accounts.json");
-  std::stringstream text;
-  text << in.rdbuf();
-  const Json accounts = Json::parse(text.str(), nullptr, false);
-  ASSERT_TRUE(accounts.is_object()) << text.str();
+  const std::string text = testing::ReadFileText(dir_.path() / "demo-accounts.json");
+  const Json accounts = Json::parse(text, nullptr, false);
+  ASSERT_TRUE(accounts.is_object()) << text;
   EXPECT_FALSE(std::filesystem::exists(dir_.path() / "rapport.db")) << "the demo is in PostgreSQL";
   // A clinician signs in against the accounts stored in PostgreSQL.
   for (const Json& account : accounts["accounts"]) {
@@ -108,11 +106,9 @@ TEST_F(PostgresEndToEnd, TwoServersOnOneDatabaseActAsOne) {
     ServerProcess demo({rapport, "demo", "--db", url_, "--data-dir", dir_.path().string()});
     ASSERT_TRUE(demo.started()) << demo.output();
   }
-  std::ifstream in(dir_.path() / "demo-accounts.json");
-  std::stringstream text;
-  text << in.rdbuf();
-  const Json accounts = Json::parse(text.str(), nullptr, false);
-  ASSERT_TRUE(accounts.is_object()) << text.str();
+  const std::string text = testing::ReadFileText(dir_.path() / "demo-accounts.json");
+  const Json accounts = Json::parse(text, nullptr, false);
+  ASSERT_TRUE(accounts.is_object()) << text;
 
   ServerProcess first({rapport, "serve", "--db", url_});
   ASSERT_TRUE(first.started()) << first.output();

@@ -21,13 +21,6 @@ using testing::Http;
 using testing::RunCommand;
 using testing::ServerProcess;
 
-std::string ReadText(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
 std::vector<std::string> Lines(const std::string& text) {
   std::vector<std::string> out;
   std::istringstream in(text);
@@ -71,21 +64,21 @@ TEST(TransferEndToEnd, SqliteToPostgresqlToSqliteKeepsEveryRecordAndTheAuditChai
   EXPECT_OK(storage::postgres::DropTestDatabase(*pg));
 
   // Every record and score identical, byte for byte, after two moves across backends.
-  const Json manifest = Json::parse(ReadText(e1 / "manifest.json"));
+  const Json manifest = Json::parse(testing::ReadFileText(e1 / "manifest.json"));
   int compared = 0;
   for (const Json& table : manifest["tables"]) {
     const std::string file = table["file"];
     if (file == "audit_events.ndjson" || file == "audit_heads.ndjson") continue;
-    const std::string original = ReadText(e1 / file);
-    EXPECT_EQ(ReadText(e2 / file), original) << file << " changed on PostgreSQL";
-    EXPECT_EQ(ReadText(e3 / file), original) << file << " changed back on SQLite";
+    const std::string original = testing::ReadFileText(e1 / file);
+    EXPECT_EQ(testing::ReadFileText(e2 / file), original) << file << " changed on PostgreSQL";
+    EXPECT_EQ(testing::ReadFileText(e3 / file), original) << file << " changed back on SQLite";
     ++compared;
   }
   EXPECT_GE(compared, 20);
-  EXPECT_GT(Lines(ReadText(e1 / "scores.ndjson")).size(), 500u);
+  EXPECT_GT(Lines(testing::ReadFileText(e1 / "scores.ndjson")).size(), 500u);
   // The audit chain: the exported events unchanged, then one import event per move.
-  const auto first = Lines(ReadText(e1 / "audit_events.ndjson"));
-  const auto last = Lines(ReadText(e3 / "audit_events.ndjson"));
+  const auto first = Lines(testing::ReadFileText(e1 / "audit_events.ndjson"));
+  const auto last = Lines(testing::ReadFileText(e3 / "audit_events.ndjson"));
   ASSERT_EQ(last.size(), first.size() + 2);
   EXPECT_TRUE(std::equal(first.begin(), first.end(), last.begin()));
   for (size_t i = first.size(); i < last.size(); ++i) {
@@ -99,7 +92,7 @@ TEST(TransferEndToEnd, SqliteToPostgresqlToSqliteKeepsEveryRecordAndTheAuditChai
 
   // The moved organisation works: its clinician signs in with the same password and sees the
   // same caseload.
-  const Json accounts = Json::parse(ReadText(demo_dir / "demo-accounts.json"));
+  const Json accounts = Json::parse(testing::ReadFileText(demo_dir / "demo-accounts.json"));
   Json clinician;
   for (const Json& account : accounts["accounts"]) {
     if (account["role"] == "clinician" && account["org"] == org["name"]) {

@@ -1247,9 +1247,7 @@ class PostgresTransaction final : public WriteTransaction {
 
   Status ScanOrganizationRows(const TableSpec& table, std::string_view org_id,
                               const std::function<Status(const Row&)>& each) override {
-    if (FindOrganizationTable(table.name) != &table) {
-      return InvalidArgument("not an organisation table: " + std::string(table.name), "table");
-    }
+    RAPPORT_RETURN_IF_ERROR(CheckOrganizationTable(table));
     // COLLATE "C" compares text byte by byte, as SQLite does, so both backends give one order.
     std::string order;
     if (table.insertion_ordered) order = "insert_order";
@@ -1271,20 +1269,21 @@ class PostgresTransaction final : public WriteTransaction {
                           .append(" = $1");
     if (!order.empty()) sql.append(" ORDER BY ").append(order);
     RAPPORT_ASSIGN_OR_RETURN(const Rows rows, db_.Query(sql, Params().Add(org_id)));
+    // One result row seen as ReadValue reads a row: by column alone.
+    struct RowReader {
+      const Rows& rows;
+      int r;
+      bool IsNull(int column) const { return rows.IsNull(r, column); }
+      std::string Text(int column) const { return rows.Text(r, column); }
+      int64_t Int(int column) const { return rows.Int(r, column); }
+      double Double(int column) const { return rows.Double(r, column); }
+      bool Bool(int column) const { return rows.Bool(r, column); }
+    };
     Row row(table.columns.size());
     for (int r = 0; r < rows.size(); ++r) {
+      const RowReader reader{rows, r};
       for (size_t i = 0; i < row.size(); ++i) {
-        const int column = static_cast<int>(i);
-        if (rows.IsNull(r, column)) {
-          row[i] = std::monostate{};
-          continue;
-        }
-        switch (table.columns[i].type) {
-          case ColumnType::kText: row[i] = rows.Text(r, column); break;
-          case ColumnType::kInteger: row[i] = rows.Int(r, column); break;
-          case ColumnType::kReal: row[i] = rows.Double(r, column); break;
-          case ColumnType::kBoolean: row[i] = rows.Bool(r, column); break;
-        }
+        row[i] = ReadValue(reader, static_cast<int>(i), table.columns[i].type);
       }
       RAPPORT_RETURN_IF_ERROR(each(row));
     }
@@ -1292,9 +1291,6 @@ class PostgresTransaction final : public WriteTransaction {
   }
 
   Status InsertOrganizationRow(const TableSpec& table, const Row& row) override {
-    if (FindOrganizationTable(table.name) != &table) {
-      return InvalidArgument("not an organisation table: " + std::string(table.name), "table");
-    }
     RAPPORT_RETURN_IF_ERROR(CheckRow(table, row));
     if (table.name == "audit_events" || table.name == "audit_heads") {
       // Serialised with AppendAudit on other servers, as an append is.

@@ -53,6 +53,7 @@ class Statement {
   std::string Text(int column) const;
   int64_t Int(int column) const;
   double Double(int column) const;
+  bool Bool(int column) const { return Int(column) != 0; }  // INTEGER 0/1 flags
   bool IsNull(int column) const;
   std::optional<double> OptionalDouble(int column) const;
 

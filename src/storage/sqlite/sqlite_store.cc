@@ -1368,9 +1368,7 @@ class SqliteTransaction final : public WriteTransaction {
 
   Status ScanOrganizationRows(const TableSpec& table, std::string_view org_id,
                               const std::function<Status(const Row&)>& each) override {
-    if (FindOrganizationTable(table.name) != &table) {
-      return InvalidArgument("not an organisation table: " + std::string(table.name), "table");
-    }
+    RAPPORT_RETURN_IF_ERROR(CheckOrganizationTable(table));
     // Text compares byte by byte here (SQLite's BINARY collation), as it does in PostgreSQL
     // under COLLATE "C", so both backends give one order.
     std::string order;
@@ -1395,17 +1393,7 @@ class SqliteTransaction final : public WriteTransaction {
       RAPPORT_ASSIGN_OR_RETURN(const bool more, stmt->Step());
       if (!more) break;
       for (size_t i = 0; i < row.size(); ++i) {
-        const int column = static_cast<int>(i);
-        if (stmt->IsNull(column)) {
-          row[i] = std::monostate{};
-          continue;
-        }
-        switch (table.columns[i].type) {
-          case ColumnType::kText: row[i] = stmt->Text(column); break;
-          case ColumnType::kInteger: row[i] = stmt->Int(column); break;
-          case ColumnType::kReal: row[i] = stmt->Double(column); break;
-          case ColumnType::kBoolean: row[i] = stmt->Int(column) != 0; break;
-        }
+        row[i] = ReadValue(*stmt, static_cast<int>(i), table.columns[i].type);
       }
       const Status status = each(row);
       if (!status.ok()) {
@@ -1417,9 +1405,6 @@ class SqliteTransaction final : public WriteTransaction {
   }
 
   Status InsertOrganizationRow(const TableSpec& table, const Row& row) override {
-    if (FindOrganizationTable(table.name) != &table) {
-      return InvalidArgument("not an organisation table: " + std::string(table.name), "table");
-    }
     RAPPORT_RETURN_IF_ERROR(CheckRow(table, row));
     std::string sql = std::string("INSERT INTO ")
                           .append(table.name)
