@@ -269,6 +269,33 @@ std::string ColumnList(const TableSpec& table) {
   return out;
 }
 
+std::string ScanSql(const TableSpec& table, std::string_view placeholder,
+                    std::string_view insertion_column, std::string_view text_collation) {
+  std::string order;
+  if (table.insertion_ordered) {
+    order = insertion_column;
+  } else {
+    for (const std::string_view column : table.key) {
+      if (!order.empty()) order.append(", ");
+      order.append(column);
+      const int index = table.ColumnIndex(column);
+      if (index >= 0 && table.columns[index].type == ColumnType::kText) {
+        order.append(text_collation);
+      }
+    }
+  }
+  std::string sql = std::string("SELECT ")
+                        .append(ColumnList(table))
+                        .append(" FROM ")
+                        .append(table.name)
+                        .append(" WHERE ")
+                        .append(table.org_column)
+                        .append(" = ")
+                        .append(placeholder);
+  if (!order.empty()) sql.append(" ORDER BY ").append(order);
+  return sql;
+}
+
 Status CheckOrganizationTable(const TableSpec& table) {
   if (FindOrganizationTable(table.name) == &table) return Status::Ok();
   return InvalidArgument(std::string("not an organisation table: ").append(table.name), "table");

@@ -60,6 +60,13 @@ const TableSpec* FindOrganizationTable(std::string_view name);
 // The table's column names separated by ", ", for the backends' SELECT and INSERT statements.
 std::string ColumnList(const TableSpec& table);
 
+// The SELECT of ScanOrganizationRows in a backend's dialect: the table's columns, of the
+// organisation named by `placeholder`, in the table's copy order — `insertion_column` (the
+// backend's name for insertion order) or the key, each text key column followed by
+// `text_collation` so that text compares byte by byte.
+std::string ScanSql(const TableSpec& table, std::string_view placeholder,
+                    std::string_view insertion_column, std::string_view text_collation);
+
 // kInvalidArgument unless `table` is one of OrganizationTables() (the backends build SQL from
 // its names, so only these descriptions may reach them).
 Status CheckOrganizationTable(const TableSpec& table);

@@ -1249,25 +1249,7 @@ class PostgresTransaction final : public WriteTransaction {
                               const std::function<Status(const Row&)>& each) override {
     RAPPORT_RETURN_IF_ERROR(CheckOrganizationTable(table));
     // COLLATE "C" compares text byte by byte, as SQLite does, so both backends give one order.
-    std::string order;
-    if (table.insertion_ordered) order = "insert_order";
-    for (const std::string_view column : table.key) {
-      if (table.insertion_ordered) break;
-      if (!order.empty()) order.append(", ");
-      order.append(column);
-      const int index = table.ColumnIndex(column);
-      if (index >= 0 && table.columns[index].type == ColumnType::kText) {
-        order.append(" COLLATE \"C\"");
-      }
-    }
-    std::string sql = std::string("SELECT ")
-                          .append(ColumnList(table))
-                          .append(" FROM ")
-                          .append(table.name)
-                          .append(" WHERE ")
-                          .append(table.org_column)
-                          .append(" = $1");
-    if (!order.empty()) sql.append(" ORDER BY ").append(order);
+    const std::string sql = ScanSql(table, "$1", "insert_order", " COLLATE \"C\"");
     RAPPORT_ASSIGN_OR_RETURN(const Rows rows, db_.Query(sql, Params().Add(org_id)));
     // One result row seen as ReadValue reads a row: by column alone.
     struct RowReader {

@@ -1369,23 +1369,8 @@ class SqliteTransaction final : public WriteTransaction {
   Status ScanOrganizationRows(const TableSpec& table, std::string_view org_id,
                               const std::function<Status(const Row&)>& each) override {
     RAPPORT_RETURN_IF_ERROR(CheckOrganizationTable(table));
-    // Text compares byte by byte here (SQLite's BINARY collation), as it does in PostgreSQL
-    // under COLLATE "C", so both backends give one order.
-    std::string order;
-    if (table.insertion_ordered) order = "rowid";
-    for (const std::string_view column : table.key) {
-      if (table.insertion_ordered) break;
-      if (!order.empty()) order.append(", ");
-      order.append(column);
-    }
-    std::string sql = std::string("SELECT ")
-                          .append(ColumnList(table))
-                          .append(" FROM ")
-                          .append(table.name)
-                          .append(" WHERE ")
-                          .append(table.org_column)
-                          .append(" = ?");
-    if (!order.empty()) sql.append(" ORDER BY ").append(order);
+    // Text compares byte by byte here (SQLite's BINARY collation).
+    const std::string sql = ScanSql(table, "?", "rowid", "");
     RAPPORT_ASSIGN_OR_RETURN(Statement * stmt, db_.Cached(sql));
     stmt->Bind(1, org_id);
     Row row(table.columns.size());
