@@ -284,6 +284,42 @@ TEST_F(Caseload, PutsWhatNeedsAttentionFirst) {
       << response.body;
 }
 
+TEST_F(Caseload, AlertsNameTheirClientByCode) {
+  const testing_world::Org& org = orgs_.at("a");
+  const auto [cookie, csrf] = SignIn(org.users.at("supervisor"));
+  const Response listed = Send({"GET", "/api/v1/alerts", "", cookie});
+  ASSERT_EQ(listed.status, 200) << listed.body;
+  const Json alerts = Body(listed)["alerts"];
+  ASSERT_EQ(alerts.size(), 1u) << listed.body;
+  EXPECT_EQ(alerts[0]["client"], org.client_id);
+  EXPECT_EQ(alerts[0]["client_code"], "C-a");
+  EXPECT_EQ(alerts[0]["episode"], org.episode_id);
+  EXPECT_EQ(alerts[0]["episode_clients"], Json::parse(R"([{"id": "client-a", "code": "C-a"}])"));
+  // The same in one alert and in the client page's alerts.
+  EXPECT_EQ(Body(Send({"GET", "/api/v1/alerts/" + org.alert_id, "", cookie}))["client_code"],
+            "C-a");
+  const Json dashboard =
+      Body(Send({"GET", "/api/v1/episodes/" + org.episode_id + "/dashboard", "", cookie}));
+  ASSERT_EQ(dashboard["alerts"].size(), 1u);
+  EXPECT_EQ(dashboard["alerts"][0]["client_code"], "C-a");
+  // An alert about the whole episode (no one client) has no client_code but names the clients.
+  ASSERT_OK(store_->Write([&](storage::WriteTransaction& txn) -> Status {
+    RAPPORT_ASSIGN_OR_RETURN(domain::Alert alert, txn.GetAlert(org.id, org.alert_id));
+    alert.id = "alert-episode";
+    alert.client_id.clear();
+    alert.kind = "split-alliance";
+    alert.dedupe_key = "split-alliance:a";
+    return txn.PutAlert(alert);
+  }));
+  const Json both = Body(Send({"GET", "/api/v1/alerts", "", cookie}))["alerts"];
+  ASSERT_EQ(both.size(), 2u);
+  for (const Json& alert : both) {
+    if (alert["id"] != "alert-episode") continue;
+    EXPECT_TRUE(alert["client_code"].is_null());
+    EXPECT_EQ(alert["episode_clients"][0]["code"], "C-a");
+  }
+}
+
 }  // namespace
 }  // namespace rapport::api
 
