@@ -129,6 +129,14 @@ function date(text: string | null | undefined): string {
   return Number.isNaN(value.getTime()) ? text : value.toLocaleDateString();
 }
 
+// Who an alert is about, by the pseudonymous code clinicians know: its client, or every client
+// of the episode when it is about them all (a couple's split alliance).
+function alertClient(alert: Json): string {
+  if (alert.client_code) return `Client ${alert.client_code}`;
+  const codes = ((alert.episode_clients ?? []) as Json[]).map((c) => c.code).filter((c) => c);
+  return codes.length > 0 ? `Clients ${codes.join(", ")}` : "Client (no code)";
+}
+
 // ---------------------------------------------------------------------------------------------
 // Header and navigation
 
@@ -681,7 +689,11 @@ function alertCard(alert: Json, titles: Map<string, string>, changed: () => void
     "article",
     { class: `alert severity-${alert.severity}` },
     h("h3", {}, `${kindWords(alert.kind)}${evidence.instrument ? ` (${titles.get(evidence.instrument) ?? evidence.instrument})` : ""} — session ${alert.session}`),
-    h("p", { class: "meta" }, `${alert.severity}, ${alert.status}`),
+    h(
+      "p",
+      { class: "meta" },
+      `${((alert.episode_clients ?? []) as Json[]).length > 1 ? `${alertClient(alert)}: ` : ""}${alert.severity}, ${alert.status}`,
+    ),
     evidence.rule ? h("p", {}, String(evidence.rule)) : null,
   );
   const guidance = (alert.guidance ?? []) as Json[];
@@ -753,7 +765,8 @@ async function alertsView(): Promise<HTMLElement> {
         h(
           "li",
           { class: `attention severity-${alert.severity}` },
-          h("a", { href: `#/episode/${alert.episode}` }, `${kindWords(alert.kind)} — session ${alert.session}`),
+          h("a", { href: `#/episode/${alert.episode}`, class: "client" }, alertClient(alert)),
+          h("span", { class: "what" }, `${kindWords(alert.kind)} — session ${alert.session}`),
           h("span", { class: "meta" }, `${alert.severity}, ${alert.status}, since ${date(alert.created_at)}`),
         ),
       );
@@ -1084,7 +1097,7 @@ async function instrumentsView(): Promise<HTMLElement> {
     return view;
   }
   view.append(
-    h("p", { class: "lead" }, "Installed measures. Sites add their own, and the wording of licensed ones, with `rapport instruments import` and text packs (see the instruments guide)."),
+    h("p", { class: "lead" }, "Installed measures. Sites add their own with `rapport instruments import`; the wording of licensed ones comes from text packs, which you can upload below (see the instruments guide)."),
     h(
       "table",
       { class: "accounts" },
@@ -1109,7 +1122,144 @@ async function instrumentsView(): Promise<HTMLElement> {
       ),
     ),
   );
+  view.append(await textPacksSection());
   return view;
+}
+
+// Text packs (docs/instruments.md): the wording of a licensed or published questionnaire for one
+// instrument and language, supplied by the organisation under its own licence. An upload is
+// checked against the installed instrument, and every problem is listed by item and field; a
+// stored pack is used by this organisation's check-ins before the site's.
+async function textPacksSection(): Promise<HTMLElement> {
+  const section = h(
+    "section",
+    { "aria-labelledby": "textpacks-heading" },
+    h("h2", { id: "textpacks-heading" }, "Text packs"),
+    h("p", {}, "A text pack is a JSON file with the wording (title, items, options, anchors) of one instrument in one language. Upload one to use that wording in this organisation's check-ins; it replaces any pack the site installed for the same instrument and language."),
+  );
+  const result = await api("GET", "/api/v1/textpacks");
+  if (result.status !== 200) {
+    section.append(h("p", { class: "error", role: "alert" }, problem(result)));
+    return section;
+  }
+  const file = h("input", { id: "textpack-file", type: "file", accept: ".json,application/json" }) as HTMLInputElement;
+  const message = h("div", { id: "textpack-message", role: "status" });
+  const form = h(
+    "form",
+    { class: "panel" },
+    h("p", { class: "field" }, h("label", { for: "textpack-file" }, "Text pack file (JSON)"), file),
+    message,
+    h("button", { type: "submit" }, "Upload text pack"),
+  );
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const chosen = file.files?.[0];
+    if (chosen === undefined) {
+      message.replaceChildren(h("p", { class: "error" }, "Choose a text pack file first."));
+      return;
+    }
+    let pack: Json;
+    try {
+      pack = JSON.parse(await chosen.text());
+    } catch (error) {
+      message.replaceChildren(h("p", { class: "error" }, `The file is not JSON: ${(error as Error).message}`));
+      return;
+    }
+    const uploaded = await api("POST", "/api/v1/textpacks", pack);
+    if (uploaded.status === 201) {
+      render();
+      return;
+    }
+    const problems = (uploaded.body?.problems ?? []) as Json[];
+    message.replaceChildren(
+      h("p", { class: "error" }, problems.length > 0 ? `The text pack was not saved: ${problems.length} problem${problems.length === 1 ? "" : "s"} to fix.` : problem(uploaded)),
+      h(
+        "ul",
+        { class: "problems" },
+        ...problems.map((p) => h("li", {}, `${p.item ? `Item ${p.item}, ` : ""}${p.field}: ${p.message}`)),
+      ),
+    );
+  });
+  section.append(form);
+
+  const own = result.body.textpacks as Json[];
+  if (own.length === 0) {
+    section.append(h("p", { class: "note" }, "This organisation has uploaded no text packs."));
+  } else {
+    section.append(
+      h(
+        "table",
+        { class: "accounts textpacks" },
+        h("caption", {}, "This organisation's text packs"),
+        h("thead", {}, h("tr", {}, ...["Instrument", "Language", "Title", "Source and licence", "Uploaded", "State", "Actions"].map((t) => h("th", { scope: "col" }, t)))),
+        h(
+          "tbody",
+          {},
+          ...own.map((p) =>
+            h(
+              "tr",
+              {},
+              h("th", { scope: "row" }, p.instrument),
+              h("td", {}, p.language),
+              h("td", {}, p.title ?? ""),
+              h("td", {}, [p.source, p.licence].filter((t) => t).join("; ")),
+              h("td", {}, `${date(p.uploaded_at)} by ${p.uploaded_by_name ?? p.uploaded_by}`),
+              h(
+                "td",
+                {},
+                p.fits
+                  ? "in use"
+                  : `not used: ${((p.problems ?? []) as Json[]).map((q) => `${q.item ? `item ${q.item}, ` : ""}${q.field}: ${q.message}`).join("; ")}`,
+              ),
+              h(
+                "td",
+                {},
+                button(
+                  "Remove",
+                  async () => {
+                    const removed = await api("DELETE", `/api/v1/textpacks/${encodeURIComponent(p.instrument)}/${encodeURIComponent(p.language)}`);
+                    if (removed.status === 204) render();
+                    else section.append(h("p", { class: "error", role: "alert" }, problem(removed)));
+                  },
+                  "secondary",
+                ),
+              ),
+            ),
+          ),
+        ),
+      ),
+    );
+    // Name each Remove button by its pack for screen readers.
+    section.querySelectorAll("table.textpacks tbody tr").forEach((row, i) => {
+      row.querySelector("button")?.setAttribute("aria-label", `Remove the text pack for ${own[i].instrument} in ${own[i].language}`);
+    });
+  }
+  const site = result.body.site as Json[];
+  if (site.length > 0) {
+    section.append(
+      h(
+        "table",
+        { class: "accounts" },
+        h("caption", {}, "Text packs installed with the server"),
+        h("thead", {}, h("tr", {}, ...["Instrument", "Language", "Source", "Used here"].map((t) => h("th", { scope: "col" }, t)))),
+        h(
+          "tbody",
+          {},
+          ...site.map((p) =>
+            h(
+              "tr",
+              {},
+              h("th", { scope: "row" }, p.instrument),
+              h("td", {}, p.language),
+              h("td", {}, p.source ?? ""),
+              h("td", {}, p.replaced ? "no: replaced by this organisation's pack" : "yes"),
+            ),
+          ),
+        ),
+      ),
+    );
+  }
+  return section;
 }
 
 // ---------------------------------------------------------------------------------------------
