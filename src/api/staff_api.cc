@@ -510,38 +510,55 @@ struct StaffApi::Impl {
     return alert;
   }
 
-  // The pseudonymous codes clinicians know clients by, looked up once per request.
-  class ClientCodes {
+  // What alerts of one request share, looked up once: the pseudonymous codes clinicians know
+  // clients by, and the guidance library with the organisation's overrides (its own entries,
+  // the shipped ones it hides; alliance/settings.h).
+  class AlertContext {
    public:
-    explicit ClientCodes(storage::ReadTransaction& txn) : txn_(txn) {}
-    const std::string& Of(const std::string& org_id, const std::string& client_id) {
+    AlertContext(storage::ReadTransaction& txn, const std::vector<alliance::GuidanceEntry>& shipped)
+        : txn_(txn), shipped_(shipped) {}
+    const std::string& CodeOf(const std::string& org_id, const std::string& client_id) {
       const auto found = codes_.find(client_id);
       if (found != codes_.end()) return found->second;
       auto client = txn_.GetClient(org_id, client_id);
       return codes_[client_id] = client.ok() ? client->code : std::string();
     }
+    Result<const std::vector<alliance::GuidanceEntry>*> GuidanceOf(const std::string& org_id) {
+      if (!guidance_) {
+        RAPPORT_ASSIGN_OR_RETURN(const alliance::OrgSettings settings,
+                                 alerts::LoadOrgSettings(txn_, org_id));
+        guidance_ = alliance::MergeGuidance(shipped_, settings.guidance_entries,
+                                            settings.guidance_disabled);
+      }
+      return &*guidance_;
+    }
 
    private:
     storage::ReadTransaction& txn_;
+    const std::vector<alliance::GuidanceEntry>& shipped_;
     std::map<std::string, std::string> codes_;
+    std::optional<std::vector<alliance::GuidanceEntry>> guidance_;  // of one organisation
   };
 
-  // An alert as the API shows it: with its repair notes, the guidance for its kind, and who it
-  // is about by code: `client_code` (null when the alert is about the whole episode, e.g. a
-  // split alliance) and `episode_clients` (every client of the episode, id and code), so a
-  // list of alerts names and links the client without another request.
+  // An alert as the API shows it: with its repair notes, the guidance for its kind (the
+  // organisation's library), and who it is about by code: `client_code` (null when the alert
+  // is about the whole episode, e.g. a split alliance) and `episode_clients` (every client of
+  // the episode, id and code), so a list of alerts names and links the client without another
+  // request.
   Result<Json> AlertJson(storage::ReadTransaction& txn, const domain::Alert& alert,
-                         ClientCodes* codes = nullptr) const {
+                         AlertContext* context = nullptr) const {
     RAPPORT_ASSIGN_OR_RETURN(const auto notes, txn.ListRepairNotes(alert.org_id, alert.id));
-    Json out = alerts::AlertToJson(alert, notes, options.guidance);
-    std::optional<ClientCodes> local;
-    if (codes == nullptr) codes = &local.emplace(txn);
-    out["client_code"] =
-        alert.client_id.empty() ? Json(nullptr) : Json(codes->Of(alert.org_id, alert.client_id));
+    std::optional<AlertContext> local;
+    if (context == nullptr) context = &local.emplace(txn, options.guidance);
+    RAPPORT_ASSIGN_OR_RETURN(const auto* guidance, context->GuidanceOf(alert.org_id));
+    Json out = alerts::AlertToJson(alert, notes, *guidance);
+    out["client_code"] = alert.client_id.empty()
+                             ? Json(nullptr)
+                             : Json(context->CodeOf(alert.org_id, alert.client_id));
     Json clients = Json::array();
     if (auto episode = txn.GetEpisode(alert.org_id, alert.episode_id); episode.ok()) {
       for (const std::string& id : episode->client_ids) {
-        clients.push_back({{"id", id}, {"code", codes->Of(alert.org_id, id)}});
+        clients.push_back({{"id", id}, {"code", context->CodeOf(alert.org_id, id)}});
       }
     }
     out["episode_clients"] = std::move(clients);
@@ -1207,7 +1224,7 @@ void StaffApi::Impl::AddClinicalRoutes(Router& router) {
       out["alerts"] = Json::array();
       // Every rupture of the episode, with how it ended: the markers of the alliance chart.
       out["ruptures"] = Json::array();
-      ClientCodes codes(txn);
+      AlertContext context(txn, options.guidance);
       for (const auto& alert : alerts) {
         if (alert.kind == "rupture") {
           out["ruptures"].push_back(
@@ -1217,7 +1234,7 @@ void StaffApi::Impl::AddClinicalRoutes(Router& router) {
                {"resolution", alert.resolution.empty() ? Json(nullptr) : Json(alert.resolution)}});
         }
         if (alert.status == domain::AlertStatus::kResolved) continue;
-        RAPPORT_ASSIGN_OR_RETURN(Json entry, AlertJson(txn, alert, &codes));
+        RAPPORT_ASSIGN_OR_RETURN(Json entry, AlertJson(txn, alert, &context));
         out["alerts"].push_back(std::move(entry));
       }
       RAPPORT_ASSIGN_OR_RETURN(const auto goals, txn.ListGoals(episode.org_id, episode.id));
@@ -1300,10 +1317,10 @@ void StaffApi::Impl::AddClinicalRoutes(Router& router) {
             if (CanSeeEpisode(principal, episode)) visible.insert(episode.id);
           }
           RAPPORT_ASSIGN_OR_RETURN(const auto alerts, txn.ListAlerts(principal.user.org_id, query));
-          ClientCodes codes(txn);
+          AlertContext context(txn, options.guidance);
           for (const auto& alert : alerts) {
             if (!visible.contains(alert.episode_id)) continue;
-            RAPPORT_ASSIGN_OR_RETURN(Json entry, AlertJson(txn, alert, &codes));
+            RAPPORT_ASSIGN_OR_RETURN(Json entry, AlertJson(txn, alert, &context));
             out.push_back(std::move(entry));
           }
           return Status::Ok();
@@ -1629,6 +1646,33 @@ void StaffApi::Impl::AddAdminRoutes(Router& router) {
                      {"worded", definition->HasWording()}});
     }
     return JsonOk(200, {{"instruments", out}});
+  });
+
+  RouteSpec guidance{"GET", "/api/v1/guidance"};
+  guidance.tag = "configuration";
+  guidance.summary =
+      "The shipped guidance library (id, title, text, signals, dimensions, sources), each entry "
+      "marked hidden when the organisation's settings hide it and replaced when they replace "
+      "it, and the signal kinds entries can be mapped to; the organisation's own entries are in "
+      "its settings (guidance.entries, guidance.disabled)";
+  Add(router, guidance, [this](Request&, const Principal& principal) -> Result<Response> {
+    alliance::OrgSettings settings;
+    RAPPORT_RETURN_IF_ERROR(store.Read([&](storage::ReadTransaction& txn) -> Status {
+      RAPPORT_ASSIGN_OR_RETURN(settings, alerts::LoadOrgSettings(txn, principal.user.org_id));
+      return Status::Ok();
+    }));
+    Json shipped = Json::array();
+    for (const alliance::GuidanceEntry& entry : options.guidance) {
+      Json row = alliance::GuidanceToJson(entry);
+      row["signals"] = entry.signals;
+      row["dimensions"] = entry.dimensions;
+      row["hidden"] = settings.guidance_disabled.contains(entry.id);
+      row["replaced"] =
+          std::any_of(settings.guidance_entries.begin(), settings.guidance_entries.end(),
+                      [&](const alliance::GuidanceEntry& own) { return own.id == entry.id; });
+      shipped.push_back(std::move(row));
+    }
+    return JsonOk(200, {{"shipped", shipped}, {"signals", alliance::SignalKinds()}});
   });
 
   RouteSpec list_packs{"GET", "/api/v1/textpacks"};

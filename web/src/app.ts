@@ -152,6 +152,7 @@ function header(): HTMLElement {
     links.push(
       h("a", { href: "#/admin" }, "Accounts"),
       h("a", { href: "#/settings" }, "Settings"),
+      h("a", { href: "#/guidance" }, "Guidance"),
       h("a", { href: "#/instruments" }, "Instruments"),
     );
   }
@@ -1089,6 +1090,131 @@ async function settingsView(): Promise<HTMLElement> {
   return view;
 }
 
+// The guidance shown with alerts, for this organisation (docs/signals.md): every shipped entry
+// with a switch to hide it here, and the organisation's own entries (which replace a shipped
+// one with the same id). Saved into the settings document (guidance.disabled and
+// guidance.entries) through the settings API, which validates it and names any mistake.
+async function guidanceView(): Promise<HTMLElement> {
+  const view = h("main", { class: "wide" }, h("h1", {}, "Guidance"));
+  const library = await api("GET", "/api/v1/guidance");
+  const settings = await api("GET", "/api/v1/settings");
+  if (library.status !== 200 || settings.status !== 200) {
+    view.append(h("p", { class: "error", role: "alert" }, problem(library.status !== 200 ? library : settings)));
+    return view;
+  }
+  const document_ = (settings.body ?? {}) as Json;
+  const own: Json[] = [...((document_.guidance?.entries ?? []) as Json[])];
+  const hidden = new Set<string>((document_.guidance?.disabled ?? []) as string[]);
+  const shipped = library.body.shipped as Json[];
+  const shippedIds = new Set<string>(shipped.map((e) => e.id as string));
+  const signals = library.body.signals as string[];
+  const message = h("p", { role: "status" });
+  view.append(
+    h("p", { class: "lead" }, "What clinicians see under “What to do” with each alert. Switch off an entry your organisation does not want shown, and add your own; nothing changes until you save."),
+  );
+
+  const switches = h("ul", { class: "guidance-list" });
+  shipped.forEach((entry, i) => {
+    const id = `show-${i}`;
+    const input = h("input", { id, type: "checkbox", "data-entry": entry.id }) as HTMLInputElement;
+    input.checked = !hidden.has(entry.id);
+    switches.append(
+      h(
+        "li",
+        {},
+        h("p", { class: "check" }, input, h("label", { for: id }, `Show “${entry.title}”`)),
+        h("p", { class: "meta" }, `With: ${((entry.signals ?? []) as string[]).map(kindWords).join(", ")}${entry.replaced ? " — replaced by your organisation's own entry" : ""}`),
+        h("details", {}, h("summary", {}, "Read it"), h("p", {}, entry.text), h("p", { class: "note" }, ((entry.sources ?? []) as string[]).join(" "))),
+      ),
+    );
+  });
+
+  const ownList = h("ul", { class: "guidance-list" });
+  const drawOwn = (): void => {
+    ownList.replaceChildren(
+      ...own.map((entry, i) =>
+        h(
+          "li",
+          {},
+          h("strong", {}, entry.title),
+          h("p", { class: "meta" }, `${entry.id}${shippedIds.has(entry.id) ? " (replaces the shipped entry)" : ""} — with: ${((entry.signals ?? []) as string[]).map(kindWords).join(", ")}`),
+          h("p", {}, entry.text),
+          button(
+            `Remove “${entry.title}”`,
+            () => {
+              own.splice(i, 1);
+              drawOwn();
+              message.className = "note";
+              message.textContent = "Not saved yet.";
+            },
+            "secondary",
+          ),
+        ),
+      ),
+    );
+    if (own.length === 0) ownList.append(h("li", { class: "note" }, "Your organisation has no entries of its own."));
+  };
+  drawOwn();
+
+  const field = (id: string, label: string, control: HTMLElement): HTMLElement =>
+    h("p", { class: "field" }, h("label", { for: id }, label), control);
+  const newId = h("input", { id: "entry-id", autocomplete: "off" }) as HTMLInputElement;
+  const newTitle = h("input", { id: "entry-title", autocomplete: "off" }) as HTMLInputElement;
+  const newText = h("textarea", { id: "entry-text", rows: "3" }) as HTMLTextAreaElement;
+  const newSource = h("input", { id: "entry-source", autocomplete: "off" }) as HTMLInputElement;
+  const signalBoxes = signals.map((kind, i) => h("input", { id: `entry-signal-${i}`, type: "checkbox", value: kind }) as HTMLInputElement);
+  const addForm = h(
+    "form",
+    { class: "panel" },
+    h("h3", {}, "Add an entry"),
+    field("entry-id", "Id (lower-case words joined by -; a shipped entry's id replaces it)", newId),
+    field("entry-title", "Title", newTitle),
+    field("entry-text", "What to try", newText),
+    h(
+      "fieldset",
+      { class: "signals" },
+      h("legend", {}, "Shown with"),
+      ...signalBoxes.map((box, i) => h("p", { class: "check" }, box, h("label", { for: `entry-signal-${i}` }, kindWords(signals[i])))),
+    ),
+    field("entry-source", "Source (Author (year). Title. ...)", newSource),
+    h("button", { type: "submit", class: "secondary" }, "Add this entry"),
+  );
+  addForm.addEventListener("submit", (event) => {
+    event.preventDefault();
+    own.push({
+      id: newId.value.trim(),
+      title: newTitle.value.trim(),
+      text: newText.value.trim(),
+      signals: signalBoxes.filter((b) => b.checked).map((b) => b.value),
+      sources: newSource.value.trim() === "" ? [] : [newSource.value.trim()],
+    });
+    (addForm as HTMLFormElement).reset();
+    drawOwn();
+    message.className = "note";
+    message.textContent = "Not saved yet.";
+  });
+
+  const save = button("Save guidance", async () => {
+    const disabled = [...hidden].filter((id) => !shippedIds.has(id));
+    switches.querySelectorAll("input[type=checkbox]").forEach((box) => {
+      const input = box as HTMLInputElement;
+      if (!input.checked) disabled.push(input.dataset.entry ?? "");
+    });
+    const body = { ...document_, guidance: { entries: own, disabled } };
+    const saved = await api("PUT", "/api/v1/settings", body);
+    message.className = saved.status === 200 ? "calm" : "error";
+    message.textContent = saved.status === 200 ? "Saved." : problem(saved);
+  });
+
+  view.append(
+    h("section", { "aria-labelledby": "shipped-heading" }, h("h2", { id: "shipped-heading" }, "Shipped guidance"), switches),
+    h("section", { "aria-labelledby": "own-heading" }, h("h2", { id: "own-heading" }, "Your organisation's entries"), ownList, addForm),
+    message,
+    save,
+  );
+  return view;
+}
+
 async function instrumentsView(): Promise<HTMLElement> {
   const view = h("main", { class: "wide" }, h("h1", {}, "Instruments"));
   const result = await api("GET", "/api/v1/instruments");
@@ -1290,6 +1416,7 @@ async function render(): Promise<void> {
   else if (route.startsWith("/team")) show(await teamView(route.split("/")[2] || "phq-9"));
   else if (route === "/settings" && me.user.role === "admin") show(await settingsView());
   else if (route === "/instruments" && me.user.role === "admin") show(await instrumentsView());
+  else if (route === "/guidance" && me.user.role === "admin") show(await guidanceView());
   else if (route === "/admin" || me.user.role === "admin") show(await adminView());
   else show(await caseloadView());
 }

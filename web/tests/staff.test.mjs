@@ -344,6 +344,43 @@ test("an administrator signs in with a one-time code and sees the accounts", asy
     "Phone the duty clinician on extension 4000 today.",
   );
 
+  // Guidance: hide a shipped entry and add the organisation's own, saved in the settings.
+  await page.getByRole("link", { name: "Guidance" }).click();
+  await page.getByRole("heading", { name: "Shipped guidance" }).waitFor();
+  const switches = page.locator("main input[data-entry]");
+  assert.ok((await switches.count()) >= 10, "the shipped library");
+  const hiddenEntry = await switches.first().getAttribute("data-entry");
+  await switches.first().uncheck();
+  await page.getByLabel(/^Id /).fill("our-welcome-call");
+  await page.getByLabel("Title", { exact: true }).fill("Phone before the second session");
+  await page.getByLabel("What to try", { exact: true }).fill("Invented guidance: a short call to ask how the first session felt.");
+  await page.getByLabel("Low alliance", { exact: true }).check();
+  await page.getByLabel(/^Source/).fill("not a citation");
+  await page.getByRole("button", { name: "Add this entry" }).click();
+  await page.getByRole("button", { name: "Save guidance" }).click();
+  await page.getByText(/sources\[0\]/).waitFor(); // the mistake is named
+  await page.getByRole("button", { name: "Remove “Phone before the second session”" }).click();
+  await page.getByLabel(/^Id /).fill("our-welcome-call");
+  await page.getByLabel("Title", { exact: true }).fill("Phone before the second session");
+  await page.getByLabel("What to try", { exact: true }).fill("Invented guidance: a short call to ask how the first session felt.");
+  await page.getByLabel("Low alliance", { exact: true }).check();
+  await page.getByLabel(/^Source/).fill("Harbour Family Therapy (2026). Welcome calls. Practice note.");
+  await page.getByRole("button", { name: "Add this entry" }).click();
+  await page.getByRole("button", { name: "Save guidance" }).click();
+  await page.getByText("Saved.").waitFor();
+  await checkPage(page, "staff-admin-guidance");
+  await page.reload();
+  await page.getByRole("heading", { name: "Shipped guidance" }).waitFor();
+  assert.equal(await page.locator(`main input[data-entry="${hiddenEntry}"]`).isChecked(), false);
+  await page.locator("strong", { hasText: "Phone before the second session" }).waitFor();
+  await page.getByRole("link", { name: "Settings" }).click();
+  await page.getByRole("heading", { name: "Settings" }).waitFor();
+  assert.equal(
+    await page.getByLabel(/risk item/).inputValue(),
+    "Phone the duty clinician on extension 4000 today.",
+    "the rest of the settings are kept",
+  );
+
   await page.getByRole("link", { name: "Instruments" }).click();
   await page.getByRole("heading", { name: "Instruments" }).waitFor();
   assert.ok((await page.locator("table.accounts tbody tr").count()) >= 5, "installed instruments");
