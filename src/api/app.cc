@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <fstream>
+#include <functional>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
@@ -15,6 +16,7 @@
 #include "base/log.h"
 #include "instruments/catalog.h"
 #include "instruments/scoring.h"
+#include "instruments/textpack.h"
 
 namespace rapport::api {
 namespace {
@@ -301,14 +303,58 @@ std::string App::RequestLanguage(const Request& request, const std::string& chos
   return lang.empty() ? "en" : lang;
 }
 
+std::shared_ptr<const instruments::Catalog> App::WordingFor(const std::string& org_id) const {
+  // The site's catalogue, not owned (it outlives the App).
+  const std::shared_ptr<const instruments::Catalog> site(std::shared_ptr<void>(), &catalog_);
+  std::vector<storage::StoredTextPack> packs;
+  const Status read = store_.Read([&](storage::ReadTransaction& txn) -> Status {
+    RAPPORT_ASSIGN_OR_RETURN(packs, txn.ListTextPacks(org_id));
+    return Status::Ok();
+  });
+  if (!read.ok()) {
+    log::Error("the organisation's text packs were not read; the site's wording is used",
+               {{"org", org_id}, {"error", read.ToString()}});
+    return site;
+  }
+  if (packs.empty()) return site;
+  std::string signature;
+  for (const storage::StoredTextPack& pack : packs) {
+    signature.append(pack.instrument_id).append("\n").append(pack.language).append("\n");
+    signature.append(std::to_string(ToUnixMillis(pack.uploaded_at))).append("\n");
+    signature.append(std::to_string(std::hash<std::string>{}(pack.document))).append("\n");
+  }
+  {
+    std::lock_guard<std::mutex> lock(wording_mutex_);
+    const auto cached = wording_.find(org_id);
+    if (cached != wording_.end() && cached->second.first == signature) return cached->second.second;
+  }
+  auto worded = std::make_shared<instruments::Catalog>(catalog_);
+  for (const storage::StoredTextPack& stored : packs) {
+    auto pack = instruments::ParseTextPack(stored.document, "text pack of " + org_id);
+    const Status added = pack.ok() ? worded->AddTextPack(*pack) : pack.status();
+    if (!added.ok()) {
+      log::Error("an organisation's text pack does not fit its instrument and is not used",
+                 {{"org", org_id},
+                  {"instrument", stored.instrument_id},
+                  {"language", stored.language},
+                  {"error", added.message()}});
+    }
+  }
+  std::shared_ptr<const instruments::Catalog> result = std::move(worded);
+  std::lock_guard<std::mutex> lock(wording_mutex_);
+  wording_[org_id] = {signature, result};
+  return result;
+}
+
 App::Localised App::Localise(const CheckinContext& context, const Request& request,
                              const std::string& chosen) const {
   const UiText& ui = *options_.ui_text;
+  const std::shared_ptr<const instruments::Catalog> catalog = WordingFor(context.checkin.org_id);
   // Offer each page language in which at least one of the check-in's instruments is worded.
   std::vector<std::string> offered;
   for (const std::string& tag : ui.Languages()) {
     for (const instruments::Definition* definition : context.instruments) {
-      if (catalog_.FindWorded(definition->id, tag) != nullptr) {
+      if (catalog->FindWorded(definition->id, tag) != nullptr) {
         offered.push_back(tag);
         break;
       }
@@ -324,6 +370,7 @@ App::Localised App::Localise(const CheckinContext& context, const Request& reque
   if (!context.instruments.empty()) wanted.push_back(context.instruments.front()->language);
   wanted.push_back("en");
   Localised out;
+  out.catalog = catalog;
   out.page.ui = &ui;
   out.page.kiosk = request.query.contains("kiosk");
   out.page.language = FirstOffered(wanted, offered);
@@ -333,7 +380,7 @@ App::Localised App::Localise(const CheckinContext& context, const Request& reque
     out.page.choices.push_back({tag, ui.Name(tag), tag == out.page.language});
   }
   for (const instruments::Definition* definition : context.instruments) {
-    const instruments::Wording wording = catalog_.Resolve(definition->id, out.page.language);
+    const instruments::Wording wording = catalog->Resolve(definition->id, out.page.language);
     if (wording.definition == nullptr) {
       out.worded = false;
       out.views.push_back({definition, false});

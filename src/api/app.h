@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <variant>
 #include <vector>
@@ -72,7 +73,15 @@ class App {
     PageLanguage page;
     std::vector<InstrumentView> views;
     bool worded = true;  // false: an instrument has no wording in any language
+    // The wording the views point into (WordingFor), kept alive with them.
+    std::shared_ptr<const instruments::Catalog> catalog;
   };
+  // The wording an organisation's check-in pages use: the site's catalogue, with the
+  // organisation's uploaded text packs over it (they take precedence over the site folder's).
+  // Read from the database on each call, so several servers on one database agree at once; the
+  // worded catalogue is rebuilt only when the packs changed. A pack that no longer fits its
+  // instrument is skipped and logged.
+  std::shared_ptr<const instruments::Catalog> WordingFor(const std::string& org_id) const;
   Localised Localise(const CheckinContext& context, const Request& request,
                      const std::string& chosen) const;
   // A page language for pages shown before the check-in is known (errors).
@@ -87,6 +96,10 @@ class App {
   AppOptions options_;
   AuthService auth_;
   std::unique_ptr<StaffApi> staff_api_;
+  // WordingFor's cache: organisation id → (what its packs were, the catalogue worded by them).
+  mutable std::mutex wording_mutex_;
+  mutable std::map<std::string, std::pair<std::string, std::shared_ptr<const instruments::Catalog>>>
+      wording_;
   Router router_;
   std::string openapi_;
 };

@@ -284,6 +284,85 @@ TEST_F(Caseload, PutsWhatNeedsAttentionFirst) {
       << response.body;
 }
 
+TEST_F(Caseload, AlertsNameTheirClientByCode) {
+  const testing_world::Org& org = orgs_.at("a");
+  const auto [cookie, csrf] = SignIn(org.users.at("supervisor"));
+  const Response listed = Send({"GET", "/api/v1/alerts", "", cookie});
+  ASSERT_EQ(listed.status, 200) << listed.body;
+  const Json alerts = Body(listed)["alerts"];
+  ASSERT_EQ(alerts.size(), 1u) << listed.body;
+  EXPECT_EQ(alerts[0]["client"], org.client_id);
+  EXPECT_EQ(alerts[0]["client_code"], "C-a");
+  EXPECT_EQ(alerts[0]["episode"], org.episode_id);
+  EXPECT_EQ(alerts[0]["episode_clients"], Json::parse(R"([{"id": "client-a", "code": "C-a"}])"));
+  // The same in one alert and in the client page's alerts.
+  EXPECT_EQ(Body(Send({"GET", "/api/v1/alerts/" + org.alert_id, "", cookie}))["client_code"],
+            "C-a");
+  const Json dashboard =
+      Body(Send({"GET", "/api/v1/episodes/" + org.episode_id + "/dashboard", "", cookie}));
+  ASSERT_EQ(dashboard["alerts"].size(), 1u);
+  EXPECT_EQ(dashboard["alerts"][0]["client_code"], "C-a");
+  // An alert about the whole episode (no one client) has no client_code but names the clients.
+  ASSERT_OK(store_->Write([&](storage::WriteTransaction& txn) -> Status {
+    RAPPORT_ASSIGN_OR_RETURN(domain::Alert alert, txn.GetAlert(org.id, org.alert_id));
+    alert.id = "alert-episode";
+    alert.client_id.clear();
+    alert.kind = "split-alliance";
+    alert.dedupe_key = "split-alliance:a";
+    return txn.PutAlert(alert);
+  }));
+  const Json both = Body(Send({"GET", "/api/v1/alerts", "", cookie}))["alerts"];
+  ASSERT_EQ(both.size(), 2u);
+  for (const Json& alert : both) {
+    if (alert["id"] != "alert-episode") continue;
+    EXPECT_TRUE(alert["client_code"].is_null());
+    EXPECT_EQ(alert["episode_clients"][0]["code"], "C-a");
+  }
+}
+
+TEST_F(Caseload, AlertsCarryTheOrganisationsGuidance) {
+  const testing_world::Org& org = orgs_.at("a");
+  const auto [cookie, csrf] = SignIn(org.users.at("clinician1"));
+  const auto guidance_ids = [&, cookie = cookie] {
+    std::vector<std::string> ids;
+    const Json alert = Body(Send({"GET", "/api/v1/alerts/" + org.alert_id, "", cookie}));
+    for (const Json& entry : alert["guidance"]) ids.push_back(entry["id"]);
+    return ids;
+  };
+  const std::vector<std::string> shipped = guidance_ids();
+  ASSERT_NE(std::find(shipped.begin(), shipped.end(), "agree-how-to-work"), shipped.end());
+  // The administrator hides one shipped entry and adds the organisation's own.
+  const auto [admin_cookie, admin_csrf] = SignIn(org.users.at("admin"));
+  const Response saved = Send(
+      {"PUT", "/api/v1/settings",
+       R"json({"guidance": {"disabled": ["agree-how-to-work"], "entries": [{"id": "our-own-check-in",
+           "title": "Our own check-in", "text": "Invented guidance of the organisation.",
+           "signals": ["low-alliance"], "sources": ["Invented Clinic (2026). Our own check-ins. Practice note."]}]}})json",
+       admin_cookie, admin_csrf});
+  ASSERT_EQ(saved.status, 200) << saved.body;
+  const std::vector<std::string> now = guidance_ids();
+  EXPECT_EQ(std::find(now.begin(), now.end(), "agree-how-to-work"), now.end());
+  EXPECT_NE(std::find(now.begin(), now.end(), "our-own-check-in"), now.end());
+  // The library lists the hidden entry as hidden; the other organisation is unchanged.
+  const Json library = Body(Send({"GET", "/api/v1/guidance", "", admin_cookie}));
+  bool found = false;
+  for (const Json& entry : library["shipped"]) {
+    if (entry["id"] == "agree-how-to-work") {
+      found = true;
+      EXPECT_EQ(entry["hidden"], true);
+      EXPECT_EQ(entry["replaced"], false);
+      EXPECT_FALSE(entry["signals"].empty());
+    }
+  }
+  EXPECT_TRUE(found);
+  EXPECT_NE(std::find(library["signals"].begin(), library["signals"].end(), "rupture"),
+            library["signals"].end());
+  const testing_world::Org& other = orgs_.at("b");
+  const auto [b_cookie, b_csrf] = SignIn(other.users.at("clinician1"));
+  const Json b_alert = Body(Send({"GET", "/api/v1/alerts/" + other.alert_id, "", b_cookie}));
+  EXPECT_EQ(b_alert["guidance"].size(), shipped.size());
+}
+
 }  // namespace
 }  // namespace rapport::api
 

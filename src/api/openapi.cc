@@ -95,6 +95,9 @@ std::string OpenApiDocument(const Router& router, const std::string& version) {
       responses["410"] = Problem("the check-in link has expired");
       responses["409"] = Problem("the check-in was already answered differently");
     }
+    for (const auto& [status, description] : spec.errors) {
+      responses[std::to_string(status)] = Problem(description.c_str());
+    }
     operation["responses"] = responses;
     std::string path = spec.pattern;
     doc["paths"][path][Lower(spec.method)] = operation;

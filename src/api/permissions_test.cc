@@ -14,6 +14,31 @@ using testing_world::Org;
 
 class PermissionMatrix : public testing_world::World {
  protected:
+  PermissionMatrix() {
+    for (const auto& [name, org] : orgs_) Restore(org);
+  }
+
+  // The text pack each organisation has (org-a's in English, org-b's in Spanish, so that a
+  // path naming org-b's is one org-a does not have).
+  static storage::StoredTextPack SeededTextPack(const Org& org) {
+    return {org.id,
+            "rapport-progress",
+            org.id == "org-a" ? "en" : "es",
+            kProgressPack,
+            "seed",
+            FromUnixMillis(1'790'000'000'000)};
+  }
+
+  // Invented wording of Rapport's own progress check-in (in any language: the store does not
+  // mind).
+  static constexpr const char* kProgressPack =
+      R"({"textpack": {"instrument": "rapport-progress", "language": "en", "source": "test",
+          "licence": "test"}, "title": "Progress", "items": {
+          "self": {"text": "One", "min_label": "Low", "max_label": "High"},
+          "relationships": {"text": "Two", "min_label": "Low", "max_label": "High"},
+          "daily-life": {"text": "Three", "min_label": "Low", "max_label": "High"},
+          "overall": {"text": "Four", "min_label": "Low", "max_label": "High"}}})";
+
   // The path of `pattern` with its {id} taken from `target`'s world.
   static std::string Path(const std::string& pattern, const Org& target, const Org& caller,
                           const std::string& person) {
@@ -26,6 +51,10 @@ class PermissionMatrix : public testing_world::World {
     if (pattern.starts_with("/api/v1/tokens/")) {
       // One's own token, or (other organisation) a token of the same role there.
       id = (&target == &caller ? caller : target).token_ids.at(person);
+    }
+    if (pattern.starts_with("/api/v1/textpacks/")) {
+      const storage::StoredTextPack pack = SeededTextPack(target);
+      return "/api/v1/textpacks/" + pack.instrument_id + "/" + pack.language;
     }
     std::string path = pattern;
     const size_t open = path.find('{');
@@ -59,6 +88,7 @@ class PermissionMatrix : public testing_world::World {
   // Puts the fixture back after a request that changed what later ones rely on.
   void Restore(const Org& org) {
     EXPECT_OK(store_->Write([&](storage::WriteTransaction& txn) -> Status {
+      RAPPORT_RETURN_IF_ERROR(txn.PutTextPack(SeededTextPack(org)));
       RAPPORT_ASSIGN_OR_RETURN(domain::Episode episode, txn.GetEpisode(org.id, org.episode_id));
       episode.ended_at.reset();
       episode.end_reason.reset();

@@ -10,6 +10,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "api/http.h"
@@ -45,6 +46,9 @@ struct RouteSpec {
   // empty when the route takes no body.
   std::string example_body;
   int success_status = 200;
+  // Error answers particular to this route, beyond those every route of its access has
+  // (e.g. {422, "the document does not fit; 'problems' lists every problem"}).
+  std::vector<std::pair<int, std::string>> errors;
 };
 
 class Router {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
 #include <set>
 
 #include <nlohmann/json.hpp>
@@ -16,6 +17,7 @@
 #include "base/log.h"
 #include "base/password.h"
 #include "instruments/scoring.h"
+#include "instruments/textpack.h"
 #include "stats/therapist_effects.h"
 
 namespace rapport::api {
@@ -209,6 +211,75 @@ std::string RoleList(const std::vector<Role>& roles) {
   return out;
 }
 
+// A text pack as the API lists it: what it words, where it came from, who uploaded it and
+// whether it still fits the installed instrument (`problems` when it does not, e.g. after the
+// instrument's definition changed; a pack that does not fit is not used).
+Json StoredTextPackJson(const storage::StoredTextPack& stored, const instruments::Catalog& catalog,
+                        const std::map<std::string, std::string>& names) {
+  Json out = {{"instrument", stored.instrument_id},
+              {"language", stored.language},
+              {"instrument_version", nullptr},
+              {"title", nullptr},
+              {"source", nullptr},
+              {"licence", nullptr},
+              {"uploaded_by", stored.uploaded_by},
+              {"uploaded_by_name", nullptr},
+              {"uploaded_at", FormatTimestamp(stored.uploaded_at)},
+              {"fits", false},
+              {"problems", Json::array()}};
+  if (const auto name = names.find(stored.uploaded_by); name != names.end()) {
+    out["uploaded_by_name"] = name->second;
+  }
+  std::vector<instruments::Problem> problems;
+  auto pack = instruments::ParseTextPack(stored.document, "", &problems);
+  if (pack.ok()) {
+    out["instrument_version"] = pack->instrument_version;
+    out["title"] = pack->title;
+    out["source"] = pack->source;
+    out["licence"] = pack->licence;
+    if (const instruments::Definition* definition = catalog.Find(stored.instrument_id)) {
+      problems = instruments::CheckTextPack(*pack, *definition);
+    } else {
+      problems.push_back({"", "", "textpack.instrument",
+                          "no instrument '" + stored.instrument_id + "' is installed"});
+    }
+  }
+  for (const instruments::Problem& problem : problems) {
+    out["problems"].push_back({{"item", problem.item.empty() ? Json(nullptr) : Json(problem.item)},
+                               {"field", problem.field},
+                               {"message", problem.message}});
+  }
+  out["fits"] = problems.empty();
+  return out;
+}
+
+// 422 problem+json listing every problem of an uploaded text pack, each naming its item (when
+// about one) and field; `field` and `detail` name the first.
+Response TextPackProblems(const std::vector<instruments::Problem>& problems) {
+  Json list = Json::array();
+  std::string detail = "the text pack does not fit the instrument (" +
+                       std::to_string(problems.size()) +
+                       (problems.size() == 1 ? " problem)" : " problems)");
+  for (const instruments::Problem& problem : problems) {
+    list.push_back({{"item", problem.item.empty() ? Json(nullptr) : Json(problem.item)},
+                    {"field", problem.field},
+                    {"message", problem.message}});
+    detail.append(problems.size() == 1 ? ": " : "; ");
+    if (!problem.item.empty()) detail.append("item ").append(problem.item).append(": ");
+    detail.append(problem.field).append(": ").append(problem.message);
+  }
+  Json body = {{"type", "about:blank"},
+               {"title", "Unprocessable Content"},
+               {"status", 422},
+               {"detail", detail},
+               {"field", problems.empty() ? std::string("body") : problems.front().field},
+               {"problems", list}};
+  return Response{422,
+                  "application/problem+json",
+                  {},
+                  body.dump(-1, ' ', false, Json::error_handler_t::replace)};
+}
+
 }  // namespace
 
 // What needs a clinician's attention first (issue: the caseload): a risk answer, then an open
@@ -334,8 +405,15 @@ struct StaffApi::Impl {
         return ProblemResponse(csrf);
       }
       auto response = handler(request, *principal);
+      // A create that names what it made (Location) is recorded under that address.
+      std::string resource = request.path;
+      if (response.ok()) {
+        for (const auto& [name, value] : response->headers) {
+          if (name == "Location") resource = value;
+        }
+      }
       Audit(request, *principal,
-            response.ok() ? response->status : HttpStatus(response.status().code()));
+            response.ok() ? response->status : HttpStatus(response.status().code()), resource);
       if (!response.ok()) {
         if (response.status().code() == StatusCode::kInternal) {
           log::Error("request failed",
@@ -350,7 +428,8 @@ struct StaffApi::Impl {
   // Records the call in the organisation's hash-chained audit log (DESIGN.md §3): who, what
   // (the method and path, so the record touched), when, from where, and the outcome. Reads
   // are recorded as well as writes. A failure to record is logged, not hidden.
-  void Audit(const Request& request, const Principal& principal, int status) {
+  void Audit(const Request& request, const Principal& principal, int status,
+             const std::string& resource) {
     domain::AuditEvent event;
     event.org_id = principal.user.org_id;
     event.at = clock.Now();
@@ -360,7 +439,7 @@ struct StaffApi::Impl {
                    : request.method == "POST"   ? "create"
                    : request.method == "DELETE" ? "delete"
                                                 : "update";
-    event.resource = request.path;
+    event.resource = resource;
     event.address = request.remote_address;
     event.detail = std::to_string(status);
     const Status recorded = store.Write(
@@ -431,10 +510,59 @@ struct StaffApi::Impl {
     return alert;
   }
 
-  // An alert as the API shows it: with its repair notes and the guidance for its kind.
-  Result<Json> AlertJson(storage::ReadTransaction& txn, const domain::Alert& alert) const {
+  // What alerts of one request share, looked up once: the pseudonymous codes clinicians know
+  // clients by, and the guidance library with the organisation's overrides (its own entries,
+  // the shipped ones it hides; alliance/settings.h).
+  class AlertContext {
+   public:
+    AlertContext(storage::ReadTransaction& txn, const std::vector<alliance::GuidanceEntry>& shipped)
+        : txn_(txn), shipped_(shipped) {}
+    const std::string& CodeOf(const std::string& org_id, const std::string& client_id) {
+      const auto found = codes_.find(client_id);
+      if (found != codes_.end()) return found->second;
+      auto client = txn_.GetClient(org_id, client_id);
+      return codes_[client_id] = client.ok() ? client->code : std::string();
+    }
+    Result<const std::vector<alliance::GuidanceEntry>*> GuidanceOf(const std::string& org_id) {
+      if (!guidance_) {
+        RAPPORT_ASSIGN_OR_RETURN(const alliance::OrgSettings settings,
+                                 alerts::LoadOrgSettings(txn_, org_id));
+        guidance_ = alliance::MergeGuidance(shipped_, settings.guidance_entries,
+                                            settings.guidance_disabled);
+      }
+      return &*guidance_;
+    }
+
+   private:
+    storage::ReadTransaction& txn_;
+    const std::vector<alliance::GuidanceEntry>& shipped_;
+    std::map<std::string, std::string> codes_;
+    std::optional<std::vector<alliance::GuidanceEntry>> guidance_;  // of one organisation
+  };
+
+  // An alert as the API shows it: with its repair notes, the guidance for its kind (the
+  // organisation's library), and who it is about by code: `client_code` (null when the alert
+  // is about the whole episode, e.g. a split alliance) and `episode_clients` (every client of
+  // the episode, id and code), so a list of alerts names and links the client without another
+  // request.
+  Result<Json> AlertJson(storage::ReadTransaction& txn, const domain::Alert& alert,
+                         AlertContext* context = nullptr) const {
     RAPPORT_ASSIGN_OR_RETURN(const auto notes, txn.ListRepairNotes(alert.org_id, alert.id));
-    return alerts::AlertToJson(alert, notes, options.guidance);
+    std::optional<AlertContext> local;
+    if (context == nullptr) context = &local.emplace(txn, options.guidance);
+    RAPPORT_ASSIGN_OR_RETURN(const auto* guidance, context->GuidanceOf(alert.org_id));
+    Json out = alerts::AlertToJson(alert, notes, *guidance);
+    out["client_code"] = alert.client_id.empty()
+                             ? Json(nullptr)
+                             : Json(context->CodeOf(alert.org_id, alert.client_id));
+    Json clients = Json::array();
+    if (auto episode = txn.GetEpisode(alert.org_id, alert.episode_id); episode.ok()) {
+      for (const std::string& id : episode->client_ids) {
+        clients.push_back({{"id", id}, {"code", context->CodeOf(alert.org_id, id)}});
+      }
+    }
+    out["episode_clients"] = std::move(clients);
+    return out;
   }
 
   // The client when one of its episodes is visible; supervisors without a clinic also see
@@ -651,7 +779,7 @@ Response StaffApi::Impl::Login(Request& request) {
     principal.user = outcome->user;
     Request audited = request;
     audited.method = "LOGIN";
-    Audit(audited, principal, 200);
+    Audit(audited, principal, 200, request.path);
   }
   if (!outcome.ok()) {
     Response response = ProblemResponse(outcome.status());
@@ -1096,6 +1224,7 @@ void StaffApi::Impl::AddClinicalRoutes(Router& router) {
       out["alerts"] = Json::array();
       // Every rupture of the episode, with how it ended: the markers of the alliance chart.
       out["ruptures"] = Json::array();
+      AlertContext context(txn, options.guidance);
       for (const auto& alert : alerts) {
         if (alert.kind == "rupture") {
           out["ruptures"].push_back(
@@ -1105,7 +1234,7 @@ void StaffApi::Impl::AddClinicalRoutes(Router& router) {
                {"resolution", alert.resolution.empty() ? Json(nullptr) : Json(alert.resolution)}});
         }
         if (alert.status == domain::AlertStatus::kResolved) continue;
-        RAPPORT_ASSIGN_OR_RETURN(Json entry, AlertJson(txn, alert));
+        RAPPORT_ASSIGN_OR_RETURN(Json entry, AlertJson(txn, alert, &context));
         out["alerts"].push_back(std::move(entry));
       }
       RAPPORT_ASSIGN_OR_RETURN(const auto goals, txn.ListGoals(episode.org_id, episode.id));
@@ -1163,7 +1292,9 @@ void StaffApi::Impl::AddClinicalRoutes(Router& router) {
   list_alerts.tag = "alerts";
   list_alerts.summary =
       "Alerts in the caller's caseload, most urgent first (?status=open|acknowledged|resolved, "
-      "?episode=ID; active ones by default)";
+      "?episode=ID; active ones by default); each names its episode, its client by id and by "
+      "pseudonymous code (client_code; null when about the whole episode) and the episode's "
+      "clients (episode_clients: id and code)";
   Add(router, list_alerts,
       [this](Request& request, const Principal& principal) -> Result<Response> {
         storage::AlertQuery query;
@@ -1186,9 +1317,10 @@ void StaffApi::Impl::AddClinicalRoutes(Router& router) {
             if (CanSeeEpisode(principal, episode)) visible.insert(episode.id);
           }
           RAPPORT_ASSIGN_OR_RETURN(const auto alerts, txn.ListAlerts(principal.user.org_id, query));
+          AlertContext context(txn, options.guidance);
           for (const auto& alert : alerts) {
             if (!visible.contains(alert.episode_id)) continue;
-            RAPPORT_ASSIGN_OR_RETURN(Json entry, AlertJson(txn, alert));
+            RAPPORT_ASSIGN_OR_RETURN(Json entry, AlertJson(txn, alert, &context));
             out.push_back(std::move(entry));
           }
           return Status::Ok();
@@ -1198,7 +1330,9 @@ void StaffApi::Impl::AddClinicalRoutes(Router& router) {
 
   RouteSpec get_alert{"GET", "/api/v1/alerts/{id}", Access::kStaff, kClinical, true};
   get_alert.tag = "alerts";
-  get_alert.summary = "One alert with its evidence, repair notes and guidance";
+  get_alert.summary =
+      "One alert with its evidence, repair notes and guidance, and its client's code "
+      "(client_code, episode_clients)";
   Add(router, get_alert, [this](Request& request, const Principal& principal) -> Result<Response> {
     Json out;
     RAPPORT_RETURN_IF_ERROR(store.Read([&](storage::ReadTransaction& txn) -> Status {
@@ -1513,6 +1647,138 @@ void StaffApi::Impl::AddAdminRoutes(Router& router) {
     }
     return JsonOk(200, {{"instruments", out}});
   });
+
+  RouteSpec guidance{"GET", "/api/v1/guidance"};
+  guidance.tag = "configuration";
+  guidance.summary =
+      "The shipped guidance library (id, title, text, signals, dimensions, sources), each entry "
+      "marked hidden when the organisation's settings hide it and replaced when they replace "
+      "it, and the signal kinds entries can be mapped to; the organisation's own entries are in "
+      "its settings (guidance.entries, guidance.disabled)";
+  Add(router, guidance, [this](Request&, const Principal& principal) -> Result<Response> {
+    alliance::OrgSettings settings;
+    RAPPORT_RETURN_IF_ERROR(store.Read([&](storage::ReadTransaction& txn) -> Status {
+      RAPPORT_ASSIGN_OR_RETURN(settings, alerts::LoadOrgSettings(txn, principal.user.org_id));
+      return Status::Ok();
+    }));
+    Json shipped = Json::array();
+    for (const alliance::GuidanceEntry& entry : options.guidance) {
+      Json row = alliance::GuidanceToJson(entry);
+      row["signals"] = entry.signals;
+      row["dimensions"] = entry.dimensions;
+      row["hidden"] = settings.guidance_disabled.contains(entry.id);
+      row["replaced"] =
+          std::any_of(settings.guidance_entries.begin(), settings.guidance_entries.end(),
+                      [&](const alliance::GuidanceEntry& own) { return own.id == entry.id; });
+      shipped.push_back(std::move(row));
+    }
+    return JsonOk(200, {{"shipped", shipped}, {"signals", alliance::SignalKinds()}});
+  });
+
+  RouteSpec list_packs{"GET", "/api/v1/textpacks"};
+  list_packs.tag = "configuration";
+  list_packs.summary =
+      "Text packs: the organisation's uploaded ones (instrument, language, source, licence, "
+      "uploaded by and at, whether they still fit the instrument) and the site's, each marked "
+      "when the organisation's pack replaces it";
+  Add(router, list_packs, [this](Request&, const Principal& principal) -> Result<Response> {
+    std::vector<storage::StoredTextPack> stored;
+    std::map<std::string, std::string> names;
+    RAPPORT_RETURN_IF_ERROR(store.Read([&](storage::ReadTransaction& txn) -> Status {
+      RAPPORT_ASSIGN_OR_RETURN(stored, txn.ListTextPacks(principal.user.org_id));
+      RAPPORT_ASSIGN_OR_RETURN(const auto users, txn.ListUsers(principal.user.org_id));
+      for (const domain::User& user : users) names[user.id] = user.display_name;
+      return Status::Ok();
+    }));
+    Json own = Json::array();
+    std::set<std::pair<std::string, std::string>> replaced;
+    for (const storage::StoredTextPack& pack : stored) {
+      own.push_back(StoredTextPackJson(pack, catalog, names));
+      if (own.back()["fits"].get<bool>()) replaced.insert({pack.instrument_id, pack.language});
+    }
+    Json site = Json::array();
+    for (const instruments::Definition* definition : catalog.All()) {
+      for (const std::string& language : catalog.Languages(definition->id)) {
+        const instruments::TextPack* pack = catalog.FindTextPack(definition->id, language);
+        if (pack == nullptr) continue;
+        site.push_back({{"instrument", definition->id},
+                        {"language", language},
+                        {"title", pack->title},
+                        {"source", pack->source},
+                        {"licence", pack->licence},
+                        {"replaced", replaced.contains({definition->id, language})}});
+      }
+    }
+    return JsonOk(200, {{"textpacks", own}, {"site", site}});
+  });
+
+  RouteSpec upload_pack{"POST", "/api/v1/textpacks", Access::kStaff, kAdmins};
+  upload_pack.tag = "configuration";
+  upload_pack.summary =
+      "Upload a text pack (docs/instruments.md) for the organisation: validated against the "
+      "installed instrument, 422 listing every problem by item and field; replaces the "
+      "organisation's pack for that instrument and language and is used by its check-in pages "
+      "before the site's";
+  upload_pack.example_body =
+      R"({"textpack": {"instrument": "rapport-progress", "instrument_version": "1", "language": "en", "source": "Our clinic's own wording", "licence": "Written by the clinic"}, "title": "How have things been lately?", "items": {"self": {"text": "How have you felt in yourself lately?", "min_label": "Very badly", "max_label": "Very well"}, "relationships": {"text": "How have things gone with the people close to you?", "min_label": "Very badly", "max_label": "Very well"}, "daily-life": {"text": "How have work, study or daily tasks gone?", "min_label": "Very badly", "max_label": "Very well"}, "overall": {"text": "Overall, how have things gone?", "min_label": "Very badly", "max_label": "Very well"}}})";
+  upload_pack.success_status = 201;
+  upload_pack.errors = {
+      {422,
+       "the pack does not fit the instrument (or none is installed): 'problems' lists every "
+       "problem as {item, field, message}; 'field' names the first"}};
+  Add(router, upload_pack,
+      [this](Request& request, const Principal& principal) -> Result<Response> {
+        RAPPORT_RETURN_IF_ERROR(ParseBody(request, options.max_json_depth, 256 * 1024).status());
+        // Every problem at once: what does not parse, and what does not fit the instrument.
+        std::vector<instruments::Problem> problems;
+        instruments::TextPack read;
+        auto pack = instruments::ParseTextPack(request.body, "", &problems, &read);
+        const instruments::Definition* definition = catalog.Find(read.instrument_id);
+        if (definition == nullptr && !read.instrument_id.empty()) {
+          problems.push_back({"", "", "textpack.instrument",
+                              "no instrument '" + read.instrument_id + "' is installed"});
+        }
+        if (definition != nullptr) {
+          for (instruments::Problem& problem : instruments::CheckTextPack(read, *definition)) {
+            // One problem per field: what the parser said about it is the more precise.
+            const bool said = std::any_of(problems.begin(), problems.end(),
+                                          [&](const auto& p) { return p.field == problem.field; });
+            if (!said) problems.push_back(std::move(problem));
+          }
+        }
+        if (!problems.empty() || !pack.ok()) return TextPackProblems(problems);
+        pack->source_file.clear();
+        storage::StoredTextPack stored{principal.user.org_id, pack->instrument_id,
+                                       pack->language,        instruments::TextPackToJson(*pack),
+                                       principal.user.id,     clock.Now()};
+        RAPPORT_RETURN_IF_ERROR(
+            store.Write([&](storage::WriteTransaction& txn) { return txn.PutTextPack(stored); }));
+        Response response =
+            JsonOk(201, StoredTextPackJson(stored, catalog,
+                                           {{principal.user.id, principal.user.display_name}}));
+        response.headers.emplace_back("Location", std::string("/api/v1/textpacks/")
+                                                      .append(stored.instrument_id)
+                                                      .append("/")
+                                                      .append(stored.language));
+        return response;
+      });
+
+  RouteSpec delete_pack{"DELETE", "/api/v1/textpacks/{instrument}/{language}", Access::kStaff,
+                        kAdmins};
+  delete_pack.tag = "configuration";
+  delete_pack.summary =
+      "Remove the organisation's text pack for an instrument and language (the site's wording, "
+      "if any, applies again)";
+  delete_pack.success_status = 204;
+  delete_pack.errors = {{404, "the organisation has no pack for that instrument and language"}};
+  Add(router, delete_pack,
+      [this](Request& request, const Principal& principal) -> Result<Response> {
+        RAPPORT_RETURN_IF_ERROR(store.Write([&](storage::WriteTransaction& txn) {
+          return txn.DeleteTextPack(principal.user.org_id, request.Param("instrument"),
+                                    request.Param("language"));
+        }));
+        return Response{204, "text/plain; charset=utf-8", {}, ""};
+      });
 
   RouteSpec list_users{"GET", "/api/v1/users", Access::kStaff, kAdmins};
   list_users.tag = "users";

@@ -263,6 +263,7 @@ struct DemoArgs {
   std::string db;  // empty: SQLite in `dir`
   uint64_t seed = 20261122;
   int extra_checkins = 0;
+  bool therapist_team = false;
 };
 
 int RunDemo(DemoArgs args) {
@@ -300,7 +301,8 @@ int RunDemo(DemoArgs args) {
     std::cout << "Creating the demo organisation in "
               << (args.db.empty() ? args.dir : std::string("the --db database")) << " ..."
               << std::endl;
-    auto created = CreateDemo(**store, *catalog, args.seed, args.extra_checkins);
+    auto created =
+        CreateDemo(**store, *catalog, args.seed, args.extra_checkins, args.therapist_team);
     if (!created.ok()) return Fail(created.status());
     data = std::move(created).value();
   } else {
@@ -393,6 +395,10 @@ void AddCoreCommands(CLI::App& app, Commands& commands) {
   demo->add_option("--extra-checkins", demo_args->extra_checkins,
                    "Open this many more check-ins (for load tests)")
       ->check(CLI::Range(0, 10000000));
+  demo->add_flag("--therapist-team", demo_args->therapist_team,
+                 "Add a third organisation whose five clinicians' simulated clients differ in "
+                 "outcome by clinician, so the team page's therapist effects are estimated and "
+                 "drawn");
   add_server_options(demo, demo_args->serve);
   commands.push_back({demo, [demo_args] { return RunDemo(*demo_args); }});
 }

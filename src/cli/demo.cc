@@ -4,6 +4,7 @@
 #include <fstream>
 #include <map>
 #include <optional>
+#include <span>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
@@ -40,24 +41,44 @@ struct DemoStaff {
 struct DemoOrganization {
   const char* name;
   const char* clinic;
-  DemoStaff staff[5];
+  std::span<const DemoStaff> staff;
+  int clients_per_clinician = kClientsPerClinician;
+  // Planted therapist effects on PHQ-9, one per clinician (sim/cohort.h); empty for none.
+  std::span<const double> therapist_effects = {};
 };
+
+constexpr DemoStaff kRiversideStaff[] = {
+    {domain::Role::kAdmin, "admin@riverside.example", "Alex Admin"},
+    {domain::Role::kSupervisor, "supervisor@riverside.example", "Sam Supervisor"},
+    {domain::Role::kClinician, "clinician1@riverside.example", "Dr Kim Okafor"},
+    {domain::Role::kClinician, "clinician2@riverside.example", "Jo Lindqvist"},
+    {domain::Role::kResearcher, "researcher@riverside.example", "Rae Researcher"}};
+constexpr DemoStaff kHarbourStaff[] = {
+    {domain::Role::kAdmin, "admin@harbour.example", "Lee Admin"},
+    {domain::Role::kSupervisor, "supervisor@harbour.example", "Noor Haddad"},
+    {domain::Role::kClinician, "clinician1@harbour.example", "Dr Tomas Reyes"},
+    {domain::Role::kClinician, "clinician2@harbour.example", "Mia Castellanos"},
+    {domain::Role::kResearcher, "researcher@harbour.example", "Priya Researcher"}};
+// The therapist-effects team (`therapist_team`): five clinicians with enough clients each for a
+// reliable estimate (SCIENCE.md §8: at least 20 cases and reliability 0.70), whose simulated
+// clients' PHQ-9 courses differ by clinician, so the supervisor's caterpillar chart is drawn.
+constexpr DemoStaff kNorthgateStaff[] = {
+    {domain::Role::kAdmin, "admin@northgate.example", "Ash Admin"},
+    {domain::Role::kSupervisor, "supervisor@northgate.example", "Rowan Ellery"},
+    {domain::Role::kClinician, "clinician1@northgate.example", "Dr Ada Mensah"},
+    {domain::Role::kClinician, "clinician2@northgate.example", "Ben Sato"},
+    {domain::Role::kClinician, "clinician3@northgate.example", "Cleo Duarte"},
+    {domain::Role::kClinician, "clinician4@northgate.example", "Dev Kapoor"},
+    {domain::Role::kClinician, "clinician5@northgate.example", "Eli Novak"},
+    {domain::Role::kResearcher, "researcher@northgate.example", "Fin Researcher"}};
+constexpr double kNorthgateEffects[] = {-4.0, -2.0, 0.0, 2.0, 4.0};
+
 constexpr DemoOrganization kOrganizations[] = {
-    {"Riverside Counselling (demo)",
-     "Riverside Main Street",
-     {{domain::Role::kAdmin, "admin@riverside.example", "Alex Admin"},
-      {domain::Role::kSupervisor, "supervisor@riverside.example", "Sam Supervisor"},
-      {domain::Role::kClinician, "clinician1@riverside.example", "Dr Kim Okafor"},
-      {domain::Role::kClinician, "clinician2@riverside.example", "Jo Lindqvist"},
-      {domain::Role::kResearcher, "researcher@riverside.example", "Rae Researcher"}}},
-    {"Harbour Family Therapy (demo)",
-     "Harbour Quay",
-     {{domain::Role::kAdmin, "admin@harbour.example", "Lee Admin"},
-      {domain::Role::kSupervisor, "supervisor@harbour.example", "Noor Haddad"},
-      {domain::Role::kClinician, "clinician1@harbour.example", "Dr Tomas Reyes"},
-      {domain::Role::kClinician, "clinician2@harbour.example", "Mia Castellanos"},
-      {domain::Role::kResearcher, "researcher@harbour.example", "Priya Researcher"}}},
+    {"Riverside Counselling (demo)", "Riverside Main Street", kRiversideStaff},
+    {"Harbour Family Therapy (demo)", "Harbour Quay", kHarbourStaff},
 };
+constexpr DemoOrganization kTherapistTeam = {"Northgate Psychology (demo)", "Northgate Centre",
+                                             kNorthgateStaff, 36, kNorthgateEffects};
 
 // Everything one demo organisation holds, before it is written.
 struct OrganizationRecords {
@@ -141,17 +162,21 @@ Status AddModelAndSignals(storage::Store& store, const instruments::Catalog& cat
 }  // namespace
 
 Result<DemoData> CreateDemo(storage::Store& store, const instruments::Catalog& catalog,
-                            uint64_t seed, int extra_checkins) {
+                            uint64_t seed, int extra_checkins, bool therapist_team) {
   Random& secure = DefaultRandom();
   const Timestamp now = DefaultClock().Now();
   DemoData data;
 
   std::vector<OrganizationRecords> organizations;
-  for (size_t o = 0; o < std::size(kOrganizations); ++o) {
+  std::vector<const DemoOrganization*> specs;
+  for (const DemoOrganization& spec : kOrganizations) specs.push_back(&spec);
+  if (therapist_team) specs.push_back(&kTherapistTeam);
+  for (size_t o = 0; o < specs.size(); ++o) {
+    const DemoOrganization& spec = *specs[o];
     OrganizationRecords& records = organizations.emplace_back();
-    records.org = {NewId(secure), kOrganizations[o].name, now};
-    records.clinic = {NewId(secure), records.org.id, kOrganizations[o].clinic};
-    RAPPORT_RETURN_IF_ERROR(AddStaff(kOrganizations[o], now, secure, records, data));
+    records.org = {NewId(secure), spec.name, now};
+    records.clinic = {NewId(secure), records.org.id, spec.clinic};
+    RAPPORT_RETURN_IF_ERROR(AddStaff(spec, now, secure, records, data));
     sim::CohortOptions options;
     options.seed = seed + o;
     options.org_id = records.org.id;
@@ -159,7 +184,8 @@ Result<DemoData> CreateDemo(storage::Store& store, const instruments::Catalog& c
     options.clinician_ids = records.clinician_ids;
     // Enough clients for a caseload of several ongoing episodes per clinician and for an
     // expected-treatment-response model the not-on-track signal may use (50 by default).
-    options.clients_per_clinician = kClientsPerClinician;
+    options.clients_per_clinician = spec.clients_per_clinician;
+    options.therapist_effects.assign(spec.therapist_effects.begin(), spec.therapist_effects.end());
     options.end = now - std::chrono::hours(24);
     RAPPORT_ASSIGN_OR_RETURN(records.cohort, sim::GenerateCohort(options, catalog));
   }

@@ -35,9 +35,11 @@ struct DemoData {
 // new clients; their links follow the cohorts', ordered session
 // number first (every episode's first session, then every second one, ...). Written in
 // transactions of at most 20,000 rows of a kind, so a million takes seconds, not one huge
-// transaction. REQUIRES: extra_checkins >= 0.
+// transaction. With `therapist_team`, a third organisation (seeded by `seed + 2`) whose five
+// clinicians have 36 simulated clients each with planted therapist effects on PHQ-9, so that
+// therapist effects can be estimated and shown (SCIENCE.md §8). REQUIRES: extra_checkins >= 0.
 Result<DemoData> CreateDemo(storage::Store& store, const instruments::Catalog& catalog,
-                            uint64_t seed, int extra_checkins = 0);
+                            uint64_t seed, int extra_checkins = 0, bool therapist_team = false);
 
 // Writes DIR/demo-accounts.json: {"url", "accounts": [...], "checkin_links": [...]}.
 Status WriteDemoAccounts(const std::filesystem::path& file, const std::string& base_url,

@@ -58,7 +58,7 @@ void ParseItem(const std::string& id, const Json& entry, const std::string& path
 }  // namespace
 
 Result<TextPack> ParseTextPack(std::string_view json_text, const std::string& file,
-                               std::vector<Problem>* problems) {
+                               std::vector<Problem>* problems, TextPack* partial) {
   Reporter report(file);
   TextPack pack;
   pack.source_file = file;
@@ -96,6 +96,7 @@ Result<TextPack> ParseTextPack(std::string_view json_text, const std::string& fi
       }
     }
   }
+  if (partial != nullptr) *partial = pack;
   if (!report.ok()) {
     if (problems != nullptr) {
       problems->insert(problems->end(), report.problems().begin(), report.problems().end());

@@ -58,8 +58,11 @@ struct TextPack {
 };
 
 // Parses a text pack; problems name the file, item and field. Does not need the definition.
+// `partial`, when not null, receives what could be read even when there are problems, so that
+// a caller can also check it against the definition and report every problem at once.
 Result<TextPack> ParseTextPack(std::string_view json_text, const std::string& file,
-                               std::vector<Problem>* problems = nullptr);
+                               std::vector<Problem>* problems = nullptr,
+                               TextPack* partial = nullptr);
 
 // Checks a pack against its definition and returns every problem: a different instrument or
 // version, an item the definition lacks, an option count that differs, and every missing

@@ -36,6 +36,10 @@ std::vector<domain::ItemAnswer> AnswersAround(const Definition& definition, doub
 Result<Cohort> GenerateCohort(const CohortOptions& options, const instruments::Catalog& catalog) {
   if (options.clinician_ids.empty())
     return InvalidArgument("a cohort needs at least one clinician");
+  if (!options.therapist_effects.empty() &&
+      options.therapist_effects.size() != options.clinician_ids.size()) {
+    return InvalidArgument("give one therapist effect per clinician, or none", "therapist_effects");
+  }
   const Definition* alliance = catalog.Find("rapport-alliance-client");
   const Definition* clinician_alliance = catalog.Find("rapport-alliance-clinician");
   const Definition* progress = catalog.Find("rapport-progress");
@@ -58,7 +62,10 @@ Result<Cohort> GenerateCohort(const CohortOptions& options, const instruments::C
   Cohort cohort;
   static constexpr const char* kDimensions[] = {"bond", "goals", "tasks"};
   int client_number = 0;
-  for (const std::string& clinician_id : options.clinician_ids) {
+  for (size_t c = 0; c < options.clinician_ids.size(); ++c) {
+    const std::string& clinician_id = options.clinician_ids[c];
+    const double therapist_effect =
+        options.therapist_effects.empty() ? 0.0 : options.therapist_effects[c];
     for (int k = 0; k < options.clients_per_clinician; ++k) {
       ++client_number;
       domain::Client client;
@@ -156,9 +163,10 @@ Result<Cohort> GenerateCohort(const CohortOptions& options, const instruments::C
           return Status::Ok();
         };
 
-        const double phq_total = Clamp(
-            intake + improvement * std::log(static_cast<double>(number)) + 2.0 * random.Normal(), 0,
-            27);
+        const double phq_total =
+            Clamp(intake + improvement * std::log(static_cast<double>(number)) +
+                      therapist_effect * std::min(1.0, (number - 1) / 4.0) + 2.0 * random.Normal(),
+                  0, 27);
         std::vector<domain::ItemAnswer> phq_answers =
             AnswersAround(*phq9, phq_total / 9.0, 0.45, random);
         for (domain::ItemAnswer& answer : phq_answers) {

@@ -36,6 +36,11 @@ struct CohortOptions {
   // The last simulated session is no later than this; episodes start up to
   // max_sessions weeks before it.
   Timestamp end;
+  // Planted therapist effects on the outcome (PHQ-9 points; negative is better), one per
+  // clinician in clinician_ids' order, or empty for none: a client's PHQ-9 moves by the
+  // clinician's effect, reached in full from the fifth session on (none at intake), so that the
+  // latest rating adjusted for the first differs between therapists (SCIENCE.md §8).
+  std::vector<double> therapist_effects;
 };
 
 // The truth the simulation planted, for tests and demos to check signals against.
@@ -56,7 +61,8 @@ struct Cohort {
 };
 
 // Errors: a required instrument (rapport-alliance-client, rapport-alliance-clinician,
-// rapport-progress, phq-9) missing from `catalog`, or no clinicians → kInvalidArgument.
+// rapport-progress, phq-9) missing from `catalog`, no clinicians, or therapist_effects neither
+// empty nor one per clinician → kInvalidArgument.
 Result<Cohort> GenerateCohort(const CohortOptions& options, const instruments::Catalog& catalog);
 
 }  // namespace rapport::sim

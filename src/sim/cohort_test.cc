@@ -1,5 +1,6 @@
 #include "sim/cohort.h"
 
+#include <map>
 #include <set>
 
 #include "testing/testing.h"
@@ -81,6 +82,45 @@ TEST_F(CohortTest, CliniciansRateTheAllianceHigherOnAverage) {
   }
   ASSERT_GT(client_n, 100);
   EXPECT_GT(clinician_sum / clinician_n, client_sum / client_n);
+}
+
+TEST_F(CohortTest, PlantedTherapistEffectsMoveTheOutcomesNotTheAlliance) {
+  const auto plain = GenerateCohort(options_, catalog_);
+  options_.therapist_effects = {-4, 0, 4};
+  const auto planted = GenerateCohort(options_, catalog_);
+  ASSERT_OK(plain);
+  ASSERT_OK(planted);
+  ASSERT_EQ(plain->responses.size(), planted->responses.size());
+  // Same clients, sessions, intakes and alliance ratings; later PHQ-9 totals (and the progress
+  // and GAD-7 ratings that follow them) lower under the first clinician and higher under the
+  // third, on average.
+  std::map<std::string, std::string> clinician_of;
+  for (const auto& episode : plain->episodes) clinician_of[episode.id] = episode.clinician_ids[0];
+  std::map<std::string, std::pair<std::string, int>> session_of;  // → (clinician, number)
+  for (const auto& session : plain->sessions) {
+    session_of[session.id] = {clinician_of[session.episode_id], session.number};
+  }
+  std::map<std::string, double> shift;
+  std::map<std::string, int> count;
+  for (size_t i = 0; i < plain->responses.size(); ++i) {
+    const auto& before = plain->responses[i];
+    const auto& after = planted->responses[i];
+    ASSERT_EQ(before.session_id, after.session_id);
+    const auto& [clinician, number] = session_of[before.session_id];
+    if (before.instrument_id.starts_with("rapport-alliance") || number == 1) {
+      EXPECT_EQ(before.answers, after.answers) << before.instrument_id;
+    }
+    if (before.instrument_id != "phq-9" || number < 5) continue;
+    shift[clinician] += *after.score.total - *before.score.total;
+    ++count[clinician];
+  }
+  ASSERT_GT(count["u1"], 0);
+  ASSERT_GT(count["u3"], 0);
+  EXPECT_LT(shift["u1"] / count["u1"], -2.0);
+  EXPECT_NEAR(shift["u2"] / count["u2"], 0.0, 1e-9);
+  EXPECT_GT(shift["u3"] / count["u3"], 2.0);
+  options_.therapist_effects = {1};
+  EXPECT_EQ(GenerateCohort(options_, catalog_).status().code(), StatusCode::kInvalidArgument);
 }
 
 TEST_F(CohortTest, NeedsClinicians) {

@@ -81,6 +81,19 @@ struct FittedModel {
   friend bool operator==(const FittedModel&, const FittedModel&) = default;
 };
 
+// A text pack an organisation's administrator uploaded (instruments/textpack.h): the wording of
+// one instrument in one language, kept as the pack's JSON text. The store does not interpret
+// `document`; the API validates it against the instrument before storing it.
+struct StoredTextPack {
+  std::string org_id;
+  std::string instrument_id;  // never empty
+  std::string language;       // never empty
+  std::string document;       // the pack as JSON text
+  std::string uploaded_by;    // the user's id
+  Timestamp uploaded_at;
+  friend bool operator==(const StoredTextPack&, const StoredTextPack&) = default;
+};
+
 // Reads. Valid only inside the callback it was passed to.
 class ReadTransaction {
  public:
@@ -156,6 +169,10 @@ class ReadTransaction {
   // an instrument). kNotFound when none is stored.
   virtual Result<FittedModel> GetFittedModel(std::string_view org_id, std::string_view kind,
                                              std::string_view instrument_id) = 0;
+
+  // The organisation's text packs, ordered by instrument id then language. Empty when there are
+  // none (also for an unknown organisation).
+  virtual Result<std::vector<StoredTextPack>> ListTextPacks(std::string_view org_id) = 0;
 
   // The organisation's audit events with seq > `after_seq`, in seq order, at most `limit`
   // (pages: pass the last seq seen). Empty for an unknown organisation. Returned as stored,
@@ -235,6 +252,14 @@ class WriteTransaction : public ReadTransaction {
   // Stores the model, replacing any with the same org_id, kind and instrument_id.
   // kInvalidArgument for an empty kind; kNotFound for an unknown organisation.
   virtual Status PutFittedModel(const FittedModel& value) = 0;
+
+  // Stores the pack, replacing any with the same org_id, instrument_id and language.
+  // kInvalidArgument for an empty instrument_id or language; kNotFound for an unknown
+  // organisation.
+  virtual Status PutTextPack(const StoredTextPack& value) = 0;
+  // Removes one pack; kNotFound when the organisation has none for that instrument and language.
+  virtual Status DeleteTextPack(std::string_view org_id, std::string_view instrument_id,
+                                std::string_view language) = 0;
 
   // Appends `event` to its organisation's audit chain (audit_chain.h) and returns it as
   // stored: seq is the head's seq + 1, prev_hash the head's hash, hash = AuditHash of the

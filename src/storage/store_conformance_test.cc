@@ -643,6 +643,85 @@ TEST_P(StoreConformance, FittedModelsKeepTheLatestPerKindAndInstrument) {
       StatusCode::kInvalidArgument);
 }
 
+TEST_P(StoreConformance, TextPacksArePerOrganisationReplacedAndRemoved) {
+  MakeWorld("org-a");
+  MakeWorld("org-b");
+  const Timestamp now = clock_.Now();
+  // Invented wording of an invented instrument: the store does not interpret the document.
+  StoredTextPack de{"org-a", "invented-scale", "de", R"({"title":"Erfunden"})", "admin-a", now};
+  StoredTextPack en{"org-a", "invented-scale", "en", R"({"title":"Invented"})", "admin-a", now};
+  StoredTextPack other{"org-a", "another-scale", "en", R"({"title":"Another"})", "admin-a", now};
+  ASSERT_OK(store_->Write([&](WriteTransaction& txn) -> Status {
+    RAPPORT_RETURN_IF_ERROR(txn.PutTextPack(en));
+    RAPPORT_RETURN_IF_ERROR(txn.PutTextPack(de));
+    return txn.PutTextPack(other);
+  }));
+  ASSERT_OK(store_->Read([&](ReadTransaction& txn) -> Status {
+    RAPPORT_ASSIGN_OR_RETURN(const auto packs, txn.ListTextPacks("org-a"));
+    EXPECT_EQ(packs, (std::vector<StoredTextPack>{other, de, en}));  // by instrument, language
+    RAPPORT_ASSIGN_OR_RETURN(const auto none, txn.ListTextPacks("org-b"));
+    EXPECT_TRUE(none.empty());  // tenant isolation
+    RAPPORT_ASSIGN_OR_RETURN(const auto unknown, txn.ListTextPacks("org-c"));
+    EXPECT_TRUE(unknown.empty());
+    return Status::Ok();
+  }));
+  // A new upload replaces the pack for that instrument and language; another organisation's
+  // pack for the same ones is its own.
+  de.document = R"({"title":"Neu erfunden"})";
+  de.uploaded_by = "admin-a2";
+  de.uploaded_at = now + 1h;
+  StoredTextPack de_b = de;
+  de_b.org_id = "org-b";
+  ASSERT_OK(store_->Write([&](WriteTransaction& txn) -> Status {
+    RAPPORT_RETURN_IF_ERROR(txn.PutTextPack(de));
+    return txn.PutTextPack(de_b);
+  }));
+  // Removing is per organisation, and a second removal finds nothing.
+  ASSERT_OK(store_->Write(
+      [&](WriteTransaction& txn) { return txn.DeleteTextPack("org-a", "invented-scale", "en"); }));
+  EXPECT_EQ(store_
+                ->Write([&](WriteTransaction& txn) {
+                  return txn.DeleteTextPack("org-a", "invented-scale", "en");
+                })
+                .code(),
+            StatusCode::kNotFound);
+  EXPECT_EQ(store_
+                ->Write([&](WriteTransaction& txn) {
+                  return txn.DeleteTextPack("org-c", "invented-scale", "de");
+                })
+                .code(),
+            StatusCode::kNotFound);
+  ASSERT_OK(store_->Read([&](ReadTransaction& txn) -> Status {
+    RAPPORT_ASSIGN_OR_RETURN(const auto packs, txn.ListTextPacks("org-a"));
+    EXPECT_EQ(packs, (std::vector<StoredTextPack>{other, de}));
+    RAPPORT_ASSIGN_OR_RETURN(const auto packs_b, txn.ListTextPacks("org-b"));
+    EXPECT_EQ(packs_b, std::vector<StoredTextPack>{de_b});
+    return Status::Ok();
+  }));
+  // A second server on the same database sees the packs.
+  auto second = OpenStore(url_, /*migrate=*/false);
+  ASSERT_OK(second);
+  ASSERT_OK((*second)->Read([&](ReadTransaction& txn) -> Status {
+    RAPPORT_ASSIGN_OR_RETURN(const auto packs, txn.ListTextPacks("org-a"));
+    EXPECT_EQ(packs.size(), 2u);
+    return Status::Ok();
+  }));
+  StoredTextPack unknown = en;
+  unknown.org_id = "org-c";
+  EXPECT_EQ(store_->Write([&](WriteTransaction& txn) { return txn.PutTextPack(unknown); }).code(),
+            StatusCode::kNotFound);
+  StoredTextPack no_language = en;
+  no_language.language.clear();
+  EXPECT_EQ(
+      store_->Write([&](WriteTransaction& txn) { return txn.PutTextPack(no_language); }).code(),
+      StatusCode::kInvalidArgument);
+  StoredTextPack no_instrument = en;
+  no_instrument.instrument_id.clear();
+  EXPECT_EQ(
+      store_->Write([&](WriteTransaction& txn) { return txn.PutTextPack(no_instrument); }).code(),
+      StatusCode::kInvalidArgument);
+}
+
 TEST_P(StoreConformance, UsersKeepTheirSignInStateAndUpdate) {
   MakeWorld("org-a");
   ASSERT_OK(store_->Write([&](WriteTransaction& txn) -> Status {

@@ -129,6 +129,14 @@ function date(text: string | null | undefined): string {
   return Number.isNaN(value.getTime()) ? text : value.toLocaleDateString();
 }
 
+// Who an alert is about, by the pseudonymous code clinicians know: its client, or every client
+// of the episode when it is about them all (a couple's split alliance).
+function alertClient(alert: Json): string {
+  if (alert.client_code) return `Client ${alert.client_code}`;
+  const codes = ((alert.episode_clients ?? []) as Json[]).map((c) => c.code).filter((c) => c);
+  return codes.length > 0 ? `Clients ${codes.join(", ")}` : "Client (no code)";
+}
+
 // ---------------------------------------------------------------------------------------------
 // Header and navigation
 
@@ -144,6 +152,7 @@ function header(): HTMLElement {
     links.push(
       h("a", { href: "#/admin" }, "Accounts"),
       h("a", { href: "#/settings" }, "Settings"),
+      h("a", { href: "#/guidance" }, "Guidance"),
       h("a", { href: "#/instruments" }, "Instruments"),
     );
   }
@@ -681,7 +690,11 @@ function alertCard(alert: Json, titles: Map<string, string>, changed: () => void
     "article",
     { class: `alert severity-${alert.severity}` },
     h("h3", {}, `${kindWords(alert.kind)}${evidence.instrument ? ` (${titles.get(evidence.instrument) ?? evidence.instrument})` : ""} — session ${alert.session}`),
-    h("p", { class: "meta" }, `${alert.severity}, ${alert.status}`),
+    h(
+      "p",
+      { class: "meta" },
+      `${((alert.episode_clients ?? []) as Json[]).length > 1 ? `${alertClient(alert)}: ` : ""}${alert.severity}, ${alert.status}`,
+    ),
     evidence.rule ? h("p", {}, String(evidence.rule)) : null,
   );
   const guidance = (alert.guidance ?? []) as Json[];
@@ -753,7 +766,8 @@ async function alertsView(): Promise<HTMLElement> {
         h(
           "li",
           { class: `attention severity-${alert.severity}` },
-          h("a", { href: `#/episode/${alert.episode}` }, `${kindWords(alert.kind)} — session ${alert.session}`),
+          h("a", { href: `#/episode/${alert.episode}`, class: "client" }, alertClient(alert)),
+          h("span", { class: "what" }, `${kindWords(alert.kind)} — session ${alert.session}`),
           h("span", { class: "meta" }, `${alert.severity}, ${alert.status}, since ${date(alert.created_at)}`),
         ),
       );
@@ -1076,6 +1090,131 @@ async function settingsView(): Promise<HTMLElement> {
   return view;
 }
 
+// The guidance shown with alerts, for this organisation (docs/signals.md): every shipped entry
+// with a switch to hide it here, and the organisation's own entries (which replace a shipped
+// one with the same id). Saved into the settings document (guidance.disabled and
+// guidance.entries) through the settings API, which validates it and names any mistake.
+async function guidanceView(): Promise<HTMLElement> {
+  const view = h("main", { class: "wide" }, h("h1", {}, "Guidance"));
+  const library = await api("GET", "/api/v1/guidance");
+  const settings = await api("GET", "/api/v1/settings");
+  if (library.status !== 200 || settings.status !== 200) {
+    view.append(h("p", { class: "error", role: "alert" }, problem(library.status !== 200 ? library : settings)));
+    return view;
+  }
+  const document_ = (settings.body ?? {}) as Json;
+  const own: Json[] = [...((document_.guidance?.entries ?? []) as Json[])];
+  const hidden = new Set<string>((document_.guidance?.disabled ?? []) as string[]);
+  const shipped = library.body.shipped as Json[];
+  const shippedIds = new Set<string>(shipped.map((e) => e.id as string));
+  const signals = library.body.signals as string[];
+  const message = h("p", { role: "status" });
+  view.append(
+    h("p", { class: "lead" }, "What clinicians see under “What to do” with each alert. Switch off an entry your organisation does not want shown, and add your own; nothing changes until you save."),
+  );
+
+  const switches = h("ul", { class: "guidance-list" });
+  shipped.forEach((entry, i) => {
+    const id = `show-${i}`;
+    const input = h("input", { id, type: "checkbox", "data-entry": entry.id }) as HTMLInputElement;
+    input.checked = !hidden.has(entry.id);
+    switches.append(
+      h(
+        "li",
+        {},
+        h("p", { class: "check" }, input, h("label", { for: id }, `Show “${entry.title}”`)),
+        h("p", { class: "meta" }, `With: ${((entry.signals ?? []) as string[]).map(kindWords).join(", ")}${entry.replaced ? " — replaced by your organisation's own entry" : ""}`),
+        h("details", {}, h("summary", {}, "Read it"), h("p", {}, entry.text), h("p", { class: "note" }, ((entry.sources ?? []) as string[]).join(" "))),
+      ),
+    );
+  });
+
+  const ownList = h("ul", { class: "guidance-list" });
+  const drawOwn = (): void => {
+    ownList.replaceChildren(
+      ...own.map((entry, i) =>
+        h(
+          "li",
+          {},
+          h("strong", {}, entry.title),
+          h("p", { class: "meta" }, `${entry.id}${shippedIds.has(entry.id) ? " (replaces the shipped entry)" : ""} — with: ${((entry.signals ?? []) as string[]).map(kindWords).join(", ")}`),
+          h("p", {}, entry.text),
+          button(
+            `Remove “${entry.title}”`,
+            () => {
+              own.splice(i, 1);
+              drawOwn();
+              message.className = "note";
+              message.textContent = "Not saved yet.";
+            },
+            "secondary",
+          ),
+        ),
+      ),
+    );
+    if (own.length === 0) ownList.append(h("li", { class: "note" }, "Your organisation has no entries of its own."));
+  };
+  drawOwn();
+
+  const field = (id: string, label: string, control: HTMLElement): HTMLElement =>
+    h("p", { class: "field" }, h("label", { for: id }, label), control);
+  const newId = h("input", { id: "entry-id", autocomplete: "off" }) as HTMLInputElement;
+  const newTitle = h("input", { id: "entry-title", autocomplete: "off" }) as HTMLInputElement;
+  const newText = h("textarea", { id: "entry-text", rows: "3" }) as HTMLTextAreaElement;
+  const newSource = h("input", { id: "entry-source", autocomplete: "off" }) as HTMLInputElement;
+  const signalBoxes = signals.map((kind, i) => h("input", { id: `entry-signal-${i}`, type: "checkbox", value: kind }) as HTMLInputElement);
+  const addForm = h(
+    "form",
+    { class: "panel" },
+    h("h3", {}, "Add an entry"),
+    field("entry-id", "Id (lower-case words joined by -; a shipped entry's id replaces it)", newId),
+    field("entry-title", "Title", newTitle),
+    field("entry-text", "What to try", newText),
+    h(
+      "fieldset",
+      { class: "signals" },
+      h("legend", {}, "Shown with"),
+      ...signalBoxes.map((box, i) => h("p", { class: "check" }, box, h("label", { for: `entry-signal-${i}` }, kindWords(signals[i])))),
+    ),
+    field("entry-source", "Source (Author (year). Title. ...)", newSource),
+    h("button", { type: "submit", class: "secondary" }, "Add this entry"),
+  );
+  addForm.addEventListener("submit", (event) => {
+    event.preventDefault();
+    own.push({
+      id: newId.value.trim(),
+      title: newTitle.value.trim(),
+      text: newText.value.trim(),
+      signals: signalBoxes.filter((b) => b.checked).map((b) => b.value),
+      sources: newSource.value.trim() === "" ? [] : [newSource.value.trim()],
+    });
+    (addForm as HTMLFormElement).reset();
+    drawOwn();
+    message.className = "note";
+    message.textContent = "Not saved yet.";
+  });
+
+  const save = button("Save guidance", async () => {
+    const disabled = [...hidden].filter((id) => !shippedIds.has(id));
+    switches.querySelectorAll("input[type=checkbox]").forEach((box) => {
+      const input = box as HTMLInputElement;
+      if (!input.checked) disabled.push(input.dataset.entry ?? "");
+    });
+    const body = { ...document_, guidance: { entries: own, disabled } };
+    const saved = await api("PUT", "/api/v1/settings", body);
+    message.className = saved.status === 200 ? "calm" : "error";
+    message.textContent = saved.status === 200 ? "Saved." : problem(saved);
+  });
+
+  view.append(
+    h("section", { "aria-labelledby": "shipped-heading" }, h("h2", { id: "shipped-heading" }, "Shipped guidance"), switches),
+    h("section", { "aria-labelledby": "own-heading" }, h("h2", { id: "own-heading" }, "Your organisation's entries"), ownList, addForm),
+    message,
+    save,
+  );
+  return view;
+}
+
 async function instrumentsView(): Promise<HTMLElement> {
   const view = h("main", { class: "wide" }, h("h1", {}, "Instruments"));
   const result = await api("GET", "/api/v1/instruments");
@@ -1084,7 +1223,7 @@ async function instrumentsView(): Promise<HTMLElement> {
     return view;
   }
   view.append(
-    h("p", { class: "lead" }, "Installed measures. Sites add their own, and the wording of licensed ones, with `rapport instruments import` and text packs (see the instruments guide)."),
+    h("p", { class: "lead" }, "Installed measures. Sites add their own with `rapport instruments import`; the wording of licensed ones comes from text packs, which you can upload below (see the instruments guide)."),
     h(
       "table",
       { class: "accounts" },
@@ -1109,7 +1248,144 @@ async function instrumentsView(): Promise<HTMLElement> {
       ),
     ),
   );
+  view.append(await textPacksSection());
   return view;
+}
+
+// Text packs (docs/instruments.md): the wording of a licensed or published questionnaire for one
+// instrument and language, supplied by the organisation under its own licence. An upload is
+// checked against the installed instrument, and every problem is listed by item and field; a
+// stored pack is used by this organisation's check-ins before the site's.
+async function textPacksSection(): Promise<HTMLElement> {
+  const section = h(
+    "section",
+    { "aria-labelledby": "textpacks-heading" },
+    h("h2", { id: "textpacks-heading" }, "Text packs"),
+    h("p", {}, "A text pack is a JSON file with the wording (title, items, options, anchors) of one instrument in one language. Upload one to use that wording in this organisation's check-ins; it replaces any pack the site installed for the same instrument and language."),
+  );
+  const result = await api("GET", "/api/v1/textpacks");
+  if (result.status !== 200) {
+    section.append(h("p", { class: "error", role: "alert" }, problem(result)));
+    return section;
+  }
+  const file = h("input", { id: "textpack-file", type: "file", accept: ".json,application/json" }) as HTMLInputElement;
+  const message = h("div", { id: "textpack-message", role: "status" });
+  const form = h(
+    "form",
+    { class: "panel" },
+    h("p", { class: "field" }, h("label", { for: "textpack-file" }, "Text pack file (JSON)"), file),
+    message,
+    h("button", { type: "submit" }, "Upload text pack"),
+  );
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const chosen = file.files?.[0];
+    if (chosen === undefined) {
+      message.replaceChildren(h("p", { class: "error" }, "Choose a text pack file first."));
+      return;
+    }
+    let pack: Json;
+    try {
+      pack = JSON.parse(await chosen.text());
+    } catch (error) {
+      message.replaceChildren(h("p", { class: "error" }, `The file is not JSON: ${(error as Error).message}`));
+      return;
+    }
+    const uploaded = await api("POST", "/api/v1/textpacks", pack);
+    if (uploaded.status === 201) {
+      render();
+      return;
+    }
+    const problems = (uploaded.body?.problems ?? []) as Json[];
+    message.replaceChildren(
+      h("p", { class: "error" }, problems.length > 0 ? `The text pack was not saved: ${problems.length} problem${problems.length === 1 ? "" : "s"} to fix.` : problem(uploaded)),
+      h(
+        "ul",
+        { class: "problems" },
+        ...problems.map((p) => h("li", {}, `${p.item ? `Item ${p.item}, ` : ""}${p.field}: ${p.message}`)),
+      ),
+    );
+  });
+  section.append(form);
+
+  const own = result.body.textpacks as Json[];
+  if (own.length === 0) {
+    section.append(h("p", { class: "note" }, "This organisation has uploaded no text packs."));
+  } else {
+    section.append(
+      h(
+        "table",
+        { class: "accounts textpacks" },
+        h("caption", {}, "This organisation's text packs"),
+        h("thead", {}, h("tr", {}, ...["Instrument", "Language", "Title", "Source and licence", "Uploaded", "State", "Actions"].map((t) => h("th", { scope: "col" }, t)))),
+        h(
+          "tbody",
+          {},
+          ...own.map((p) =>
+            h(
+              "tr",
+              {},
+              h("th", { scope: "row" }, p.instrument),
+              h("td", {}, p.language),
+              h("td", {}, p.title ?? ""),
+              h("td", {}, [p.source, p.licence].filter((t) => t).join("; ")),
+              h("td", {}, `${date(p.uploaded_at)} by ${p.uploaded_by_name ?? p.uploaded_by}`),
+              h(
+                "td",
+                {},
+                p.fits
+                  ? "in use"
+                  : `not used: ${((p.problems ?? []) as Json[]).map((q) => `${q.item ? `item ${q.item}, ` : ""}${q.field}: ${q.message}`).join("; ")}`,
+              ),
+              h(
+                "td",
+                {},
+                button(
+                  "Remove",
+                  async () => {
+                    const removed = await api("DELETE", `/api/v1/textpacks/${encodeURIComponent(p.instrument)}/${encodeURIComponent(p.language)}`);
+                    if (removed.status === 204) render();
+                    else section.append(h("p", { class: "error", role: "alert" }, problem(removed)));
+                  },
+                  "secondary",
+                ),
+              ),
+            ),
+          ),
+        ),
+      ),
+    );
+    // Name each Remove button by its pack for screen readers.
+    section.querySelectorAll("table.textpacks tbody tr").forEach((row, i) => {
+      row.querySelector("button")?.setAttribute("aria-label", `Remove the text pack for ${own[i].instrument} in ${own[i].language}`);
+    });
+  }
+  const site = result.body.site as Json[];
+  if (site.length > 0) {
+    section.append(
+      h(
+        "table",
+        { class: "accounts" },
+        h("caption", {}, "Text packs installed with the server"),
+        h("thead", {}, h("tr", {}, ...["Instrument", "Language", "Source", "Used here"].map((t) => h("th", { scope: "col" }, t)))),
+        h(
+          "tbody",
+          {},
+          ...site.map((p) =>
+            h(
+              "tr",
+              {},
+              h("th", { scope: "row" }, p.instrument),
+              h("td", {}, p.language),
+              h("td", {}, p.source ?? ""),
+              h("td", {}, p.replaced ? "no: replaced by this organisation's pack" : "yes"),
+            ),
+          ),
+        ),
+      ),
+    );
+  }
+  return section;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1140,6 +1416,7 @@ async function render(): Promise<void> {
   else if (route.startsWith("/team")) show(await teamView(route.split("/")[2] || "phq-9"));
   else if (route === "/settings" && me.user.role === "admin") show(await settingsView());
   else if (route === "/instruments" && me.user.role === "admin") show(await instrumentsView());
+  else if (route === "/guidance" && me.user.role === "admin") show(await guidanceView());
   else if (route === "/admin" || me.user.role === "admin") show(await adminView());
   else show(await caseloadView());
 }

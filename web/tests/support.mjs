@@ -15,10 +15,12 @@ export const phone = { width: 390, height: 844 };
 export const desktop = { width: 1280, height: 900 };
 const screenshots = process.env.SCREENSHOT_DIR ?? join(process.cwd(), "screenshots");
 
-// Starts `rapport demo`; resolves to {base, accounts, links, stop}.
-export async function startDemo() {
+// Starts `rapport demo` (with `extraArgs`, e.g. ["--therapist-team"]); resolves to
+// {base, accounts, links, stop}.
+export async function startDemo(extraArgs = []) {
   const dataDir = mkdtempSync(join(tmpdir(), "rapport-browser-"));
-  const server = spawn(process.env.RAPPORT_BINARY, ["demo", "--data-dir", dataDir, "--port", "0"], {
+  const args = ["demo", "--data-dir", dataDir, "--port", "0", ...extraArgs];
+  const server = spawn(process.env.RAPPORT_BINARY, args, {
     stdio: ["ignore", "pipe", "pipe"],
   });
   let output = "";

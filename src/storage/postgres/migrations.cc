@@ -315,12 +315,28 @@ CREATE TRIGGER audit_events_no_truncate BEFORE TRUNCATE ON audit_events
   FOR EACH STATEMENT EXECUTE FUNCTION audit_events_append_only();
 )sql";
 
-constexpr std::array<Migration, 5> kMigrations{{
+// Text packs uploaded by an organisation's administrators (issue 8; docs/instruments.md): the
+// wording of one instrument in one language, as the pack's JSON, used by that organisation's
+// check-in pages before any pack in the site folder.
+constexpr std::string_view kTextPacks = R"sql(
+CREATE TABLE text_packs (
+  org_id TEXT NOT NULL REFERENCES organizations(id),
+  instrument_id TEXT NOT NULL CHECK (instrument_id <> ''),
+  language TEXT NOT NULL CHECK (language <> ''),
+  document TEXT NOT NULL,
+  uploaded_by TEXT NOT NULL,
+  uploaded_at BIGINT NOT NULL,
+  PRIMARY KEY (org_id, instrument_id, language)
+);
+)sql";
+
+constexpr std::array<Migration, 6> kMigrations{{
     {1, "initial schema", kInitial},
     {2, "alerts, repair notes and organisation settings", kAlerts},
     {3, "fitted models and responses by instrument", kFittedModels},
     {4, "sessions, API tokens, recovery codes, lockout and rate limits", kAuth},
     {5, "audit log", kAudit},
+    {6, "text packs of organisations", kTextPacks},
 }};
 
 // Serialises migrations of one database between processes (pg_advisory_xact_lock's key; any

@@ -623,6 +623,20 @@ class PostgresTransaction final : public WriteTransaction {
     return model;
   }
 
+  Result<std::vector<StoredTextPack>> ListTextPacks(std::string_view org_id) override {
+    RAPPORT_ASSIGN_OR_RETURN(
+        const Rows rows,
+        db_.Query("SELECT instrument_id, language, document, uploaded_by, uploaded_at FROM "
+                  "text_packs WHERE org_id = $1 ORDER BY instrument_id, language",
+                  Params().Add(org_id)));
+    std::vector<StoredTextPack> out;
+    for (int row = 0; row < rows.size(); ++row) {
+      out.push_back({std::string(org_id), rows.Text(row, 0), rows.Text(row, 1), rows.Text(row, 2),
+                     rows.Text(row, 3), FromUnixMillis(rows.Int(row, 4))});
+    }
+    return out;
+  }
+
   Result<std::vector<domain::AuditEvent>> ListAudit(std::string_view org_id, int64_t after_seq,
                                                     int64_t limit) override {
     if (limit < 1) return InvalidArgument("the audit page size must be at least 1", "limit");
@@ -939,6 +953,33 @@ class PostgresTransaction final : public WriteTransaction {
         "INSERT INTO org_settings (org_id, document, updated_at) VALUES ($1, $2, $3) ON CONFLICT "
         "(org_id) DO UPDATE SET document = EXCLUDED.document, updated_at = EXCLUDED.updated_at",
         Params().Add(org_id).Add(json_text).Add(ToUnixMillis(updated_at)));
+  }
+
+  Status PutTextPack(const StoredTextPack& v) override {
+    if (v.instrument_id.empty()) {
+      return InvalidArgument("a text pack needs an instrument", "instrument_id");
+    }
+    if (v.language.empty()) return InvalidArgument("a text pack needs a language", "language");
+    RAPPORT_RETURN_IF_ERROR(GetOrganization(v.org_id).status());
+    return Run(
+        "INSERT INTO text_packs (org_id, instrument_id, language, document, uploaded_by, "
+        "uploaded_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (org_id, instrument_id, "
+        "language) DO UPDATE SET document = EXCLUDED.document, uploaded_by = "
+        "EXCLUDED.uploaded_by, uploaded_at = EXCLUDED.uploaded_at",
+        Params()
+            .Add(v.org_id)
+            .Add(v.instrument_id)
+            .Add(v.language)
+            .Add(v.document)
+            .Add(v.uploaded_by)
+            .Add(ToUnixMillis(v.uploaded_at)));
+  }
+
+  Status DeleteTextPack(std::string_view org_id, std::string_view instrument_id,
+                        std::string_view language) override {
+    return ChangeOne(
+        "DELETE FROM text_packs WHERE org_id = $1 AND instrument_id = $2 AND language = $3",
+        Params().Add(org_id).Add(instrument_id).Add(language), "text pack");
   }
 
   Status PutFittedModel(const FittedModel& v) override {

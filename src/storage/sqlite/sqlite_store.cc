@@ -649,6 +649,22 @@ class SqliteTransaction final : public WriteTransaction {
     return model;
   }
 
+  Result<std::vector<StoredTextPack>> ListTextPacks(std::string_view org_id) override {
+    RAPPORT_ASSIGN_OR_RETURN(
+        Statement * stmt,
+        db_.Cached("SELECT instrument_id, language, document, uploaded_by, uploaded_at FROM "
+                   "text_packs WHERE org_id = ? ORDER BY instrument_id, language"));
+    stmt->Bind(1, org_id);
+    std::vector<StoredTextPack> out;
+    while (true) {
+      RAPPORT_ASSIGN_OR_RETURN(const bool row, stmt->Step());
+      if (!row) break;
+      out.push_back({std::string(org_id), stmt->Text(0), stmt->Text(1), stmt->Text(2),
+                     stmt->Text(3), FromUnixMillis(stmt->Int(4))});
+    }
+    return out;
+  }
+
   Result<std::vector<domain::AuditEvent>> ListAudit(std::string_view org_id, int64_t after_seq,
                                                     int64_t limit) override {
     if (limit < 1) return InvalidArgument("the audit page size must be at least 1", "limit");
@@ -1003,6 +1019,38 @@ class SqliteTransaction final : public WriteTransaction {
                    "ON CONFLICT (org_id) DO UPDATE SET document = excluded.document, "
                    "updated_at = excluded.updated_at"));
     return stmt->Bind(1, org_id).Bind(2, json_text).Bind(3, ToUnixMillis(updated_at)).Run();
+  }
+
+  Status PutTextPack(const StoredTextPack& v) override {
+    if (v.instrument_id.empty()) {
+      return InvalidArgument("a text pack needs an instrument", "instrument_id");
+    }
+    if (v.language.empty()) return InvalidArgument("a text pack needs a language", "language");
+    RAPPORT_RETURN_IF_ERROR(GetOrganization(v.org_id).status());
+    RAPPORT_ASSIGN_OR_RETURN(
+        Statement * stmt,
+        db_.Cached("INSERT INTO text_packs (org_id, instrument_id, language, document, "
+                   "uploaded_by, uploaded_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (org_id, "
+                   "instrument_id, language) DO UPDATE SET document = excluded.document, "
+                   "uploaded_by = excluded.uploaded_by, uploaded_at = excluded.uploaded_at"));
+    return stmt->Bind(1, v.org_id)
+        .Bind(2, v.instrument_id)
+        .Bind(3, v.language)
+        .Bind(4, v.document)
+        .Bind(5, v.uploaded_by)
+        .Bind(6, ToUnixMillis(v.uploaded_at))
+        .Run();
+  }
+
+  Status DeleteTextPack(std::string_view org_id, std::string_view instrument_id,
+                        std::string_view language) override {
+    RAPPORT_ASSIGN_OR_RETURN(
+        Statement * stmt,
+        db_.Cached("DELETE FROM text_packs WHERE org_id = ? AND instrument_id = ? AND "
+                   "language = ?"));
+    RAPPORT_RETURN_IF_ERROR(stmt->Bind(1, org_id).Bind(2, instrument_id).Bind(3, language).Run());
+    if (sqlite3_changes(db_.get()) != 1) return NotFound("text pack not found");
+    return Status::Ok();
   }
 
   Status PutFittedModel(const FittedModel& v) override {
