@@ -1303,6 +1303,9 @@ TEST_P(StoreConformance, AnOrganisationsRowsCopyUnchangedToAnotherDatabase) {
     RAPPORT_RETURN_IF_ERROR(
         txn.PutRepairNote({"note-a", "org-a", "alert-z", "user-org-a", "Followed up", false, now}));
     RAPPORT_RETURN_IF_ERROR(txn.PutOrgSettings("org-a", R"({"safety_text":"Call us"})", now));
+    RAPPORT_RETURN_IF_ERROR(
+        txn.PutTextPack({"org-a", "rapport-progress", "cy", R"({"instrument":"rapport-progress"})",
+                         "user-org-a", now}));
     RAPPORT_RETURN_IF_ERROR(txn.PutFittedModel({"org-a", "etr", "phq-9", R"({"kind":"etr"})", now,
                                                 std::nullopt, now, 40, 400, 0.1 + 0.2}));
     RAPPORT_RETURN_IF_ERROR(txn.PutApiToken({"token-a",
