@@ -87,7 +87,7 @@ TEST(Cli, MigrateThenServeOnAnEmptyDatabase) {
   const std::string db = "sqlite:" + (dir.path() / "r.db").string();
   const auto migrated = Rapport({"migrate", "--db", db});
   ASSERT_EQ(migrated.exit_code, 0) << migrated.err;
-  EXPECT_NE(migrated.out.find("schema version 5"), std::string::npos) << migrated.out;
+  EXPECT_NE(migrated.out.find("schema version 6"), std::string::npos) << migrated.out;
   testing::ServerProcess server(
       {testing::RapportBinary().string(), "serve", "--db", db, "--address", "127.0.0.1"});
   ASSERT_TRUE(server.started()) << server.output();

@@ -52,7 +52,7 @@ TEST_F(PostgresEndToEnd, MigrateThenServeAnswersReady) {
 
   const auto migrated = RunCommand({rapport, "migrate", "--db", url_});
   ASSERT_EQ(migrated.exit_code, 0) << migrated.err;
-  EXPECT_NE(migrated.out.find("schema version 5"), std::string::npos) << migrated.out;
+  EXPECT_NE(migrated.out.find("schema version 6"), std::string::npos) << migrated.out;
 
   // Two stateless servers on one database (DESIGN.md §7).
   ServerProcess first({rapport, "serve", "--db", url_});
