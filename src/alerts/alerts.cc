@@ -102,6 +102,7 @@ Result<SignalInputs> ReadSignalInputs(storage::ReadTransaction& txn,
   inputs.org_id = std::string(org_id);
   RAPPORT_ASSIGN_OR_RETURN(inputs.session, txn.GetSession(org_id, session_id));
   const std::string& episode_id = inputs.session.episode_id;
+  RAPPORT_ASSIGN_OR_RETURN(inputs.episode_revision, txn.GetEpisodeRevision(org_id, episode_id));
   RAPPORT_ASSIGN_OR_RETURN(inputs.history.sessions, txn.ListSessionsForEpisode(org_id, episode_id));
   RAPPORT_ASSIGN_OR_RETURN(inputs.history.responses,
                            txn.ListResponsesForEpisode(org_id, episode_id));
@@ -154,8 +155,6 @@ PreparedEvaluation PrepareEvaluation(SignalInputs inputs, const instruments::Cat
                                      Random& random) {
   PreparedEvaluation prepared;
   std::vector<domain::Response>& history = inputs.history.responses;
-  prepared.response_ids.reserve(history.size());
-  for (const domain::Response& response : history) prepared.response_ids.push_back(response.id);
   // The store lists an episode's responses by session number, then submission time, then
   // insertion: a new one goes after every stored response that does not come later.
   std::map<std::string, int, std::less<>> numbers;
@@ -176,8 +175,7 @@ PreparedEvaluation PrepareEvaluation(SignalInputs inputs, const instruments::Cat
   prepared.org_id = std::move(inputs.org_id);
   prepared.episode_id = std::move(inputs.session.episode_id);
   prepared.session_id = std::move(inputs.session.id);
-  prepared.sessions = std::move(inputs.history.sessions);
-  prepared.alerts = std::move(inputs.alerts);
+  prepared.episode_revision = inputs.episode_revision;
   prepared.settings_document = std::move(inputs.settings_document);
   prepared.etr_instrument_ids = std::move(inputs.etr_instrument_ids);
   prepared.stored_models = std::move(inputs.stored_models);
@@ -185,18 +183,11 @@ PreparedEvaluation PrepareEvaluation(SignalInputs inputs, const instruments::Cat
 }
 
 Result<bool> IsCurrent(storage::ReadTransaction& txn, const PreparedEvaluation& prepared) {
-  // Most likely to differ first: another submission to the episode adds responses.
-  RAPPORT_ASSIGN_OR_RETURN(const std::vector<std::string> response_ids,
-                           txn.ListResponseIdsForEpisode(prepared.org_id, prepared.episode_id));
-  if (response_ids != prepared.response_ids) return false;
-  storage::AlertQuery query;
-  query.episode_id = prepared.episode_id;
-  RAPPORT_ASSIGN_OR_RETURN(const std::vector<domain::Alert> alerts,
-                           txn.ListAlerts(prepared.org_id, query));
-  if (alerts != prepared.alerts) return false;
-  RAPPORT_ASSIGN_OR_RETURN(const std::vector<domain::Session> sessions,
-                           txn.ListSessionsForEpisode(prepared.org_id, prepared.episode_id));
-  if (sessions != prepared.sessions) return false;
+  // Most likely to differ first: another submission to the episode adds responses, which
+  // moves its revision (as do changes to its sessions and alerts).
+  RAPPORT_ASSIGN_OR_RETURN(const int64_t revision,
+                           txn.GetEpisodeRevision(prepared.org_id, prepared.episode_id));
+  if (revision != prepared.episode_revision) return false;
   RAPPORT_ASSIGN_OR_RETURN(const std::string settings, txn.GetOrgSettings(prepared.org_id));
   if (settings != prepared.settings_document) return false;
   RAPPORT_ASSIGN_OR_RETURN(const auto models,

@@ -39,8 +39,8 @@ Status EvaluateAfterResponse(storage::WriteTransaction& txn, const instruments::
 // Evaluating away from the writer (optimistic concurrency). A submission reads the inputs of
 // its episode's signals from a snapshot (ReadSignalInputs) and evaluates them with its new
 // responses added in memory (PrepareEvaluation). Inside its write transaction, before storing
-// the responses, IsCurrent checks by cheap indexed reads that everything the evaluation read
-// is still as it was; ApplyEvaluation then writes the prepared alert changes, or evaluates
+// the responses, IsCurrent checks by a few primary-key reads that everything the evaluation
+// read is still as it was; ApplyEvaluation then writes the prepared alert changes, or evaluates
 // again inside the transaction when something changed meanwhile (e.g. another submission to
 // the same episode committed first). Either way the alerts committed with the responses are
 // those EvaluateAfterResponse would have written in that transaction.
@@ -49,6 +49,9 @@ Status EvaluateAfterResponse(storage::WriteTransaction& txn, const instruments::
 struct SignalInputs {
   std::string org_id;
   domain::Session session;  // the session the new responses belong to
+  // The episode's revision (storage::ReadTransaction::GetEpisodeRevision) in the snapshot the
+  // history and alerts were read from.
+  int64_t episode_revision = 0;
   alliance::EpisodeHistory history;
   std::string settings_document;   // as stored
   alliance::OrgSettings settings;  // the defaults when the stored ones do not parse (logged)
@@ -73,9 +76,7 @@ struct PreparedEvaluation {
   std::string org_id;
   std::string episode_id;
   std::string session_id;
-  std::vector<domain::Session> sessions;
-  std::vector<std::string> response_ids;  // the stored ones, without the new responses
-  std::vector<domain::Alert> alerts;
+  int64_t episode_revision = 0;  // stands for its sessions, stored responses and alerts
   std::string settings_document;
   std::vector<std::string> etr_instrument_ids;
   std::vector<std::optional<storage::FittedModel>> stored_models;
@@ -91,8 +92,8 @@ PreparedEvaluation PrepareEvaluation(SignalInputs inputs, const instruments::Cat
                                      Random& random);
 
 // True when everything `prepared` was computed from is unchanged in `txn`: the episode's
-// sessions, stored response ids (stored responses never change), alerts, the organisation's
-// settings document and the fitted models consulted. Call it in the write transaction before
+// revision (its sessions, responses and alerts), the organisation's settings document and the
+// fitted models consulted. Call it in the write transaction before
 // storing the new responses. Errors: the store's.
 Result<bool> IsCurrent(storage::ReadTransaction& txn, const PreparedEvaluation& prepared);
 

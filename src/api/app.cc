@@ -430,7 +430,7 @@ Response App::SubmitCheckinForm(const Request& request) {
     for (auto& [key, value] : *pairs) values[key] = value;
   }
   const std::string chosen = values.contains("lang") ? values["lang"] : "";
-  auto context = checkins_.Open(token);
+  auto context = checkins_.OpenToSubmit(token);
   if (!context.ok()) {
     return CheckinErrorPage(context.status(), ui, RequestLanguage(request, chosen));
   }
@@ -517,7 +517,7 @@ Response App::SubmitCheckinJson(const Request& request) {
         400, "expected {\"responses\": [{\"instrument\": ID, \"answers\": ...}]}", "responses");
   }
   const std::string token = request.Param("token");
-  auto context = checkins_.Open(token);
+  auto context = checkins_.OpenToSubmit(token);
   if (!context.ok()) return ProblemResponse(context.status());
 
   std::vector<Submission> submissions;

@@ -46,14 +46,34 @@ CheckinService::CheckinService(storage::Store& store, const instruments::Catalog
       evaluating_(std::clamp<std::ptrdiff_t>(std::thread::hardware_concurrency(), 1, 1024)) {}
 
 Result<CheckinContext> CheckinService::Open(std::string_view token) const {
+  return OpenWith(token, /*signal_inputs=*/false);
+}
+
+Result<CheckinContext> CheckinService::OpenToSubmit(std::string_view token) const {
+  return OpenWith(token, /*signal_inputs=*/true);
+}
+
+Result<CheckinContext> CheckinService::OpenWith(std::string_view token, bool signal_inputs) const {
   if (!IsWellFormedId(token)) return NotFound("this check-in link is not valid");
   const std::string digest = Sha256Hex(token);
   CheckinContext context;
   RAPPORT_RETURN_IF_ERROR(store_.Read([&](storage::ReadTransaction& txn) -> Status {
     RAPPORT_ASSIGN_OR_RETURN(context.checkin, LookUp(txn, digest));
-    if (context.checkin.submitted_at) {
-      RAPPORT_ASSIGN_OR_RETURN(context.responses, txn.ListResponsesForCheckin(
-                                                      context.checkin.org_id, context.checkin.id));
+    const domain::Checkin& checkin = context.checkin;
+    if (checkin.submitted_at) {
+      RAPPORT_ASSIGN_OR_RETURN(context.responses,
+                               txn.ListResponsesForCheckin(checkin.org_id, checkin.id));
+    } else if (signal_inputs) {
+      // The responses to come, as far as choosing the signals' inputs goes: their instruments
+      // and the respondent's perspective.
+      std::vector<domain::Response> upcoming(checkin.instrument_ids.size());
+      for (size_t i = 0; i < upcoming.size(); ++i) {
+        upcoming[i].instrument_id = checkin.instrument_ids[i];
+        upcoming[i].perspective = checkin.perspective;
+      }
+      RAPPORT_ASSIGN_OR_RETURN(
+          context.signal_inputs,
+          alerts::ReadSignalInputs(txn, catalog_, checkin.org_id, checkin.session_id, upcoming));
     }
     return Status::Ok();
   }));
@@ -154,13 +174,14 @@ Result<SubmitOutcome> CheckinService::Submit(const CheckinContext& context,
       std::counting_semaphore<1024>& semaphore;
       ~Release() { semaphore.release(); }
     } release{evaluating_};
-    std::optional<alerts::SignalInputs> inputs;
-    const Status read = store_.Read([&](storage::ReadTransaction& txn) -> Status {
-      RAPPORT_ASSIGN_OR_RETURN(inputs,
-                               alerts::ReadSignalInputs(txn, catalog_, context.checkin.org_id,
-                                                        context.checkin.session_id, responses));
-      return Status::Ok();
-    });
+    std::optional<alerts::SignalInputs> inputs = context.signal_inputs;
+    const Status read =
+        inputs ? Status::Ok() : store_.Read([&](storage::ReadTransaction& txn) -> Status {
+          RAPPORT_ASSIGN_OR_RETURN(inputs,
+                                   alerts::ReadSignalInputs(txn, catalog_, context.checkin.org_id,
+                                                            context.checkin.session_id, responses));
+          return Status::Ok();
+        });
     if (read.ok()) {
       prepared = alerts::PrepareEvaluation(std::move(*inputs), catalog_, responses, now, random_);
     }

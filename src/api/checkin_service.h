@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "alerts/alerts.h"
 #include "base/clock.h"
 #include "base/random.h"
 #include "base/status.h"
@@ -22,6 +23,9 @@ struct CheckinContext {
   domain::Checkin checkin;
   std::vector<const instruments::Definition*> instruments;  // in the check-in's order
   std::vector<domain::Response> responses;                  // stored ones, when submitted
+  // OpenToSubmit's: what the episode's signals read, from the snapshot the check-in was read
+  // from (not for an answered check-in).
+  std::optional<alerts::SignalInputs> signal_inputs;
 };
 
 struct Submission {
@@ -45,11 +49,15 @@ class CheckinService {
   // Errors: unknown or malformed token → kNotFound; expired → kGone; an instrument that is
   // no longer installed → kUnavailable.
   Result<CheckinContext> Open(std::string_view token) const;
+  // As Open, for a submission to follow: an unanswered check-in comes with the inputs of its
+  // episode's signals read in the same snapshot (one read transaction for both), which Submit
+  // then evaluates. Errors: Open's; the store's.
+  Result<CheckinContext> OpenToSubmit(std::string_view token) const;
 
-  // Validates, scores and stores answers to the check-in `opened` (as Open returned it; the
-  // caller opens once and may use the context to read the request). Every instrument of the
-  // check-in must be answered exactly once. The check-in is read again inside the write
-  // transaction, which alone decides whether it is still unanswered. In the same transaction
+  // Validates, scores and stores answers to the check-in `opened` (as Open or OpenToSubmit
+  // returned it; the caller opens once and may use the context to read the request). Every
+  // instrument of the check-in must be answered exactly once. The check-in is read again inside the
+  // write transaction, which alone decides whether it is still unanswered. In the same transaction
   // it appends the submission's audit event: actor "checkin:<id>", action "create" (or "read"
   // when identical answers were stored before), resource "session/<session id>/checkin/<id>",
   // from `address` (the respondent's remote address); so an acknowledged submission and its
@@ -65,6 +73,8 @@ class CheckinService {
   storage::Store& store_;
   const instruments::Catalog& catalog_;
   const Clock& clock_;
+  Result<CheckinContext> OpenWith(std::string_view token, bool signal_inputs) const;
+
   Random& random_;
   // Submissions evaluating their signals at once: no more than there are cores, so that many
   // request threads evaluating together do not crowd out the single writer every submission

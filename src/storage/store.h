@@ -121,11 +121,13 @@ class ReadTransaction {
   // Responses of one episode's sessions, ordered by session number then submission time.
   virtual Result<std::vector<domain::Response>> ListResponsesForEpisode(
       std::string_view org_id, std::string_view episode_id) = 0;
-  // The ids of the responses ListResponsesForEpisode lists, in its order, without their
-  // answers and scores: stored responses never change (there is no update or delete for them),
-  // so comparing ids tells cheaply whether an episode's responses are still those read before.
-  virtual Result<std::vector<std::string>> ListResponseIdsForEpisode(
-      std::string_view org_id, std::string_view episode_id) = 0;
+  // The episode's revision: a number that changes whenever anything its signals are evaluated
+  // from changes — its sessions and their participants, its responses, its alerts — in any
+  // transaction and by any code path (the schema keeps it). Comparing it with one read earlier
+  // tells by one lookup whether all of those are still as they were then. kNotFound when the
+  // organisation has no such episode.
+  virtual Result<int64_t> GetEpisodeRevision(std::string_view org_id,
+                                             std::string_view episode_id) = 0;
   virtual Result<int64_t> CountResponses(std::string_view org_id) = 0;
   // Episodes of the organisation matching `query`, newest start first.
   virtual Result<std::vector<domain::Episode>> ListEpisodes(std::string_view org_id,

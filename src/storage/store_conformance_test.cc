@@ -229,7 +229,7 @@ TEST_P(StoreConformance, ResponsesKeepItemAnswersAndScores) {
   }));
 }
 
-TEST_P(StoreConformance, ResponseIdsOfAnEpisodeInTheOrderOfItsResponses) {
+TEST_P(StoreConformance, ResponsesOfAnEpisodeInSessionThenSubmissionOrder) {
   const domain::Session first = MakeWorld("org-a");
   MakeWorld("org-b");
   domain::Session second = first;
@@ -252,19 +252,16 @@ TEST_P(StoreConformance, ResponseIdsOfAnEpisodeInTheOrderOfItsResponses) {
     return txn.PutResponse(MakeResponse(early, "a-also-first"));
   }));
   ASSERT_OK(store_->Read([&](ReadTransaction& txn) -> Status {
-    RAPPORT_ASSIGN_OR_RETURN(const auto ids,
-                             txn.ListResponseIdsForEpisode("org-a", "episode-org-a"));
-    EXPECT_EQ(ids, (std::vector<std::string>{"x-first", "a-also-first", "y-second", "z-late"}));
     RAPPORT_ASSIGN_OR_RETURN(const auto responses,
                              txn.ListResponsesForEpisode("org-a", "episode-org-a"));
     std::vector<std::string> listed;
     for (const domain::Response& response : responses) listed.push_back(response.id);
-    EXPECT_EQ(listed, ids);
+    EXPECT_EQ(listed, (std::vector<std::string>{"x-first", "a-also-first", "y-second", "z-late"}));
     RAPPORT_ASSIGN_OR_RETURN(const auto other,
-                             txn.ListResponseIdsForEpisode("org-b", "episode-org-a"));
+                             txn.ListResponsesForEpisode("org-b", "episode-org-a"));
     EXPECT_TRUE(other.empty());
     RAPPORT_ASSIGN_OR_RETURN(const auto none,
-                             txn.ListResponseIdsForEpisode("org-b", "episode-org-b"));
+                             txn.ListResponsesForEpisode("org-b", "episode-org-b"));
     EXPECT_TRUE(none.empty());
     return Status::Ok();
   }));
@@ -399,6 +396,76 @@ TEST_P(StoreConformance, AtMostOneActiveAlertPerKey) {
   first.resolution = "condition-cleared";
   ASSERT_OK(store_->Write([&](WriteTransaction& txn) { return txn.UpdateAlert(first); }));
   EXPECT_OK(store_->Write([&](WriteTransaction& txn) { return txn.PutAlert(duplicate); }));
+}
+
+// The revision moves with every change to what an episode's signals read — its sessions,
+// their participants, its responses, its alerts — and with nothing else.
+TEST_P(StoreConformance, AnEpisodesRevisionMovesWithItsSessionsResponsesAndAlerts) {
+  domain::Session session = MakeWorld("org-a");
+  MakeWorld("org-b");
+  const auto revision = [&](const std::string& org_id, const std::string& episode_id) {
+    int64_t out = -1;
+    EXPECT_OK(store_->Read([&](ReadTransaction& txn) -> Status {
+      RAPPORT_ASSIGN_OR_RETURN(out, txn.GetEpisodeRevision(org_id, episode_id));
+      return Status::Ok();
+    }));
+    return out;
+  };
+  // Whether `change` moved episode-org-a's revision; episode-org-b's must never move.
+  const auto moves = [&](const std::string& what,
+                         const std::function<Status(WriteTransaction&)>& change) {
+    SCOPED_TRACE(what);
+    const int64_t before = revision("org-a", "episode-org-a");
+    const int64_t other = revision("org-b", "episode-org-b");
+    EXPECT_OK(store_->Write(change));
+    EXPECT_EQ(revision("org-b", "episode-org-b"), other);
+    return revision("org-a", "episode-org-a") != before;
+  };
+  const domain::Checkin checkin = MakeCheckin(session, "t");
+  EXPECT_FALSE(moves("a check-in", [&](WriteTransaction& txn) { return txn.PutCheckin(checkin); }));
+  EXPECT_TRUE(moves("a response", [&](WriteTransaction& txn) {
+    return txn.PutResponse(MakeResponse(checkin, "response-1"));
+  }));
+  EXPECT_FALSE(moves("the check-in answered", [&](WriteTransaction& txn) {
+    return txn.MarkCheckinSubmitted("org-a", checkin.id, clock_.Now(), "digest");
+  }));
+  domain::Session second = session;
+  second.id = "session-2";
+  second.number = 2;
+  second.participants.clear();
+  EXPECT_TRUE(moves("a session", [&](WriteTransaction& txn) { return txn.PutSession(second); }));
+  session.attendance = domain::Attendance::kNoShow;
+  EXPECT_TRUE(
+      moves("attendance", [&](WriteTransaction& txn) { return txn.UpdateSession(session); }));
+  second.participants = {{"client-org-a", domain::ParticipantRole::kClient}};
+  EXPECT_TRUE(
+      moves("participants", [&](WriteTransaction& txn) { return txn.UpdateSession(second); }));
+  domain::Alert alert = MakeAlert(session, "alert-1", "rupture/c/s1", clock_.Now());
+  EXPECT_TRUE(moves("an alert", [&](WriteTransaction& txn) { return txn.PutAlert(alert); }));
+  alert.status = domain::AlertStatus::kAcknowledged;
+  alert.acknowledged_by = "user-org-a";
+  alert.acknowledged_at = clock_.Now();
+  EXPECT_TRUE(
+      moves("an acknowledgement", [&](WriteTransaction& txn) { return txn.UpdateAlert(alert); }));
+  EXPECT_FALSE(moves("settings", [&](WriteTransaction& txn) {
+    return txn.PutOrgSettings("org-a", "{}", clock_.Now());
+  }));
+  // A change rolled back leaves the revision as it was.
+  const int64_t before = revision("org-a", "episode-org-a");
+  EXPECT_EQ(store_
+                ->Write([&](WriteTransaction& txn) -> Status {
+                  RAPPORT_RETURN_IF_ERROR(txn.PutResponse(MakeResponse(checkin, "response-2")));
+                  return InvalidArgument("roll back");
+                })
+                .code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(revision("org-a", "episode-org-a"), before);
+  ASSERT_OK(store_->Read([&](ReadTransaction& txn) {
+    EXPECT_EQ(txn.GetEpisodeRevision("org-b", "episode-org-a").status().code(),
+              StatusCode::kNotFound);
+    EXPECT_EQ(txn.GetEpisodeRevision("org-a", "nope").status().code(), StatusCode::kNotFound);
+    return Status::Ok();
+  }));
 }
 
 TEST_P(StoreConformance, RepairNotesBelongToAnAlertOfTheOrganisation) {

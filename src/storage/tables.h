@@ -30,12 +30,15 @@ struct TableSpec {
   std::string_view name;
   // The column naming the organisation: "org_id", or "id" for the organizations table.
   std::string_view org_column;
-  std::vector<ColumnSpec> columns;    // every column, the organisation's among them
+  std::vector<ColumnSpec> columns;    // the copied columns, the organisation's among them
   std::vector<std::string_view> key;  // the primary key without the organisation's column
   // True when the store lists some of the table's rows in the order they were inserted
   // (SQLite's rowid, PostgreSQL's insert_order): rows are then copied in that order, so the
   // copy lists them alike. Otherwise rows are copied by key, text compared byte by byte.
   bool insertion_ordered = false;
+  // Columns the database keeps by itself and are not copied: the copy's own triggers set them
+  // as its rows go in (episodes.revision, a change counter whose number means nothing).
+  std::vector<std::string_view> maintained = {};
 
   // The position of column `name`, or -1.
   int ColumnIndex(std::string_view name) const;

@@ -315,7 +315,7 @@ CREATE TRIGGER audit_events_no_truncate BEFORE TRUNCATE ON audit_events
   FOR EACH STATEMENT EXECUTE FUNCTION audit_events_append_only();
 )sql";
 
-// Text packs uploaded by an organisation's administrators (issue 8; docs/instruments.md): the
+// Text packs uploaded by an organisation's administrators (docs/instruments.md): the
 // wording of one instrument in one language, as the pack's JSON, used by that organisation's
 // check-in pages before any pack in the site folder.
 constexpr std::string_view kTextPacks = R"sql(
@@ -330,13 +330,55 @@ CREATE TABLE text_packs (
 );
 )sql";
 
-constexpr std::array<Migration, 6> kMigrations{{
+// A revision per episode, moved by triggers as in SQLite's migration 7 (alerts/alerts.h): any
+// change to an episode's sessions, their participants, its responses or its alerts. The row
+// update also serialises concurrent writers of one episode, from one server or several.
+constexpr std::string_view kEpisodeRevision = R"sql(
+ALTER TABLE episodes ADD COLUMN revision BIGINT NOT NULL DEFAULT 0;
+CREATE FUNCTION episode_revision_by_episode() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF TG_OP <> 'INSERT' THEN
+    UPDATE episodes SET revision = revision + 1 WHERE org_id = OLD.org_id AND id = OLD.episode_id;
+  END IF;
+  IF TG_OP <> 'DELETE' THEN
+    UPDATE episodes SET revision = revision + 1 WHERE org_id = NEW.org_id AND id = NEW.episode_id;
+  END IF;
+  RETURN NULL;
+END;
+$$;
+CREATE FUNCTION episode_revision_by_session() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF TG_OP <> 'INSERT' THEN
+    UPDATE episodes e SET revision = e.revision + 1 FROM sessions s
+      WHERE s.org_id = OLD.org_id AND s.id = OLD.session_id AND e.org_id = s.org_id
+        AND e.id = s.episode_id;
+  END IF;
+  IF TG_OP <> 'DELETE' THEN
+    UPDATE episodes e SET revision = e.revision + 1 FROM sessions s
+      WHERE s.org_id = NEW.org_id AND s.id = NEW.session_id AND e.org_id = s.org_id
+        AND e.id = s.episode_id;
+  END IF;
+  RETURN NULL;
+END;
+$$;
+CREATE TRIGGER episode_revision_session AFTER INSERT OR UPDATE OR DELETE ON sessions
+  FOR EACH ROW EXECUTE FUNCTION episode_revision_by_episode();
+CREATE TRIGGER episode_revision_alert AFTER INSERT OR UPDATE OR DELETE ON alerts
+  FOR EACH ROW EXECUTE FUNCTION episode_revision_by_episode();
+CREATE TRIGGER episode_revision_participant AFTER INSERT OR UPDATE OR DELETE
+  ON session_participants FOR EACH ROW EXECUTE FUNCTION episode_revision_by_session();
+CREATE TRIGGER episode_revision_response AFTER INSERT OR UPDATE OR DELETE ON responses
+  FOR EACH ROW EXECUTE FUNCTION episode_revision_by_session();
+)sql";
+
+constexpr std::array<Migration, 7> kMigrations{{
     {1, "initial schema", kInitial},
     {2, "alerts, repair notes and organisation settings", kAlerts},
     {3, "fitted models and responses by instrument", kFittedModels},
     {4, "sessions, API tokens, recovery codes, lockout and rate limits", kAuth},
     {5, "audit log", kAudit},
     {6, "text packs of organisations", kTextPacks},
+    {7, "a revision per episode", kEpisodeRevision},
 }};
 
 // Serialises migrations of one database between processes (pg_advisory_xact_lock's key; any

@@ -340,17 +340,13 @@ class PostgresTransaction final : public WriteTransaction {
     return out;
   }
 
-  Result<std::vector<std::string>> ListResponseIdsForEpisode(std::string_view org_id,
-                                                             std::string_view episode_id) override {
+  Result<int64_t> GetEpisodeRevision(std::string_view org_id,
+                                     std::string_view episode_id) override {
     RAPPORT_ASSIGN_OR_RETURN(
-        const Rows rows,
-        db_.Query("SELECT r.id FROM sessions s JOIN responses r ON r.org_id = s.org_id AND "
-                  "r.session_id = s.id WHERE s.org_id = $1 AND s.episode_id = $2 ORDER BY "
-                  "s.number, r.submitted_at, r.insert_order",
-                  Params().Add(org_id).Add(episode_id)));
-    std::vector<std::string> out;
-    for (int row = 0; row < rows.size(); ++row) out.push_back(rows.Text(row, 0));
-    return out;
+        const Rows rows, db_.Query("SELECT revision FROM episodes WHERE org_id = $1 AND id = $2",
+                                   Params().Add(org_id).Add(episode_id)));
+    RAPPORT_RETURN_IF_ERROR(One(rows, "episode"));
+    return rows.Int(0, 0);
   }
 
   // Three queries (responses, then all their answers, then all their scores), not two per

@@ -1,6 +1,22 @@
 #include "storage/sqlite/db.h"
 
+#include <mutex>
+
 namespace rapport::storage::sqlite {
+namespace {
+
+// Process-wide SQLite settings, made once before the first connection opens (sqlite3_config
+// refuses changes once the library is initialised; then the defaults stay, which is only
+// slower). Memory statistics off: with them on, every allocation and free in every
+// connection takes one global mutex; SQLite allocates for every page it reads into a cache
+// (and, built without lookaside as Debian's is, for most small objects), so the server's
+// reader threads and its writer queue on that mutex.
+void ConfigureSqliteOnce() {
+  static std::once_flag once;
+  std::call_once(once, [] { (void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0); });
+}
+
+}  // namespace
 
 Status SqliteStatus(int code, sqlite3* db, std::string_view what) {
   const int primary = code & 0xff;
@@ -18,6 +34,7 @@ Status SqliteStatus(int code, sqlite3* db, std::string_view what) {
 }
 
 Result<Connection> Connection::Open(const std::string& path, bool read_only) {
+  ConfigureSqliteOnce();
   sqlite3* raw = nullptr;
   const int flags =
       (read_only ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE)) |

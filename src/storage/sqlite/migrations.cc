@@ -313,7 +313,7 @@ CREATE TRIGGER audit_events_no_delete BEFORE DELETE ON audit_events
 BEGIN SELECT RAISE(ABORT, 'audit events are append-only'); END;
 )sql";
 
-// Text packs uploaded by an organisation's administrators (issue 8; docs/instruments.md): the
+// Text packs uploaded by an organisation's administrators (docs/instruments.md): the
 // wording of one instrument in one language, as the pack's JSON, used by that organisation's
 // check-in pages before any pack in the site folder.
 constexpr std::string_view kTextPacks = R"sql(
@@ -328,13 +328,73 @@ CREATE TABLE text_packs (
 );
 )sql";
 
-constexpr std::array<Migration, 6> kMigrations{{
+// A revision per episode (alerts/alerts.h): a counter that triggers move whenever anything an
+// episode's signals are evaluated from changes — its sessions and their participants, its
+// responses (their answers and scores are written with them and never change), its alerts — so
+// that a write can tell whether an evaluation made from an earlier snapshot still holds by
+// reading one row. Only changes are meaningful, not the numbers.
+constexpr std::string_view kEpisodeRevision = R"sql(
+ALTER TABLE episodes ADD COLUMN revision INTEGER NOT NULL DEFAULT 0;
+CREATE TRIGGER episode_revision_session_insert AFTER INSERT ON sessions BEGIN
+  UPDATE episodes SET revision = revision + 1 WHERE org_id = NEW.org_id AND id = NEW.episode_id;
+END;
+CREATE TRIGGER episode_revision_session_update AFTER UPDATE ON sessions BEGIN
+  UPDATE episodes SET revision = revision + 1
+    WHERE (org_id = OLD.org_id AND id = OLD.episode_id)
+       OR (org_id = NEW.org_id AND id = NEW.episode_id);
+END;
+CREATE TRIGGER episode_revision_session_delete AFTER DELETE ON sessions BEGIN
+  UPDATE episodes SET revision = revision + 1 WHERE org_id = OLD.org_id AND id = OLD.episode_id;
+END;
+CREATE TRIGGER episode_revision_participant_insert AFTER INSERT ON session_participants BEGIN
+  UPDATE episodes SET revision = revision + 1 WHERE org_id = NEW.org_id AND id =
+    (SELECT episode_id FROM sessions WHERE org_id = NEW.org_id AND id = NEW.session_id);
+END;
+CREATE TRIGGER episode_revision_participant_update AFTER UPDATE ON session_participants BEGIN
+  UPDATE episodes SET revision = revision + 1 WHERE org_id = OLD.org_id AND id =
+    (SELECT episode_id FROM sessions WHERE org_id = OLD.org_id AND id = OLD.session_id);
+  UPDATE episodes SET revision = revision + 1 WHERE org_id = NEW.org_id AND id =
+    (SELECT episode_id FROM sessions WHERE org_id = NEW.org_id AND id = NEW.session_id);
+END;
+CREATE TRIGGER episode_revision_participant_delete AFTER DELETE ON session_participants BEGIN
+  UPDATE episodes SET revision = revision + 1 WHERE org_id = OLD.org_id AND id =
+    (SELECT episode_id FROM sessions WHERE org_id = OLD.org_id AND id = OLD.session_id);
+END;
+CREATE TRIGGER episode_revision_response_insert AFTER INSERT ON responses BEGIN
+  UPDATE episodes SET revision = revision + 1 WHERE org_id = NEW.org_id AND id =
+    (SELECT episode_id FROM sessions WHERE org_id = NEW.org_id AND id = NEW.session_id);
+END;
+CREATE TRIGGER episode_revision_response_update AFTER UPDATE ON responses BEGIN
+  UPDATE episodes SET revision = revision + 1 WHERE org_id = OLD.org_id AND id =
+    (SELECT episode_id FROM sessions WHERE org_id = OLD.org_id AND id = OLD.session_id);
+  UPDATE episodes SET revision = revision + 1 WHERE org_id = NEW.org_id AND id =
+    (SELECT episode_id FROM sessions WHERE org_id = NEW.org_id AND id = NEW.session_id);
+END;
+CREATE TRIGGER episode_revision_response_delete AFTER DELETE ON responses BEGIN
+  UPDATE episodes SET revision = revision + 1 WHERE org_id = OLD.org_id AND id =
+    (SELECT episode_id FROM sessions WHERE org_id = OLD.org_id AND id = OLD.session_id);
+END;
+CREATE TRIGGER episode_revision_alert_insert AFTER INSERT ON alerts BEGIN
+  UPDATE episodes SET revision = revision + 1 WHERE org_id = NEW.org_id AND id = NEW.episode_id;
+END;
+CREATE TRIGGER episode_revision_alert_update AFTER UPDATE ON alerts BEGIN
+  UPDATE episodes SET revision = revision + 1
+    WHERE (org_id = OLD.org_id AND id = OLD.episode_id)
+       OR (org_id = NEW.org_id AND id = NEW.episode_id);
+END;
+CREATE TRIGGER episode_revision_alert_delete AFTER DELETE ON alerts BEGIN
+  UPDATE episodes SET revision = revision + 1 WHERE org_id = OLD.org_id AND id = OLD.episode_id;
+END;
+)sql";
+
+constexpr std::array<Migration, 7> kMigrations{{
     {1, "initial schema", kInitial},
     {2, "alerts, repair notes and organisation settings", kAlerts},
     {3, "fitted models and responses by instrument", kFittedModels},
     {4, "sessions, API tokens, recovery codes, lockout and rate limits", kAuth},
     {5, "audit log", kAudit},
     {6, "text packs of organisations", kTextPacks},
+    {7, "a revision per episode", kEpisodeRevision},
 }};
 
 }  // namespace

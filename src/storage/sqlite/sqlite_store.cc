@@ -408,21 +408,15 @@ class SqliteTransaction final : public WriteTransaction {
     return out;
   }
 
-  Result<std::vector<std::string>> ListResponseIdsForEpisode(std::string_view org_id,
-                                                             std::string_view episode_id) override {
+  Result<int64_t> GetEpisodeRevision(std::string_view org_id,
+                                     std::string_view episode_id) override {
     RAPPORT_ASSIGN_OR_RETURN(
-        Statement * stmt,
-        db_.Cached("SELECT r.id FROM sessions s CROSS JOIN responses r ON r.org_id = s.org_id AND "
-                   "r.session_id = s.id WHERE s.org_id = ? AND s.episode_id = ? ORDER BY "
-                   "s.number, r.submitted_at, r.rowid"));
+        Statement * stmt, db_.Cached("SELECT revision FROM episodes WHERE org_id = ? AND id = ?"));
     stmt->Bind(1, org_id).Bind(2, episode_id);
-    std::vector<std::string> out;
-    while (true) {
-      RAPPORT_ASSIGN_OR_RETURN(const bool row, stmt->Step());
-      if (!row) break;
-      out.push_back(stmt->Text(0));
-    }
-    return out;
+    RAPPORT_RETURN_IF_ERROR(StepOne(*stmt, "episode"));
+    const int64_t revision = stmt->Int(0);
+    stmt->Reset();
+    return revision;
   }
 
   Result<int64_t> CountResponses(std::string_view org_id) override {
