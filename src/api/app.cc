@@ -383,10 +383,11 @@ App::Localised App::Localise(const CheckinContext& context, const Request& reque
     const instruments::Wording wording = catalog->Resolve(definition->id, out.page.language);
     if (wording.definition == nullptr) {
       out.worded = false;
-      out.views.push_back({definition, false});
+      out.views.push_back({definition, false, {}});
     } else {
-      out.views.push_back({wording.definition, wording.fell_back});
+      out.views.push_back({wording.definition, wording.fell_back, {}});
     }
+    if (definition->kind == "goals") out.views.back().goals = context.goals;
   }
   return out;
 }

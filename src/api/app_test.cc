@@ -335,6 +335,52 @@ TEST_F(AppTest, FallbackToAnotherLanguageIsSaidOnThePage) {
   EXPECT_TRUE(Contains(page, "Placeholder 9"));
 }
 
+TEST_F(AppTest, TheGoalsFormAsksAboutEachAgreedGoalInItsWords) {
+  const std::string token = OpenCheckin({"rapport-goals"}, "en");
+  // Without agreed goals, the form asks about every slot as worded.
+  const Response open = Send("GET", "/c/" + token);
+  ASSERT_EQ(open.status, 200) << open.body;
+  EXPECT_TRUE(Contains(open, "name=\"i.rapport-goals.goal-5\""));
+  EXPECT_FALSE(Contains(open, "class=\"goal\""));
+
+  const Timestamp now = clock_.Now();
+  ASSERT_OK(store_->Write([&](storage::WriteTransaction& txn) -> Status {
+    RAPPORT_RETURN_IF_ERROR(txn.PutClient({"partner", "org", "C-2", "en", false, now}));
+    RAPPORT_RETURN_IF_ERROR(
+        txn.PutGoal({"g1", "org", "episode", "client", "Sleep <through> the night", now}));
+    RAPPORT_RETURN_IF_ERROR(txn.PutGoal({"g-other", "org", "episode", "partner", "Not mine", now}));
+    return txn.PutGoal(
+        {"g2", "org", "episode", "client", "Walk every day", now + std::chrono::milliseconds(1)});
+  }));
+  const Response page = Send("GET", "/c/" + token);
+  ASSERT_EQ(page.status, 200) << page.body;
+  // The respondent's two goals beside the first two items, escaped; no third slot; not the
+  // partner's goal.
+  EXPECT_TRUE(Contains(page,
+                       "<p class=\"goal\" id=\"q-rapport-goals-goal-1-goal\">Sleep "
+                       "&lt;through&gt; the night</p>"))
+      << page.body;
+  EXPECT_TRUE(Contains(page, "id=\"q-rapport-goals-goal-2-goal\">Walk every day</p>"));
+  EXPECT_TRUE(Contains(page, "aria-describedby=\"q-rapport-goals-goal-1-goal\""));
+  EXPECT_FALSE(Contains(page, "name=\"i.rapport-goals.goal-3\""));
+  EXPECT_FALSE(Contains(page, "Not mine"));
+
+  // Answered: the ratings are stored against the goals' slots.
+  const Response created =
+      Send("POST", "/c/" + token, "lang=en&i.rapport-goals.goal-1=3&i.rapport-goals.goal-2=6",
+           "application/x-www-form-urlencoded");
+  ASSERT_EQ(created.status, 201) << created.body;
+  ASSERT_OK(store_->Read([&](storage::ReadTransaction& txn) -> Status {
+    RAPPORT_ASSIGN_OR_RETURN(const auto responses, txn.ListResponsesForEpisode("org", "episode"));
+    EXPECT_EQ(responses.size(), 1u);
+    if (responses.size() != 1u) return Status::Ok();
+    EXPECT_EQ(responses[0].answers[0], (domain::ItemAnswer{"goal-1", 3.0}));
+    EXPECT_EQ(responses[0].answers[1], (domain::ItemAnswer{"goal-2", 6.0}));
+    EXPECT_EQ(responses[0].answers[2], (domain::ItemAnswer{"goal-3", std::nullopt}));
+    return Status::Ok();
+  }));
+}
+
 TEST_F(AppTest, AnInstrumentWithoutWordingIsNeverShown) {
   const std::string token = OpenCheckin({"rapport-alliance-client", "gad-7"}, "es");
   const Response page = Send("GET", "/c/" + token);

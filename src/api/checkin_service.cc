@@ -60,6 +60,19 @@ Result<CheckinContext> CheckinService::OpenWith(std::string_view token, bool sig
   RAPPORT_RETURN_IF_ERROR(store_.Read([&](storage::ReadTransaction& txn) -> Status {
     RAPPORT_ASSIGN_OR_RETURN(context.checkin, LookUp(txn, digest));
     const domain::Checkin& checkin = context.checkin;
+    const bool rates_goals = std::any_of(
+        checkin.instrument_ids.begin(), checkin.instrument_ids.end(), [&](const std::string& id) {
+          const instruments::Definition* definition = catalog_.Find(id);
+          return definition != nullptr && definition->kind == "goals";
+        });
+    if (rates_goals && !checkin.submitted_at) {
+      RAPPORT_ASSIGN_OR_RETURN(const domain::Session session,
+                               txn.GetSession(checkin.org_id, checkin.session_id));
+      RAPPORT_ASSIGN_OR_RETURN(const auto goals, txn.ListGoals(checkin.org_id, session.episode_id));
+      for (const domain::Goal& goal : goals) {
+        if (goal.client_id == checkin.respondent_id) context.goals.push_back(goal.description);
+      }
+    }
     if (checkin.submitted_at) {
       RAPPORT_ASSIGN_OR_RETURN(context.responses,
                                txn.ListResponsesForCheckin(checkin.org_id, checkin.id));

@@ -23,6 +23,9 @@ struct CheckinContext {
   domain::Checkin checkin;
   std::vector<const instruments::Definition*> instruments;  // in the check-in's order
   std::vector<domain::Response> responses;                  // stored ones, when submitted
+  // When an instrument rates goals (kind "goals"): the respondent's goals agreed in the
+  // episode, oldest first; the form shows the n-th goal beside the instrument's n-th item.
+  std::vector<std::string> goals;
   // OpenToSubmit's: what the episode's signals read, from the snapshot the check-in was read
   // from (not for an answered check-in).
   std::optional<alerts::SignalInputs> signal_inputs;

@@ -122,6 +122,47 @@ TEST_F(Dashboard, DrawsTheExpectedCourseForTheClientsOutcomeRatings) {
   EXPECT_FALSE(clinician->contains("expected"));
 }
 
+TEST_F(Dashboard, EachGoalCarriesItsClientsRatingsSessionBySession) {
+  AddRatings({20, 18});
+  const testing_world::Org& org = orgs_.at("a");
+  const Timestamp now = clock_.Now();
+  ASSERT_OK(store_->Write([&](storage::WriteTransaction& txn) -> Status {
+    // Three goals, agreed in this order: the n-th is rated by rapport-goals' n-th item.
+    for (const auto& [id, text, offset] : {std::tuple{"goal-x", "Sleep through the night", 0},
+                                           {"goal-b", "Walk every day", 1},
+                                           {"goal-a", "See friends", 2}}) {
+      RAPPORT_RETURN_IF_ERROR(txn.PutGoal({id, org.id, org.episode_id, org.client_id, text,
+                                           now + std::chrono::milliseconds(offset)}));
+    }
+    const auto rate = [&](const std::string& session, std::optional<double> first,
+                          std::optional<double> second) {
+      domain::Response response;
+      response.id = "goals-" + session;
+      response.org_id = org.id;
+      response.session_id = session;
+      response.respondent_id = org.client_id;
+      response.instrument_id = "rapport-goals";
+      response.submitted_at = now;
+      response.answers = {{"goal-1", first}, {"goal-2", second}, {"goal-3", std::nullopt}};
+      return txn.PutResponse(response);
+    };
+    RAPPORT_RETURN_IF_ERROR(rate(org.session_id, 2, 5));
+    return rate("session-a-2", 4, std::nullopt);
+  }));
+  const Json dashboard = Get();
+  const Json& goals = dashboard["goals"];
+  ASSERT_EQ(goals.size(), 3u) << dashboard.dump(2);
+  EXPECT_EQ(goals[0]["description"], "Sleep through the night");
+  EXPECT_EQ(goals[0]["ratings"],
+            Json::parse(R"([{"session":1,"value":2.0,"instrument":"rapport-goals"},
+                            {"session":2,"value":4.0,"instrument":"rapport-goals"}])"));
+  EXPECT_EQ(goals[0]["range"], Json::parse("[0.0, 10.0]"));
+  ASSERT_EQ(goals[1]["ratings"].size(), 1u) << "not rated at session 2";
+  EXPECT_EQ(goals[1]["ratings"][0]["value"], 5.0);
+  EXPECT_TRUE(goals[2]["ratings"].empty());
+  EXPECT_TRUE(goals[2]["range"].is_null());
+}
+
 TEST_F(Dashboard, SaysWhenTheModelRestsOnTooFewClientsAndIsSilentWithoutOne) {
   AddRatings({24, 22});
   EXPECT_FALSE(Series(Get(), "client")->contains("expected"));

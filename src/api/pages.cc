@@ -143,17 +143,28 @@ std::string RenderCheckinForm(const PageLanguage& page, const std::vector<Instru
                   {{"language", ui.Name(lang)}, {"shown", ui.Name(definition->language)}})) +
               "</p>\n";
     }
-    for (size_t n = 0; n < definition->items.size(); ++n) {
+    const size_t asked = view.goals.empty() ? definition->items.size()
+                                            : std::min(definition->items.size(), view.goals.size());
+    for (size_t n = 0; n < asked; ++n) {
       const instruments::Item& item = definition->items[n];
       const std::string name = FormFieldName(definition->id, item.id);
       const auto entered = values.find(name);
       const bool has_error = error_field == definition->id + ".item " + item.id;
       const std::string legend_id = "q-" + definition->id + "-" + item.id;
+      const std::string goal_id = legend_id + "-goal";
+      std::string described_by = has_error ? "form-error" : "";
+      if (!view.goals.empty()) described_by += (described_by.empty() ? "" : " ") + goal_id;
       body += "<fieldset class=\"item" + std::string(has_error ? " invalid" : "") +
-              "\" aria-describedby=\"" + (has_error ? "form-error" : "") + "\">\n<legend id=\"" +
+              "\" aria-describedby=\"" + described_by + "\">\n<legend id=\"" +
               HtmlEscape(legend_id) + "\"><span class=\"number\">" + std::to_string(n + 1) +
-              ".</span> " + HtmlEscape(item.text) + "</legend>\n<div class=\"options" +
-              (item.type == instruments::ItemType::kChoice ? "" : " scale") + "\">\n";
+              ".</span> " + HtmlEscape(item.text) + "</legend>\n";
+      if (!view.goals.empty()) {
+        // The goal in the words agreed with the clinician, which the item asks about.
+        body += "<p class=\"goal\" id=\"" + HtmlEscape(goal_id) + "\">" +
+                HtmlEscape(view.goals[n]) + "</p>\n";
+      }
+      body += "<div class=\"options" +
+              std::string(item.type == instruments::ItemType::kChoice ? "" : " scale") + "\">\n";
       std::vector<std::pair<double, std::string>> choices;
       if (item.type == instruments::ItemType::kChoice) {
         for (const instruments::Option& option : item.options) {
@@ -277,6 +288,7 @@ fieldset { border: 1px solid var(--line); border-radius: 0.75rem; margin: 0 0 1r
   padding: 0.75rem 1rem 1rem; background: #fff; }
 fieldset.invalid { border: 2px solid var(--error); }
 legend { font-weight: 600; padding: 0 0.25rem; }
+.goal { margin: 0.25rem 0 0.75rem; font-size: 1.1rem; font-style: italic; }
 .number { color: var(--muted); font-weight: 400; }
 .options { display: flex; flex-direction: column; gap: 0.5rem; margin-top: 0.5rem; }
 .options.scale { flex-direction: row; flex-wrap: wrap; }

@@ -20,6 +20,10 @@ std::string FormFieldName(const std::string& instrument_id, const std::string& i
 struct InstrumentView {
   const instruments::Definition* definition = nullptr;  // worded (texts in `shown` language)
   bool fell_back = false;  // shown in another language than the page's (said on the page)
+  // For an instrument that rates goals: the respondent's agreed goals, shown beside the items
+  // in order (the first goal beside the first item); items past the last goal are not asked.
+  // Empty: every item is asked as worded.
+  std::vector<std::string> goals;
 };
 
 // A language the respondent may switch to at the start of the check-in.

@@ -292,6 +292,46 @@ int AttentionRank(std::string_view kind) {
   return static_cast<int>(found - std::begin(kAttentionOrder));  // the end for other kinds
 }
 
+// Each goal of an episode with how its client rated it, session by session (DESIGN.md §3,
+// Goals): the n-th goal a client agreed (oldest first) is rated by the n-th item of an instrument
+// of kind "goals", as the check-in form shows it. `ratings` is empty for a goal not rated yet;
+// `range` is the item's scale once there is a rating.
+Json GoalsWithRatings(const std::vector<domain::Goal>& goals,
+                      const std::vector<domain::Response>& responses,
+                      const std::map<std::string, int>& number_of,
+                      const instruments::Catalog& catalog) {
+  Json out = Json::array();
+  std::map<std::string, size_t> agreed;  // goals seen so far per client
+  for (const domain::Goal& goal : goals) {
+    Json entry = GoalJson(goal);
+    const size_t slot = agreed[goal.client_id]++;
+    Json ratings = Json::array();
+    Json range = nullptr;
+    for (const domain::Response& response : responses) {
+      if (response.respondent_id != goal.client_id) continue;
+      const instruments::Definition* definition = catalog.Find(response.instrument_id);
+      if (definition == nullptr || definition->kind != "goals" ||
+          slot >= definition->items.size()) {
+        continue;
+      }
+      const instruments::Item& item = definition->items[slot];
+      for (const domain::ItemAnswer& answer : response.answers) {
+        if (answer.item_id != item.id || !answer.value) continue;
+        const auto number = number_of.find(response.session_id);
+        ratings.push_back(
+            {{"session", number != number_of.end() ? Json(number->second) : Json(nullptr)},
+             {"value", *answer.value},
+             {"instrument", response.instrument_id}});
+        range = Json::array({item.min, item.max});
+      }
+    }
+    entry["ratings"] = std::move(ratings);
+    entry["range"] = std::move(range);
+    out.push_back(std::move(entry));
+  }
+  return out;
+}
+
 // A score's subscales (e.g. the alliance's bond, goals and tasks), null where not scored.
 Json SubscalesJson(const domain::Score& score) {
   Json out = Json::object();
@@ -1238,8 +1278,7 @@ void StaffApi::Impl::AddClinicalRoutes(Router& router) {
         out["alerts"].push_back(std::move(entry));
       }
       RAPPORT_ASSIGN_OR_RETURN(const auto goals, txn.ListGoals(episode.org_id, episode.id));
-      out["goals"] = Json::array();
-      for (const auto& goal : goals) out["goals"].push_back(GoalJson(goal));
+      out["goals"] = GoalsWithRatings(goals, stored, number_of, catalog);
       return Status::Ok();
     }));
     return JsonOk(200, out);

@@ -320,6 +320,10 @@ Result<DemoData> CreateDemo(storage::Store& store, const instruments::Catalog& c
           RAPPORT_RETURN_IF_ERROR(created("session", session.id));
         }
       }
+      for (const auto& goal : records.cohort.goals) {
+        RAPPORT_RETURN_IF_ERROR(txn.PutGoal(goal));
+        RAPPORT_RETURN_IF_ERROR(created("goal", goal.id));
+      }
       for (const auto& response : records.cohort.responses) {
         RAPPORT_RETURN_IF_ERROR(txn.PutResponse(response));
         RAPPORT_RETURN_IF_ERROR(created("response", response.id));

@@ -57,6 +57,15 @@ Result<Cohort> GenerateCohort(const CohortOptions& options, const instruments::C
   // from a random stream of its own, so a cohort is the same with or without it.
   const Definition* gad7 = catalog.Find("gad-7");
   SeededRandom anxiety_random(options.seed ^ 0x9e3779b97f4a7c15ULL);
+  // Goals and their ratings likewise, when rapport-goals is installed.
+  const Definition* goal_ratings = catalog.Find("rapport-goals");
+  SeededRandom goal_random(options.seed ^ 0x6a09e667f3bcc909ULL);
+  static constexpr const char* kGoalWording[] = {
+      "Sleep through most nights",       "Go back to work, part-time at first",
+      "Feel less on edge around people", "Argue less at home",
+      "Get out of the house every day",  "Ask for help before things get too much",
+      "Enjoy time with friends again",   "Worry less about my health",
+  };
 
   SeededRandom random(options.seed);
   Cohort cohort;
@@ -106,6 +115,32 @@ Result<Cohort> GenerateCohort(const CohortOptions& options, const instruments::C
       const double dropout_chance = alliance_level < 2.8 ? 0.55 : 0.1;
       const int dropout_after =
           random.Uniform() < dropout_chance ? static_cast<int>(random.UniformInt(2, 5)) : 0;
+
+      // Goals agreed at the start, each with where the client starts and how fast it moves.
+      struct GoalCourse {
+        double start = 0;
+        double rate = 0;  // per attended session; 0 for a goal that stalls
+      };
+      std::vector<GoalCourse> goal_courses;
+      if (goal_ratings != nullptr) {
+        const size_t count =
+            std::min<size_t>(goal_ratings->items.size(), 1 + goal_random.UniformInt(0, 2));
+        const size_t first = static_cast<size_t>(goal_random.UniformInt(0, 7));
+        for (size_t g = 0; g < count; ++g) {
+          domain::Goal goal;
+          goal.id = NewId(goal_random);
+          goal.org_id = options.org_id;
+          goal.episode_id = episode.id;
+          goal.client_id = client.id;
+          goal.description = kGoalWording[(first + 3 * g) % std::size(kGoalWording)];
+          // Agreed just before the first session's ratings.
+          goal.created_at = start - std::chrono::minutes(20) + std::chrono::seconds(g);
+          cohort.goals.push_back(std::move(goal));
+          const bool stalls = goal_random.Uniform() < 0.2;
+          goal_courses.push_back({1.0 + 3.0 * goal_random.Uniform(),
+                                  stalls ? 0.0 : 0.35 + 0.55 * goal_random.Uniform()});
+        }
+      }
 
       int number = 0;
       int attended = 0;
@@ -189,6 +224,30 @@ Result<Cohort> GenerateCohort(const CohortOptions& options, const instruments::C
           response.answers = AnswersAround(*gad7, gad_total / 7.0, 0.45, anxiety_random);
           RAPPORT_ASSIGN_OR_RETURN(response.score, instruments::Score(*gad7, response.answers));
           response.submitted_at = when - std::chrono::minutes(10);
+          cohort.responses.push_back(std::move(response));
+        }
+        if (!goal_courses.empty()) {
+          std::vector<domain::ItemAnswer> answers;
+          for (size_t i = 0; i < goal_ratings->items.size(); ++i) {
+            std::optional<double> value;
+            if (i < goal_courses.size()) {
+              const GoalCourse& course = goal_courses[i];
+              value = Clamp(std::round(course.start + course.rate * (attended - 1) +
+                                       0.6 * goal_random.Normal()),
+                            0, 10);
+            }
+            answers.push_back({goal_ratings->items[i].id, value});
+          }
+          domain::Response response;
+          response.id = NewId(goal_random);
+          response.org_id = options.org_id;
+          response.session_id = session.id;
+          response.respondent_id = client.id;
+          response.perspective = domain::Perspective::kClient;
+          response.instrument_id = goal_ratings->id;
+          RAPPORT_ASSIGN_OR_RETURN(response.score, instruments::Score(*goal_ratings, answers));
+          response.answers = std::move(answers);
+          response.submitted_at = when - std::chrono::minutes(8);
           cohort.responses.push_back(std::move(response));
         }
         const double wellbeing = Clamp(10.0 - phq_total / 2.7, 0, 10);

@@ -11,7 +11,10 @@
 //   - clinicians rate the alliance somewhat higher than clients and miss most ruptures
 //     (DESIGN.md §1);
 //   - a low early alliance raises the chance of dropping out (Sharf et al. 2010); some
-//     sessions are missed.
+//     sessions are missed;
+//   - when rapport-goals is installed, each client agrees one to three goals at the start and
+//     rates how close they are to each (0-10) at every attended session: most goals rise, some
+//     stall.
 // The same seed, options and catalogue always give the same cohort, ids included.
 #pragma once
 
@@ -57,6 +60,7 @@ struct Cohort {
   std::vector<domain::Episode> episodes;
   std::vector<domain::Session> sessions;
   std::vector<domain::Response> responses;
+  std::vector<domain::Goal> goals;  // oldest first within each episode
   std::vector<ClientTruth> truth;
 };
 

@@ -123,6 +123,40 @@ TEST_F(CohortTest, PlantedTherapistEffectsMoveTheOutcomesNotTheAlliance) {
   EXPECT_EQ(GenerateCohort(options_, catalog_).status().code(), StatusCode::kInvalidArgument);
 }
 
+TEST_F(CohortTest, ClientsRateTheirAgreedGoalsMostRisingSomeStalling) {
+  const auto cohort = GenerateCohort(options_, catalog_);
+  ASSERT_OK(cohort);
+  std::map<std::string, int> goals_of;  // client → goals
+  for (const domain::Goal& goal : cohort->goals) {
+    ++goals_of[goal.client_id];
+    EXPECT_FALSE(goal.description.empty());
+  }
+  EXPECT_EQ(goals_of.size(), cohort->clients.size()) << "every client agrees a goal";
+  int rising = 0;
+  int flat_or_falling = 0;
+  std::map<std::pair<std::string, std::string>, std::vector<double>> ratings;  // (client, item)
+  for (const domain::Response& response : cohort->responses) {
+    if (response.instrument_id != "rapport-goals") continue;
+    int answered = 0;
+    for (const domain::ItemAnswer& answer : response.answers) {
+      if (!answer.value) continue;
+      ++answered;
+      EXPECT_GE(*answer.value, 0);
+      EXPECT_LE(*answer.value, 10);
+      ratings[{response.respondent_id, answer.item_id}].push_back(*answer.value);
+    }
+    // One rating per agreed goal, in the goals' order (goal-1 for the first).
+    EXPECT_EQ(answered, goals_of[response.respondent_id]);
+    EXPECT_TRUE(response.score.total.has_value());
+  }
+  for (const auto& [key, values] : ratings) {
+    if (values.size() < 6) continue;
+    (values.back() - values.front() >= 2 ? rising : flat_or_falling) += 1;
+  }
+  EXPECT_GT(rising, 2 * flat_or_falling);
+  EXPECT_GT(flat_or_falling, 0);
+}
+
 TEST_F(CohortTest, NeedsClinicians) {
   options_.clinician_ids.clear();
   EXPECT_EQ(GenerateCohort(options_, catalog_).status().code(), StatusCode::kInvalidArgument);

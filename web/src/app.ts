@@ -527,8 +527,10 @@ async function episodeView(id: string): Promise<HTMLElement> {
   const title = h("h1", {});
   const lead = h("p", { class: "lead" });
   const live = h("div", { class: "live" });
-  view.append(title, lead, sessionActions(id, result.body), live);
+  let current: Json = result.body;
+  view.append(title, lead, sessionActions(id, () => current), live);
   const fill = (dashboard: Json): void => {
+    current = dashboard;
     const codes = ((dashboard.clients ?? []) as Json[]).map((c) => c.code).join(", ");
     title.textContent = `Client ${codes}`.trim();
     const count = (dashboard.sessions as Json[]).length;
@@ -542,7 +544,9 @@ async function episodeView(id: string): Promise<HTMLElement> {
     if (!view.isConnected) return;
     const again = await api("GET", path);
     const text = JSON.stringify(again.body);
-    const typing = document.activeElement instanceof HTMLTextAreaElement;
+    const focused = document.activeElement;
+    const typing =
+      focused instanceof HTMLTextAreaElement || (focused instanceof HTMLInputElement && focused.type === "text" && focused.value !== "");
     if (again.status === 200 && (force || (text !== last && !typing))) {
       last = text;
       fill(again.body);
@@ -557,8 +561,8 @@ async function episodeView(id: string): Promise<HTMLElement> {
 
 // A new session with the client's check-in link (and QR code) in one click, and the
 // clinician's own rating of it in one more.
-function sessionActions(id: string, dashboard: Json): HTMLElement {
-  const clientId = (dashboard.episode.client_ids as string[])[0];
+function sessionActions(id: string, latest: () => Json): HTMLElement {
+  const clientId = (latest().episode.client_ids as string[])[0];
   const actions = h("section", { class: "actions", "aria-label": "Session actions" });
   const link = h("div", { class: "link", "aria-live": "polite" });
   actions.append(
@@ -570,9 +574,11 @@ function sessionActions(id: string, dashboard: Json): HTMLElement {
         link.replaceChildren(h("p", { class: "error", role: "alert" }, problem(session)));
         return;
       }
+      // The client rates their agreed goals too, once there are any.
+      const hasGoals = ((latest().goals ?? []) as Json[]).some((g) => g.client_id === clientId);
       const checkin = await api("POST", `/api/v1/sessions/${session.body.id}/checkins`, {
         respondent_id: clientId,
-        instruments: ["rapport-progress", "rapport-alliance-client"],
+        instruments: ["rapport-progress", ...(hasGoals ? ["rapport-goals"] : []), "rapport-alliance-client"],
       });
       if (checkin.status !== 201) {
         link.replaceChildren(h("p", { class: "error", role: "alert" }, problem(checkin)));
@@ -636,7 +642,8 @@ function fillEpisode(view: HTMLElement, dashboard: Json, changed: () => void): v
     }
   }
   const alliance = series.filter((e) => e.kind === "alliance");
-  const outcomes = series.filter((e) => e.kind !== "alliance");
+  // Goal ratings are drawn goal by goal under Goals, not as one averaged line.
+  const outcomes = series.filter((e) => e.kind !== "alliance" && e.kind !== "goals");
   const charts = h("section", { "aria-labelledby": "charts-heading" }, h("h2", { id: "charts-heading" }, "Across sessions"));
   if (alliance.length > 0) {
     charts.append(
@@ -676,12 +683,72 @@ function fillEpisode(view: HTMLElement, dashboard: Json, changed: () => void): v
   if (series.length === 0) charts.append(h("p", {}, "No ratings yet."));
   view.append(charts);
 
-  const goals = dashboard.goals as Json[];
-  if (goals.length > 0) {
-    view.append(
-      h("section", { "aria-labelledby": "goals-heading" }, h("h2", { id: "goals-heading" }, "Goals"), h("ul", {}, ...goals.map((g) => h("li", {}, g.description)))),
-    );
+  view.append(goalSection(dashboard, changed));
+}
+
+// The goals agreed with the client, each with how close the client rated themselves to it at
+// each session (one line per goal on the item's scale), and a form to add one.
+function goalSection(dashboard: Json, changed: () => void): HTMLElement {
+  const goals = (dashboard.goals ?? []) as Json[];
+  const clients = (dashboard.clients ?? []) as Json[];
+  const section = h("section", { "aria-labelledby": "goals-heading" }, h("h2", { id: "goals-heading" }, "Goals"));
+  if (goals.length === 0) section.append(h("p", {}, "No goals agreed yet. Agree one to three with the client; they rate each at every check-in."));
+  const rated = goals.filter((g) => ((g.ratings ?? []) as Json[]).length > 0);
+  const list = h("ul", { class: "goals" });
+  goals.forEach((goal, index) => {
+    const ratings = (goal.ratings ?? []) as Json[];
+    const who = clients.length > 1 ? `${clients.find((c) => c.id === goal.client_id)?.code ?? "Client"}: ` : "";
+    let progress = "not rated yet";
+    if (ratings.length > 0) {
+      const first = ratings[0];
+      const last = ratings[ratings.length - 1];
+      const top = goal.range ? goal.range[1] : 10;
+      progress =
+        ratings.length === 1
+          ? `${last.value} of ${top} at session ${last.session}`
+          : `${first.value} → ${last.value} of ${top} (sessions ${first.session}–${last.session})`;
+    }
+    list.append(h("li", { class: PART_STYLES[index % PART_STYLES.length] }, h("span", { class: "goal-text" }, `${who}${goal.description}`), ` — ${progress}`));
+  });
+  if (goals.length > 0) section.append(list);
+  if (rated.length > 0) {
+    const lines: Line[] = rated.map((goal) => ({
+      label: goal.description,
+      points: (goal.ratings as Json[]).filter((r) => r.session !== null).map((r) => ({ session: r.session, total: r.value })),
+      style: PART_STYLES[goals.indexOf(goal) % PART_STYLES.length],
+    }));
+    const range = rated[0].range ? ([rated[0].range[0], rated[0].range[1]] as [number, number]) : null;
+    section.append(chart("Goal progress (how close the client rated themselves to each goal)", lines, null, [], range));
   }
+
+  // Adding a goal: for which client (in a couple, family or group) and in whose words.
+  const form = h("form", { class: "add-goal" });
+  const field = h("input", { id: "goal-description", name: "description", type: "text", required: "", maxlength: "200", autocomplete: "off" }) as HTMLInputElement;
+  const picker = h("select", { id: "goal-client", name: "client" }, ...clients.map((c) => h("option", { value: c.id }, c.code))) as HTMLSelectElement;
+  const message = h("p", { "aria-live": "polite" });
+  form.append(
+    h("label", { for: "goal-description" }, "A goal agreed with the client, in their words"),
+    field,
+    ...(clients.length > 1 ? [h("label", { for: "goal-client" }, "Whose goal"), picker] : []),
+    h("button", { type: "submit" }, "Add goal"),
+    message,
+  );
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const clientId = clients.length > 1 ? picker.value : clients[0]?.id;
+    const result = await api("POST", `/api/v1/episodes/${encodeURIComponent(dashboard.episode.id)}/goals`, {
+      client_id: clientId,
+      description: field.value,
+    });
+    if (result.status === 201) {
+      field.value = "";
+      changed();
+    } else {
+      message.replaceChildren(h("span", { class: "error", role: "alert" }, problem(result)));
+    }
+  });
+  section.append(form);
+  return section;
 }
 
 function alertCard(alert: Json, titles: Map<string, string>, changed: () => void): HTMLElement {

@@ -79,6 +79,12 @@ test("a clinician's caseload, client page, and a check-in that shows up within 2
   );
   const parts = await page.locator("figure", { hasText: /: by part/ }).locator(".legend li").allTextContents();
   for (const part of ["Bond", "Goals", "Way of working"]) assert.ok(parts.includes(part), `${part} in ${parts}`);
+  // Goal progress: each agreed goal with its ratings, drawn one line per goal on the 0-10 scale.
+  const goals = await page.locator("ul.goals li").allTextContents();
+  assert.ok(goals.length >= 1, "the demo client has agreed goals");
+  assert.ok(goals.some((g) => / of 10/.test(g)), `rated goals in ${goals.join(" | ")}`);
+  const goalChart = page.locator("figure", { hasText: "Goal progress" });
+  assert.equal(await goalChart.locator("svg.chart polyline.series").count(), goals.filter((g) => / of 10/.test(g)).length);
   await checkPage(page, "staff-client");
 
   // Two clicks: a new session and its check-in link.
@@ -97,6 +103,9 @@ test("a clinician's caseload, client page, and a check-in that shows up within 2
   // The client answers on a phone.
   const phonePage = await newPage(context, phone);
   await phonePage.goto(demo.base + new URL(url, demo.base).pathname);
+  // The goals the client agreed, in their words, beside the questions about them.
+  const asked = await phonePage.locator("fieldset.item p.goal").allTextContents();
+  assert.deepEqual(asked, goals.map((g) => g.split(" — ")[0]), "each agreed goal is asked about");
   const questions = phonePage.locator("fieldset.item");
   const total = await questions.count();
   for (let i = 0; i < total; ++i) {
@@ -120,6 +129,11 @@ test("a clinician's caseload, client page, and a check-in that shows up within 2
   );
   const latency = Date.now() - answeredAt;
   assert.ok(latency <= 2000, `the new scores showed after ${latency} ms`);
+
+  // A new goal, agreed in the session, joins the list (and the next check-in's questions).
+  await page.getByLabel("A goal agreed with the client, in their words").fill("Cook a meal for friends");
+  await page.getByRole("button", { name: "Add goal" }).click();
+  await page.locator("ul.goals li", { hasText: "Cook a meal for friends — not rated yet" }).waitFor();
   assert.deepEqual(errors, [], "no script errors");
   await page.close();
 });
