@@ -181,11 +181,13 @@ Result<Cohort> GenerateCohort(const CohortOptions& options, const instruments::C
         const double level = alliance_level + 0.04 * attended;
         const Timestamp after = when + std::chrono::minutes(50);
 
+        // `ids` draws the response's id, after its answers: goals have a random stream of
+        // their own.
         const auto add = [&](const Definition& definition, std::vector<domain::ItemAnswer> answers,
                              domain::Perspective perspective, const std::string& respondent,
-                             Timestamp at) -> Status {
+                             Timestamp at, Random& ids) -> Status {
           domain::Response response;
-          response.id = NewId(random);
+          response.id = NewId(ids);
           response.org_id = options.org_id;
           response.session_id = session.id;
           response.respondent_id = respondent;
@@ -211,7 +213,7 @@ Result<Cohort> GenerateCohort(const CohortOptions& options, const instruments::C
             answer.value = std::max(0.0, *answer.value - 2);
         }
         RAPPORT_RETURN_IF_ERROR(add(*phq9, std::move(phq_answers), domain::Perspective::kClient,
-                                    client.id, when - std::chrono::minutes(10)));
+                                    client.id, when - std::chrono::minutes(10), random));
         if (gad7 != nullptr) {
           const double gad_total = Clamp(0.7 * phq_total + 1.5 * anxiety_random.Normal(), 0, 21);
           domain::Response response;
@@ -238,30 +240,23 @@ Result<Cohort> GenerateCohort(const CohortOptions& options, const instruments::C
             }
             answers.push_back({goal_ratings->items[i].id, value});
           }
-          domain::Response response;
-          response.id = NewId(goal_random);
-          response.org_id = options.org_id;
-          response.session_id = session.id;
-          response.respondent_id = client.id;
-          response.perspective = domain::Perspective::kClient;
-          response.instrument_id = goal_ratings->id;
-          RAPPORT_ASSIGN_OR_RETURN(response.score, instruments::Score(*goal_ratings, answers));
-          response.answers = std::move(answers);
-          response.submitted_at = when - std::chrono::minutes(8);
-          cohort.responses.push_back(std::move(response));
+          RAPPORT_RETURN_IF_ERROR(add(*goal_ratings, std::move(answers),
+                                      domain::Perspective::kClient, client.id,
+                                      when - std::chrono::minutes(8), goal_random));
         }
         const double wellbeing = Clamp(10.0 - phq_total / 2.7, 0, 10);
         RAPPORT_RETURN_IF_ERROR(add(*progress, AnswersAround(*progress, wellbeing, 1.0, random),
                                     domain::Perspective::kClient, client.id,
-                                    when - std::chrono::minutes(9)));
+                                    when - std::chrono::minutes(9), random));
         RAPPORT_RETURN_IF_ERROR(
             add(*alliance, AnswersAround(*alliance, level, 0.45, random, dip_dimension, dip),
-                domain::Perspective::kClient, client.id, after));
+                domain::Perspective::kClient, client.id, after, random));
         // Clinicians over-estimate and see only a fraction of the dip.
         RAPPORT_RETURN_IF_ERROR(add(
             *clinician_alliance,
             AnswersAround(*clinician_alliance, level + 0.3, 0.4, random, dip_dimension, dip * 0.3),
-            domain::Perspective::kClinician, clinician_id, after + std::chrono::minutes(5)));
+            domain::Perspective::kClinician, clinician_id, after + std::chrono::minutes(5),
+            random));
       }
       if (!episode.ended_at && number >= planned) {
         episode.ended_at = start + (number - 1) * kWeek + std::chrono::hours(1);
