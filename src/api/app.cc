@@ -136,7 +136,6 @@ App::App(storage::Store& store, const instruments::Catalog& catalog, const Clock
          Random& random, AppOptions options)
     : store_(store),
       catalog_(catalog),
-      clock_(clock),
       checkins_(store, catalog, clock, random),
       options_(std::move(options)),
       auth_(store, clock, random, options_.auth) {

@@ -89,7 +89,6 @@ class App {
 
   storage::Store& store_;
   const instruments::Catalog& catalog_;
-  const Clock& clock_;
   // File name → (content type, bytes) of the built browser code.
   std::map<std::string, std::pair<std::string, std::string>> web_assets_;
   CheckinService checkins_;
