@@ -256,6 +256,10 @@ TEST_F(TherapistReport, ShowsShrunkenEffectsOfTheTeamInCaterpillarOrder) {
   EXPECT_LT(lowest["lower"].get<double>(), lowest["effect"].get<double>());
   EXPECT_GT(highest["effect"].get<double>(), lowest["effect"].get<double>());
   EXPECT_GT(report["icc"].get<double>(), 0);
+  // Read as outcomes: lower PHQ-9 is better, so below average reads as better outcomes.
+  EXPECT_EQ(lowest["classification"], "below average");
+  EXPECT_EQ(lowest["reading"], "better outcomes than average");
+  EXPECT_EQ(highest["reading"], "worse outcomes than average");
 }
 
 TEST_F(TherapistReport, HidesEstimatesBelowTheMinimumCaseloadAndNamesBadInput) {

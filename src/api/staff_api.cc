@@ -332,6 +332,19 @@ Json GoalsWithRatings(const std::vector<domain::Goal>& goals,
   return out;
 }
 
+// A therapist's estimate in words about the clients' outcomes, whichever way the measure
+// runs: on PHQ-9 an effect below average is better outcomes (SCIENCE.md §8).
+std::string OutcomeReading(const stats::TherapistEffect& effect, bool higher_is_better) {
+  if (!effect.shown) return "not shown";
+  if (effect.lower > 0) {
+    return higher_is_better ? "better outcomes than average" : "worse outcomes than average";
+  }
+  if (effect.upper < 0) {
+    return higher_is_better ? "worse outcomes than average" : "better outcomes than average";
+  }
+  return "indistinguishable from average";
+}
+
 // A score's subscales (e.g. the alliance's bond, goals and tasks), null where not scored.
 Json SubscalesJson(const domain::Score& score) {
   Json out = Json::object();
@@ -1626,12 +1639,12 @@ void StaffApi::Impl::AddClinicalRoutes(Router& router) {
       for (const auto& user : users) names[user.id] = user.display_name;
       return Status::Ok();
     }));
-    Json out = {
-        {"instrument", definition->id},
-        {"title", definition->title},
-        {"higher_is_better", definition->direction == instruments::Direction::kHigherIsBetter},
-        {"cases", data.therapist.size()},
-        {"design", "latest client rating ~ 1 + first rating + (1 | therapist)"}};
+    const bool higher_is_better = definition->direction == instruments::Direction::kHigherIsBetter;
+    Json out = {{"instrument", definition->id},
+                {"title", definition->title},
+                {"higher_is_better", higher_is_better},
+                {"cases", data.therapist.size()},
+                {"design", "latest client rating ~ 1 + first rating + (1 | therapist)"}};
     const auto size = static_cast<Eigen::Index>(latest.size());
     data.y = Eigen::Map<const Eigen::VectorXd>(latest.data(), size);
     data.intake = Eigen::Map<const Eigen::VectorXd>(intake.data(), size);
@@ -1655,7 +1668,8 @@ void StaffApi::Impl::AddClinicalRoutes(Router& router) {
                   {"name", names.contains(effect.therapist) ? names[effect.therapist] : ""},
                   {"cases", effect.cases},
                   {"shown", effect.shown},
-                  {"classification", effect.classification}};
+                  {"classification", effect.classification},
+                  {"reading", OutcomeReading(effect, higher_is_better)}};
       if (effect.shown) {
         row["effect"] = effect.effect;
         row["lower"] = effect.lower;

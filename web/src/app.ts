@@ -985,7 +985,7 @@ function caterpillar(effects: Json[], direction: string): HTMLElement {
           h("td", {}, String(e.cases)),
           h("td", {}, e.effect.toFixed(2)),
           h("td", {}, `${e.lower.toFixed(2)} to ${e.upper.toFixed(2)}`),
-          h("td", {}, e.classification),
+          h("td", {}, e.reading ?? e.classification),
         ),
       ),
     ),

@@ -211,7 +211,7 @@ test("a supervisor of a team with therapist effects sees the caterpillar, never 
   assert.equal(rows.length, 5);
   for (const row of rows) {
     assert.ok(Number(row[1]) >= 20, `${row[0]} has ${row[1]} cases`);
-    assert.match(row[4], /^(above average|below average|indistinguishable from average)$/);
+    assert.match(row[4], /^(better outcomes than average|worse outcomes than average|indistinguishable from average)$/);
   }
   // Not a league table: no ranks, no positions, no best or worst.
   const text = await page.locator("main").textContent();
