@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "support/demo.h"
 #include "support/process.h"
 #include "testing/testing.h"
 
@@ -18,15 +19,6 @@ using testing::Http;
 using testing::RunCommand;
 using testing::ServerProcess;
 
-// A check-in's answers (the demo's links ask for progress and the client's alliance).
-std::string Answers(int value) {
-  return Json{
-      {"responses",
-       {{{"instrument", "rapport-progress"}, {"answers", std::vector<int>(4, value)}},
-        {{"instrument", "rapport-alliance-client"}, {"answers", std::vector<int>(7, value / 2)}}}}}
-      .dump();
-}
-
 TEST(BackupEndToEnd, ABackupWhileServingHoldsEveryAcknowledgedWriteAndRestores) {
   const std::string rapport = testing::RapportBinary().string();
   testing::TempDir dir;
@@ -38,10 +30,11 @@ TEST(BackupEndToEnd, ABackupWhileServingHoldsEveryAcknowledgedWriteAndRestores) 
   ASSERT_TRUE(demo->started()) << demo->output();
   const Json accounts = Json::parse(testing::ReadFileText(demo_dir / "demo-accounts.json"));
   const std::string link = accounts["checkin_links"][0];
-  const std::string checkin = "/api/v1/checkins/" + link.substr(link.rfind("/c/") + 3);
+  const std::string checkin = "/api/v1/checkins/" + testing::CheckinToken(link);
 
   // A check-in acknowledged by the running server, then a backup while it still runs.
-  const auto submitted = Http(demo->port(), "POST", checkin, Answers(6), "application/json");
+  const auto submitted =
+      Http(demo->port(), "POST", checkin, testing::DemoCheckinAnswers(6), "application/json");
   ASSERT_EQ(submitted.status, 201) << submitted.body;
   const fs::path backup = dir.path() / "backups" / "monday.db";
   fs::create_directories(backup.parent_path());
@@ -71,9 +64,15 @@ TEST(BackupEndToEnd, ABackupWhileServingHoldsEveryAcknowledgedWriteAndRestores) 
   {
     ServerProcess server({rapport, "serve", "--db", restored});
     ASSERT_TRUE(server.started()) << server.output();
-    EXPECT_EQ(Http(server.port(), "POST", checkin, Answers(6), "application/json").status, 200)
+    EXPECT_EQ(
+        Http(server.port(), "POST", checkin, testing::DemoCheckinAnswers(6), "application/json")
+            .status,
+        200)
         << "the same answers again: already recorded";
-    EXPECT_EQ(Http(server.port(), "POST", checkin, Answers(2), "application/json").status, 409);
+    EXPECT_EQ(
+        Http(server.port(), "POST", checkin, testing::DemoCheckinAnswers(2), "application/json")
+            .status,
+        409);
   }
 
   // The running server's database is not replaced under it.
@@ -89,8 +88,10 @@ TEST(BackupEndToEnd, ABackupWhileServingHoldsEveryAcknowledgedWriteAndRestores) 
 
   // Stopped, a later write is undone by restoring Monday's backup over it.
   const std::string second_link = accounts["checkin_links"][1];
-  const std::string second = "/api/v1/checkins/" + second_link.substr(second_link.rfind("/c/") + 3);
-  ASSERT_EQ(Http(demo->port(), "POST", second, Answers(4), "application/json").status, 201);
+  const std::string second = "/api/v1/checkins/" + testing::CheckinToken(second_link);
+  ASSERT_EQ(
+      Http(demo->port(), "POST", second, testing::DemoCheckinAnswers(4), "application/json").status,
+      201);
   demo.reset();
   const auto replaced =
       RunCommand({rapport, "restore", "--from", backup.string(), "--db", db, "--force"});
@@ -98,7 +99,9 @@ TEST(BackupEndToEnd, ABackupWhileServingHoldsEveryAcknowledgedWriteAndRestores) 
   EXPECT_FALSE(fs::exists(database.string() + ".restoring"));
   ServerProcess server({rapport, "serve", "--db", db});
   ASSERT_TRUE(server.started()) << server.output();
-  EXPECT_EQ(Http(server.port(), "POST", second, Answers(2), "application/json").status, 201)
+  EXPECT_EQ(Http(server.port(), "POST", second, testing::DemoCheckinAnswers(2), "application/json")
+                .status,
+            201)
       << "the check-in made after the backup is open again";
 }
 

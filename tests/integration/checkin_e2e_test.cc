@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/id.h"
+#include "support/demo.h"
 #include "support/process.h"
 #include "testing/testing.h"
 
@@ -24,8 +25,6 @@ using testing::Http;
 Json ReadJsonFile(const std::filesystem::path& path) {
   return Json::parse(testing::ReadFileText(path));
 }
-
-std::string TokenOf(const std::string& link) { return link.substr(link.rfind("/c/") + 3); }
 
 // Form answers for the demo check-in (progress, then the client alliance check-in).
 std::string FormAnswers(int progress, int alliance) {
@@ -65,7 +64,7 @@ TEST_F(DemoServer, ACheckinInSpanishEndToEnd) {
   testing::ServerProcess server(DemoArgs());
   ASSERT_TRUE(server.started()) << server.output();
   const Json accounts = ReadJsonFile(dir_.path() / "demo-accounts.json");
-  const std::string path = "/c/" + TokenOf(accounts["checkin_links"][1]);
+  const std::string path = "/c/" + testing::CheckinToken(accounts["checkin_links"][1]);
   // English first (the demo clients' recorded language), with Spanish offered at the start.
   const auto english = Http(server.port(), "GET", path);
   ASSERT_EQ(english.status, 200);
@@ -86,7 +85,7 @@ TEST_F(DemoServer, ACheckinInSpanishEndToEnd) {
   EXPECT_NE(created.body.find("Sus respuestas se han guardado."), std::string::npos);
   EXPECT_NE(created.body.find("<dd class=\"total\">4</dd>"), std::string::npos);
   // The same answers score the same in any language.
-  const auto json = Http(server.port(), "POST", "/api/v1/checkins/" + TokenOf(path),
+  const auto json = Http(server.port(), "POST", "/api/v1/checkins/" + testing::CheckinToken(path),
                          JsonAnswers(6, 4), "application/json");
   EXPECT_EQ(json.status, 200) << json.body;
   EXPECT_EQ(server.StopWith(SIGTERM, std::chrono::seconds(20)), 0);
@@ -107,7 +106,7 @@ TEST_F(DemoServer, WritesAccountsAndServesACheckinEndToEnd) {
   ASSERT_GE(accounts["checkin_links"].size(), 2u);
   const std::string link = accounts["checkin_links"][0];
   EXPECT_EQ(link.rfind("http://127.0.0.1:" + std::to_string(server.port()) + "/c/", 0), 0u) << link;
-  const std::string path = "/c/" + TokenOf(link);
+  const std::string path = "/c/" + testing::CheckinToken(link);
 
   EXPECT_EQ(Http(server.port(), "GET", "/healthz").status, 200);
   auto start = Http(server.port(), "GET", "/");
@@ -137,14 +136,16 @@ TEST_F(DemoServer, WritesAccountsAndServesACheckinEndToEnd) {
       Http(server.port(), "POST", path, FormAnswers(7, 3), "application/x-www-form-urlencoded");
   EXPECT_EQ(again.status, 200);
   EXPECT_NE(again.body.find("already been answered"), std::string::npos);
-  const auto identical_json = Http(server.port(), "POST", "/api/v1/checkins/" + TokenOf(link),
-                                   JsonAnswers(7, 3), "application/json");
+  const auto identical_json =
+      Http(server.port(), "POST", "/api/v1/checkins/" + testing::CheckinToken(link),
+           JsonAnswers(7, 3), "application/json");
   EXPECT_EQ(identical_json.status, 200) << identical_json.body;
   const auto different =
       Http(server.port(), "POST", path, FormAnswers(2, 1), "application/x-www-form-urlencoded");
   EXPECT_EQ(different.status, 409);
-  auto different_json = Http(server.port(), "POST", "/api/v1/checkins/" + TokenOf(link),
-                             JsonAnswers(2, 1), "application/json");
+  auto different_json =
+      Http(server.port(), "POST", "/api/v1/checkins/" + testing::CheckinToken(link),
+           JsonAnswers(2, 1), "application/json");
   EXPECT_EQ(different_json.status, 409);
   EXPECT_EQ(different_json.headers["content-type"], "application/problem+json");
 
@@ -158,7 +159,7 @@ TEST_F(DemoServer, WritesAccountsAndServesACheckinEndToEnd) {
                                "r.org_id AND c.id = r.checkin_id WHERE c.token_digest = ?",
                                -1, &stmt, nullptr),
             SQLITE_OK);
-  const std::string digest = Sha256Hex(TokenOf(link));
+  const std::string digest = Sha256Hex(testing::CheckinToken(link));
   sqlite3_bind_text(stmt, 1, digest.c_str(), -1, SQLITE_TRANSIENT);
   ASSERT_EQ(sqlite3_step(stmt), SQLITE_ROW);
   EXPECT_EQ(sqlite3_column_int(stmt, 0), 2);
@@ -194,7 +195,7 @@ TEST_F(DemoServer, SigtermDuringABurstLosesNoAcknowledgedWrite) {
     port = server.port();
     const Json accounts = ReadJsonFile(dir_.path() / "demo-accounts.json");
     for (const Json& link : accounts["checkin_links"]) {
-      tokens.push_back(TokenOf(link.get<std::string>()));
+      tokens.push_back(testing::CheckinToken(link.get<std::string>()));
     }
     ASSERT_GE(tokens.size(), static_cast<size_t>(kCheckins));
 

@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "support/demo.h"
 #include "support/process.h"
 #include "testing/testing.h"
 
@@ -56,8 +57,8 @@ void ExpectProblem(const HttpResult& result, int status, const std::string& fiel
 }
 
 std::string FirstToken(const std::filesystem::path& accounts_file) {
-  const std::string link = Json::parse(testing::ReadFileText(accounts_file))["checkin_links"][0];
-  return link.substr(link.rfind("/c/") + 3);
+  return testing::CheckinToken(
+      Json::parse(testing::ReadFileText(accounts_file))["checkin_links"][0]);
 }
 
 class Hardening : public ::testing::Test {

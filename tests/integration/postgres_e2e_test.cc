@@ -16,6 +16,7 @@
 #include "storage/postgres/db.h"
 #include "storage/postgres/test_cluster.h"
 #include "storage/sqlite/migrations.h"
+#include "support/demo.h"
 #include "support/process.h"
 #include "testing/testing.h"
 
@@ -96,15 +97,6 @@ TEST_F(PostgresEndToEnd, DemoRunsOnPostgresql) {
   EXPECT_EQ(again.output().find("Creating the demo"), std::string::npos) << again.output();
 }
 
-// Answers for a demo check-in (progress, then the client alliance check-in), all at `value`.
-std::string DemoAnswers(int value) {
-  return Json{
-      {"responses",
-       {{{"instrument", "rapport-progress"}, {"answers", std::vector<int>(4, value)}},
-        {{"instrument", "rapport-alliance-client"}, {"answers", std::vector<int>(7, value / 2)}}}}}
-      .dump();
-}
-
 TEST_F(PostgresEndToEnd, TwoServersOnOneDatabaseActAsOne) {
   const std::string rapport = testing::RapportBinary().string();
   {
@@ -149,7 +141,7 @@ TEST_F(PostgresEndToEnd, TwoServersOnOneDatabaseActAsOne) {
   ASSERT_GE(links.size(), 16u);
   for (size_t i = 0; i < 16; ++i) {
     const std::string link = links[i];
-    const std::string path = "/api/v1/checkins/" + link.substr(link.rfind("/c/") + 3);
+    const std::string path = "/api/v1/checkins/" + testing::CheckinToken(link);
     std::atomic<int> ready{0};
     int statuses[2] = {0, 0};
     std::vector<std::thread> racers;
@@ -157,9 +149,10 @@ TEST_F(PostgresEndToEnd, TwoServersOnOneDatabaseActAsOne) {
       racers.emplace_back([&, server] {
         ready.fetch_add(1);
         while (ready.load() < 2) std::this_thread::yield();
-        statuses[server] = Http(server == 0 ? first.port() : second.port(), "POST", path,
-                                DemoAnswers(server == 0 ? 2 : 8), "application/json")
-                               .status;
+        statuses[server] =
+            Http(server == 0 ? first.port() : second.port(), "POST", path,
+                 testing::DemoCheckinAnswers(server == 0 ? 2 : 8), "application/json")
+                .status;
       });
     }
     for (std::thread& racer : racers) racer.join();
