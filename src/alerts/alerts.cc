@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "alerts/models.h"
+#include "alerts/signal_cache.h"
 #include "alliance/alerts.h"
 #include "alliance/signals.h"
 #include "base/id.h"
@@ -94,15 +95,25 @@ Status WriteChanges(storage::WriteTransaction& txn,
 
 }  // namespace
 
-Result<SignalInputs> ReadSignalInputs(storage::ReadTransaction& txn,
-                                      const instruments::Catalog& catalog, std::string_view org_id,
-                                      std::string_view session_id,
-                                      std::span<const domain::Response> upcoming) {
+namespace {
+
+// The session the new responses belong to, and its episode's revision: what decides whether a
+// cached entry can stand for the rest.
+Result<SignalInputs> ReadSessionAndRevision(storage::ReadTransaction& txn, std::string_view org_id,
+                                            std::string_view session_id) {
   SignalInputs inputs;
   inputs.org_id = std::string(org_id);
   RAPPORT_ASSIGN_OR_RETURN(inputs.session, txn.GetSession(org_id, session_id));
+  RAPPORT_ASSIGN_OR_RETURN(inputs.episode_revision,
+                           txn.GetEpisodeRevision(org_id, inputs.session.episode_id));
+  return inputs;
+}
+
+// The rest of ReadSignalInputs, after ReadSessionAndRevision.
+Status ReadEpisodeInputs(storage::ReadTransaction& txn, const instruments::Catalog& catalog,
+                         std::span<const domain::Response> upcoming, SignalInputs& inputs) {
+  const std::string& org_id = inputs.org_id;
   const std::string& episode_id = inputs.session.episode_id;
-  RAPPORT_ASSIGN_OR_RETURN(inputs.episode_revision, txn.GetEpisodeRevision(org_id, episode_id));
   RAPPORT_ASSIGN_OR_RETURN(inputs.history.sessions, txn.ListSessionsForEpisode(org_id, episode_id));
   RAPPORT_ASSIGN_OR_RETURN(inputs.history.responses,
                            txn.ListResponsesForEpisode(org_id, episode_id));
@@ -111,7 +122,7 @@ Result<SignalInputs> ReadSignalInputs(storage::ReadTransaction& txn,
     inputs.settings = std::move(parsed).value();
   } else {
     log::Error("organisation settings are invalid; using the defaults",
-               {{"org", std::string(org_id)}, {"error", parsed.status().message()}});
+               {{"org", org_id}, {"error", parsed.status().message()}});
   }
   // The organisation's expected-treatment-response models of the outcome measures this
   // episode's clients rated (docs/signals.md, not on track), and its dropout model.
@@ -139,7 +150,46 @@ Result<SignalInputs> ReadSignalInputs(storage::ReadTransaction& txn,
   storage::AlertQuery query;
   query.episode_id = episode_id;
   RAPPORT_ASSIGN_OR_RETURN(inputs.alerts, txn.ListAlerts(org_id, query));
+  return Status::Ok();
+}
+
+// Whether `inputs` consulted every model that `upcoming` will need.
+bool CoversModels(const SignalInputs& inputs, const instruments::Catalog& catalog,
+                  std::span<const domain::Response> upcoming) {
+  return std::all_of(upcoming.begin(), upcoming.end(), [&](const domain::Response& response) {
+    return !NeedsEtrModel(catalog, response) ||
+           std::find(inputs.etr_instrument_ids.begin(), inputs.etr_instrument_ids.end(),
+                     response.instrument_id) != inputs.etr_instrument_ids.end();
+  });
+}
+
+}  // namespace
+
+Result<SignalInputs> ReadSignalInputs(storage::ReadTransaction& txn,
+                                      const instruments::Catalog& catalog, std::string_view org_id,
+                                      std::string_view session_id,
+                                      std::span<const domain::Response> upcoming) {
+  RAPPORT_ASSIGN_OR_RETURN(SignalInputs inputs, ReadSessionAndRevision(txn, org_id, session_id));
+  RAPPORT_RETURN_IF_ERROR(ReadEpisodeInputs(txn, catalog, upcoming, inputs));
   return inputs;
+}
+
+Result<SignalInputs> ReadSignalInputs(storage::ReadTransaction& txn,
+                                      const instruments::Catalog& catalog, std::string_view org_id,
+                                      std::string_view session_id,
+                                      std::span<const domain::Response> upcoming,
+                                      SignalCache& cache) {
+  RAPPORT_ASSIGN_OR_RETURN(SignalInputs head, ReadSessionAndRevision(txn, org_id, session_id));
+  const std::shared_ptr<const SignalInputs> cached =
+      cache.Find(org_id, head.session.episode_id, head.episode_revision);
+  if (cached != nullptr && CoversModels(*cached, catalog, upcoming)) {
+    SignalInputs inputs = *cached;
+    inputs.session = std::move(head.session);
+    return inputs;
+  }
+  RAPPORT_RETURN_IF_ERROR(ReadEpisodeInputs(txn, catalog, upcoming, head));
+  cache.Put(std::make_shared<const SignalInputs>(head));
+  return head;
 }
 
 Status EvaluateAfterResponse(storage::WriteTransaction& txn, const instruments::Catalog& catalog,
@@ -172,34 +222,30 @@ PreparedEvaluation PrepareEvaluation(SignalInputs inputs, const instruments::Cat
     history.insert(at, response);
   }
   prepared.changes = Reconcile(inputs, catalog, now, random);
-  prepared.org_id = std::move(inputs.org_id);
-  prepared.episode_id = std::move(inputs.session.episode_id);
-  prepared.session_id = std::move(inputs.session.id);
-  prepared.episode_revision = inputs.episode_revision;
-  prepared.settings_document = std::move(inputs.settings_document);
-  prepared.etr_instrument_ids = std::move(inputs.etr_instrument_ids);
-  prepared.stored_models = std::move(inputs.stored_models);
+  prepared.inputs = std::move(inputs);
   return prepared;
 }
 
 Result<bool> IsCurrent(storage::ReadTransaction& txn, const PreparedEvaluation& prepared) {
+  const SignalInputs& inputs = prepared.inputs;
   // Most likely to differ first: another submission to the episode adds responses, which
   // moves its revision (as do changes to its sessions and alerts).
   RAPPORT_ASSIGN_OR_RETURN(const int64_t revision,
-                           txn.GetEpisodeRevision(prepared.org_id, prepared.episode_id));
-  if (revision != prepared.episode_revision) return false;
-  RAPPORT_ASSIGN_OR_RETURN(const std::string settings, txn.GetOrgSettings(prepared.org_id));
-  if (settings != prepared.settings_document) return false;
+                           txn.GetEpisodeRevision(inputs.org_id, inputs.session.episode_id));
+  if (revision != inputs.episode_revision) return false;
+  RAPPORT_ASSIGN_OR_RETURN(const std::string settings, txn.GetOrgSettings(inputs.org_id));
+  if (settings != inputs.settings_document) return false;
   RAPPORT_ASSIGN_OR_RETURN(const auto models,
-                           ReadStoredModels(txn, prepared.org_id, prepared.etr_instrument_ids));
-  return models == prepared.stored_models;
+                           ReadStoredModels(txn, inputs.org_id, inputs.etr_instrument_ids));
+  return models == inputs.stored_models;
 }
 
 Status ApplyEvaluation(storage::WriteTransaction& txn, const instruments::Catalog& catalog,
                        const PreparedEvaluation& prepared, bool current, Timestamp now,
                        Random& random) {
   if (current) return WriteChanges(txn, prepared.changes);
-  return EvaluateAfterResponse(txn, catalog, prepared.org_id, prepared.session_id, now, random);
+  return EvaluateAfterResponse(txn, catalog, prepared.inputs.org_id, prepared.inputs.session.id,
+                               now, random);
 }
 
 Status AcknowledgeAlert(storage::WriteTransaction& txn, std::string_view org_id,

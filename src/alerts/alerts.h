@@ -73,13 +73,9 @@ Result<SignalInputs> ReadSignalInputs(storage::ReadTransaction& txn,
 
 // Alert changes computed outside the write, with what they were computed from.
 struct PreparedEvaluation {
-  std::string org_id;
-  std::string episode_id;
-  std::string session_id;
-  int64_t episode_revision = 0;  // stands for its sessions, stored responses and alerts
-  std::string settings_document;
-  std::vector<std::string> etr_instrument_ids;
-  std::vector<std::optional<storage::FittedModel>> stored_models;
+  // The inputs read, with the new responses added to the history as the store will list
+  // them. Their revision and alerts are those read: the write moves both.
+  SignalInputs inputs;
   std::vector<alliance::AlertChange> changes;  // updates first, then new alerts
 };
 

@@ -136,7 +136,7 @@ App::App(storage::Store& store, const instruments::Catalog& catalog, const Clock
          Random& random, AppOptions options)
     : store_(store),
       catalog_(catalog),
-      checkins_(store, catalog, clock, random),
+      checkins_(store, catalog, clock, random, options.signal_cache_bytes),
       options_(std::move(options)),
       auth_(store, clock, random, options_.auth) {
   if (options_.ui_text == nullptr) {
@@ -273,6 +273,22 @@ Response App::Metrics(const Request&) const {
       "# TYPE rapport_http_unmatched_total counter\n"
       "rapport_http_unmatched_total ");
   out.append(std::to_string(router_.unmatched())).append("\n");
+  const alerts::SignalCache::Counters cache = checkins_.signal_cache().counters();
+  out.append(
+      "# HELP rapport_signal_cache_lookups_total Check-in submissions whose episode's signal "
+      "inputs were (hit) or were not (miss) in memory at the revision read.\n"
+      "# TYPE rapport_signal_cache_lookups_total counter\n");
+  out.append("rapport_signal_cache_lookups_total{result=\"hit\"} ")
+      .append(std::to_string(cache.hits))
+      .append("\nrapport_signal_cache_lookups_total{result=\"miss\"} ")
+      .append(std::to_string(cache.misses))
+      .append("\n");
+  out.append(
+      "# HELP rapport_signal_cache_bytes Approximate memory of the episodes' signal inputs "
+      "kept.\n"
+      "# TYPE rapport_signal_cache_bytes gauge\n"
+      "rapport_signal_cache_bytes ");
+  out.append(std::to_string(cache.bytes)).append("\n");
   // Resident memory from /proc/self/statm (pages).
   std::ifstream statm("/proc/self/statm");
   long pages_total = 0;

@@ -39,6 +39,9 @@ struct AppOptions {
   AuthOptions auth;
   // The address respondents open; empty: the request's Host (see StaffApiOptions).
   std::string public_url;
+  // Memory for episodes' signal inputs kept between check-in submissions
+  // (alerts/signal_cache.h); 0 keeps none.
+  size_t signal_cache_bytes = CheckinService::kDefaultSignalCacheBytes;
 };
 
 // RAPPORT_WEB_DIR when set, else the build tree's web/ folder, else the installed copy.

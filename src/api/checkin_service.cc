@@ -38,12 +38,13 @@ domain::AuditEvent SubmissionAudit(const domain::Checkin& checkin, bool created,
 }  // namespace
 
 CheckinService::CheckinService(storage::Store& store, const instruments::Catalog& catalog,
-                               const Clock& clock, Random& random)
+                               const Clock& clock, Random& random, size_t signal_cache_bytes)
     : store_(store),
       catalog_(catalog),
       clock_(clock),
       random_(random),
-      evaluating_(std::clamp<std::ptrdiff_t>(std::thread::hardware_concurrency(), 1, 1024)) {}
+      evaluating_(std::clamp<std::ptrdiff_t>(std::thread::hardware_concurrency(), 1, 1024)),
+      signal_cache_(signal_cache_bytes) {}
 
 Result<CheckinContext> CheckinService::Open(std::string_view token) const {
   return OpenWith(token, /*signal_inputs=*/false);
@@ -86,7 +87,8 @@ Result<CheckinContext> CheckinService::OpenWith(std::string_view token, bool sig
       }
       RAPPORT_ASSIGN_OR_RETURN(
           context.signal_inputs,
-          alerts::ReadSignalInputs(txn, catalog_, checkin.org_id, checkin.session_id, upcoming));
+          alerts::ReadSignalInputs(txn, catalog_, checkin.org_id, checkin.session_id, upcoming,
+                                   signal_cache_));
     }
     return Status::Ok();
   }));
@@ -190,9 +192,10 @@ Result<SubmitOutcome> CheckinService::Submit(const CheckinContext& context,
     std::optional<alerts::SignalInputs> inputs = context.signal_inputs;
     const Status read =
         inputs ? Status::Ok() : store_.Read([&](storage::ReadTransaction& txn) -> Status {
-          RAPPORT_ASSIGN_OR_RETURN(inputs,
-                                   alerts::ReadSignalInputs(txn, catalog_, context.checkin.org_id,
-                                                            context.checkin.session_id, responses));
+          RAPPORT_ASSIGN_OR_RETURN(
+              inputs,
+              alerts::ReadSignalInputs(txn, catalog_, context.checkin.org_id,
+                                       context.checkin.session_id, responses, signal_cache_));
           return Status::Ok();
         });
     if (read.ok()) {
@@ -201,6 +204,10 @@ Result<SubmitOutcome> CheckinService::Submit(const CheckinContext& context,
   }
 
   SubmitOutcome outcome;
+  // What the episode's next submission will read, once this one is stored: the prepared inputs
+  // with the revision and alerts the write leaves (only when the prepared evaluation held).
+  std::optional<int64_t> revision_after;
+  std::vector<domain::Alert> alerts_after;
   RAPPORT_RETURN_IF_ERROR(store_.Write([&](storage::WriteTransaction& txn) -> Status {
     // Re-read inside the serialised write: the authoritative state of the check-in.
     RAPPORT_ASSIGN_OR_RETURN(const domain::Checkin checkin,
@@ -233,10 +240,23 @@ Result<SubmitOutcome> CheckinService::Submit(const CheckinContext& context,
                                                             checkin.session_id, now, random_));
     }
     RAPPORT_RETURN_IF_ERROR(txn.AppendAudit(SubmissionAudit(checkin, true, now, address)).status());
+    if (prepared && current) {
+      const alerts::SignalInputs& inputs = prepared->inputs;
+      RAPPORT_ASSIGN_OR_RETURN(revision_after,
+                               txn.GetEpisodeRevision(inputs.org_id, inputs.session.episode_id));
+      storage::AlertQuery query;
+      query.episode_id = inputs.session.episode_id;
+      RAPPORT_ASSIGN_OR_RETURN(alerts_after, txn.ListAlerts(inputs.org_id, query));
+    }
     outcome.created = true;
     outcome.responses = responses;
     return Status::Ok();
   }));
+  if (revision_after) {
+    prepared->inputs.episode_revision = *revision_after;
+    prepared->inputs.alerts = std::move(alerts_after);
+    signal_cache_.Put(std::make_shared<const alerts::SignalInputs>(std::move(prepared->inputs)));
+  }
   return outcome;
 }
 

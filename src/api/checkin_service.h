@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "alerts/alerts.h"
+#include "alerts/signal_cache.h"
 #include "base/clock.h"
 #include "base/random.h"
 #include "base/status.h"
@@ -44,9 +45,17 @@ struct SubmitOutcome {
 // Thread safety: safe to use from many threads at once.
 class CheckinService {
  public:
-  // REQUIRES: every argument outlives the service.
+  // The default size of the signal inputs kept in memory (alerts/signal_cache.h).
+  static constexpr size_t kDefaultSignalCacheBytes = size_t{64} << 20;
+
+  // REQUIRES: every argument outlives the service. `signal_cache_bytes` bounds the episodes'
+  // signal inputs kept between submissions (0: none kept; every submission reads its
+  // episode's history).
   CheckinService(storage::Store& store, const instruments::Catalog& catalog, const Clock& clock,
-                 Random& random);
+                 Random& random, size_t signal_cache_bytes = kDefaultSignalCacheBytes);
+
+  // The episodes' signal inputs kept between submissions (for /metrics and tests).
+  const alerts::SignalCache& signal_cache() const { return signal_cache_; }
 
   // The check-in for `token` with its instruments (and stored responses when answered).
   // Errors: unknown or malformed token → kNotFound; expired → kGone; an instrument that is
@@ -83,6 +92,9 @@ class CheckinService {
   // request threads evaluating together do not crowd out the single writer every submission
   // then waits for.
   std::counting_semaphore<1024> evaluating_;
+  // Each submission's episode inputs, as they are once it is stored, for the episode's next
+  // submission (usually its next session's). Mutable: OpenToSubmit reads through it.
+  mutable alerts::SignalCache signal_cache_;
 };
 
 }  // namespace rapport::api

@@ -18,12 +18,14 @@ constexpr int kSessions = 24;
 // One organisation, one client's episode with kSessions sessions and a check-in on each.
 class World {
  public:
-  World(const std::filesystem::path& path, const instruments::Catalog& catalog, const Clock& clock)
+  World(const std::filesystem::path& path, const instruments::Catalog& catalog, const Clock& clock,
+        size_t signal_cache_bytes = CheckinService::kDefaultSignalCacheBytes)
       : catalog_(catalog) {
     auto store = storage::OpenStore("sqlite:" + path.string());
     EXPECT_TRUE(store.ok()) << store.status().ToString();
     store_ = std::move(store).value();
-    service_ = std::make_unique<CheckinService>(*store_, catalog, clock, DefaultRandom());
+    service_ = std::make_unique<CheckinService>(*store_, catalog, clock, DefaultRandom(),
+                                                signal_cache_bytes);
     const Timestamp now = clock.Now();
     EXPECT_OK(store_->Write([&](storage::WriteTransaction& txn) -> Status {
       RAPPORT_RETURN_IF_ERROR(txn.PutOrganization({"org", "Org", now}));
@@ -120,6 +122,9 @@ class World {
     return out;
   }
 
+  storage::Store& store() { return *store_; }
+  CheckinService& service() { return *service_; }
+
  private:
   const instruments::Catalog& catalog_;
   std::unique_ptr<storage::Store> store_;
@@ -165,6 +170,77 @@ TEST_F(CheckinServiceTest, ConcurrentSubmissionsToOneEpisodeEqualSubmittingThemS
   const auto expected = serial.Alerts();
   EXPECT_FALSE(expected.empty());
   EXPECT_EQ(concurrent.Alerts(), expected);
+}
+
+// The episode's inputs kept between submissions (alerts/signal_cache.h) change how they are
+// read, never the alerts: a course of therapy with staff acknowledging alerts and the
+// organisation changing its settings on the way stores the same alerts as reading every
+// history from the store, and each submission after the first finds its episode in memory.
+TEST_F(CheckinServiceTest, KeepingEpisodesInMemoryLeavesTheSameAlerts) {
+  World cached(dir_.path() / "cached.db", catalog_, clock_);
+  World uncached(dir_.path() / "uncached.db", catalog_, clock_, /*signal_cache_bytes=*/0);
+  // Staff acknowledge the open alerts of the world (a change to the episode the cache holds).
+  const auto acknowledge = [&](World& world) {
+    ASSERT_OK(world.store().Write([&](storage::WriteTransaction& txn) -> Status {
+      RAPPORT_ASSIGN_OR_RETURN(const auto all, txn.ListAlerts("org", {}));
+      for (const domain::Alert& alert : all) {
+        if (alert.status != domain::AlertStatus::kOpen) continue;
+        RAPPORT_RETURN_IF_ERROR(
+            alerts::AcknowledgeAlert(txn, "org", alert.id, "clinician", clock_.Now()));
+      }
+      return Status::Ok();
+    }));
+  };
+  // New settings (a change outside the episode, which an entry may be older than).
+  const auto change_settings = [&](World& world) {
+    ASSERT_OK(world.store().Write([&](storage::WriteTransaction& txn) {
+      return alerts::SaveOrgSettings(txn, "org", R"({"safety_text": "Ring the duty line."})",
+                                     clock_.Now());
+    }));
+  };
+  // What is kept for the next submission is what the store holds once it is stored.
+  uint64_t own_lookups = 0;
+  const auto expect_kept_as_stored = [&](int number) {
+    ASSERT_OK(cached.store().Read([&](storage::ReadTransaction& txn) -> Status {
+      RAPPORT_ASSIGN_OR_RETURN(const int64_t revision, txn.GetEpisodeRevision("org", "episode"));
+      ++own_lookups;
+      const auto kept = cached.service().signal_cache().Find("org", "episode", revision);
+      if (kept == nullptr) {
+        // Only after the settings changed under the entry: the write evaluated again.
+        EXPECT_EQ(number, 16);
+        return Status::Ok();
+      }
+      RAPPORT_ASSIGN_OR_RETURN(const alerts::SignalInputs stored,
+                               alerts::ReadSignalInputs(txn, catalog_, "org", "session-1"));
+      EXPECT_EQ(kept->history.sessions, stored.history.sessions);
+      EXPECT_EQ(kept->history.responses, stored.history.responses);
+      EXPECT_EQ(kept->alerts, stored.alerts);
+      EXPECT_EQ(kept->settings_document, stored.settings_document);
+      EXPECT_EQ(kept->stored_models, stored.stored_models);
+      return Status::Ok();
+    }));
+  };
+  for (int number = 1; number <= kSessions; ++number) {
+    SCOPED_TRACE("session " + std::to_string(number));
+    for (World* world : {&cached, &uncached}) {
+      ASSERT_OK(world->Submit(number));
+      if (world == &cached) expect_kept_as_stored(number);
+      if (number == 9) acknowledge(*world);
+      if (number == 15) change_settings(*world);
+    }
+    ASSERT_EQ(cached.Alerts(), uncached.Alerts());
+  }
+  EXPECT_FALSE(uncached.Alerts().empty());
+  const alerts::SignalCache::Counters counters = cached.service().signal_cache().counters();
+  EXPECT_EQ(counters.entries, 1u);
+  // The service's lookups (the test's own found all but one): by the odd sessions'
+  // OpenToSubmit and the even sessions' Submit alike. Missed at the first session, after the
+  // acknowledgement (the episode's revision moved) and after the settings changed: the entry
+  // was found, the write saw the new settings and evaluated again without keeping what it
+  // read, so the next session read from the store.
+  EXPECT_EQ(counters.hits + counters.misses - own_lookups, static_cast<uint64_t>(kSessions));
+  EXPECT_EQ(counters.misses - 1, 3u);
+  EXPECT_EQ(uncached.service().signal_cache().counters().hits, 0u);
 }
 
 }  // namespace

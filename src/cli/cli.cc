@@ -211,6 +211,10 @@ int Serve(storage::Store& store, const instruments::Catalog& catalog, api::Serve
                     static_cast<int64_t>(app_options.max_json_string_bytes), 64, 64 << 20);
   if (!json_string.ok()) return Fail(json_string.status());
   app_options.max_json_string_bytes = static_cast<size_t>(*json_string);
+  auto signal_cache_mb = config.GetInt(
+      "signal_cache_mb", static_cast<int64_t>(app_options.signal_cache_bytes >> 20), 0, 1 << 16);
+  if (!signal_cache_mb.ok()) return Fail(signal_cache_mb.status());
+  app_options.signal_cache_bytes = static_cast<size_t>(*signal_cache_mb) << 20;
   auto ui_text = api::UiText::LoadDirectory(instruments::DefaultDataDir() / "ui");
   if (!ui_text.ok()) return Fail(ui_text.status());
   app_options.ui_text = std::make_shared<const api::UiText>(std::move(ui_text).value());

@@ -195,6 +195,7 @@ struct Response {
   std::vector<ItemAnswer> answers;
   Score score;
   Timestamp submitted_at;
+  friend bool operator==(const Response&, const Response&) = default;
 };
 
 // One entry of an organisation's audit log (DESIGN.md §3): who did what to which record, when

@@ -7,13 +7,22 @@ namespace {
 
 // Process-wide SQLite settings, made once before the first connection opens (sqlite3_config
 // refuses changes once the library is initialised; then the defaults stay, which is only
-// slower). Memory statistics off: with them on, every allocation and free in every
-// connection takes one global mutex; SQLite allocates for every page it reads into a cache
-// (and, built without lookaside as Debian's is, for most small objects), so the server's
-// reader threads and its writer queue on that mutex.
+// slower).
+// - Memory statistics off: with them on, every allocation and free in every connection takes
+//   one global mutex; SQLite allocates for every page it reads into a cache (and, built
+//   without lookaside as Debian's is, for most small objects), so the server's reader threads
+//   and its writer queue on that mutex.
+// - Each connection's page cache takes its first 128 pages from one block allocated when it is
+//   first used (the default is 20). In WAL mode a reader empties its cache whenever another
+//   connection has committed, so under ingest every read transaction fetches its pages again;
+//   from the block, that costs no malloc and free per page. 128 pages of 4 KiB cover a
+//   submission's reads; the server's 64 read connections hold about 34 MiB for it.
 void ConfigureSqliteOnce() {
   static std::once_flag once;
-  std::call_once(once, [] { (void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0); });
+  std::call_once(once, [] {
+    (void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+    (void)sqlite3_config(SQLITE_CONFIG_PAGECACHE, nullptr, 0, 128);
+  });
 }
 
 }  // namespace
