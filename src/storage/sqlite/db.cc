@@ -56,7 +56,7 @@ Result<Connection> Connection::Open(const std::string& path, bool read_only) {
                        "': " + (raw != nullptr ? sqlite3_errmsg(raw) : sqlite3_errstr(rc)));
   }
   sqlite3_extended_result_codes(raw, 1);
-  sqlite3_busy_timeout(raw, 10'000);
+  sqlite3_busy_timeout(raw, kBusyTimeoutMs);
   // WAL with synchronous=FULL: a committed transaction survives power loss (DESIGN.md §7).
   if (!read_only) RAPPORT_RETURN_IF_ERROR(connection.Execute("PRAGMA journal_mode=WAL"));
   RAPPORT_RETURN_IF_ERROR(connection.Execute(

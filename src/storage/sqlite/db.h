@@ -61,6 +61,9 @@ class Statement {
   std::unique_ptr<sqlite3_stmt, StatementDeleter> stmt_;
 };
 
+// How long a connection waits for another's lock before SQLITE_BUSY.
+inline constexpr int kBusyTimeoutMs = 10'000;
+
 class Connection {
  public:
   // Opens (creating when absent) the database at `path` with WAL, synchronous=FULL and foreign

@@ -1,5 +1,7 @@
 #include "storage/sqlite/sqlite_store.h"
 
+#include <algorithm>
+
 #include <condition_variable>
 #include <mutex>
 #include <optional>
@@ -1545,8 +1547,9 @@ class SqliteStore final : public Store {
 
   // SQLite's WAL hook: runs on the writer thread after each commit with the WAL's size in pages.
   static int AfterCommit(void* self, sqlite3*, const char*, int pages) {
+    auto* store = static_cast<SqliteStore*>(self);
+    store->wal_pages_ = pages;
     if (pages >= kCheckpointPages) {
-      auto* store = static_cast<SqliteStore*>(self);
       {
         std::lock_guard lock(store->checkpoint_mutex_);
         store->checkpoint_wanted_ = true;
@@ -1566,6 +1569,7 @@ class SqliteStore final : public Store {
         if (checkpoint_closing_) return;
         checkpoint_wanted_ = false;
       }
+      std::lock_guard running(checkpoint_running_);
       const int rc = sqlite3_wal_checkpoint_v2(checkpointer_.get(), nullptr,
                                                SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
       if (rc != SQLITE_OK && rc != SQLITE_BUSY) {
@@ -1575,17 +1579,54 @@ class SqliteStore final : public Store {
     }
   }
 
+  // The WAL starts over only when the writer begins a transaction while a checkpoint has copied
+  // all of it and no reader still reads from it. Under a steady load some reader always does:
+  // the WAL grew without bound (about 1 GB in a minute of bench/ingest), every commit extending
+  // the file, so that each fsync also had to journal the file's new size. So once the WAL
+  // passes options_.wal_restart_pages (32 MiB by default), the writer thread, before its next batch
+  // (the last batch's callers have their answers), runs a RESTART checkpoint: it copies what the
+  // passive checkpoints have not yet copied and waits, at most kRestartWaitMs, until no reader
+  // reads from the WAL; the next transaction then writes the WAL from its start again, over blocks
+  // already allocated. When a long read holds an old snapshot (an export, say), writing goes on and
+  // the writer tries again once the WAL has grown by another quarter of that.
+  void RestartWalWhenLong() {
+    if (wal_pages_ < restart_at_pages_) return;
+    int rc = SQLITE_OK;
+    {
+      std::lock_guard running(checkpoint_running_);
+      sqlite3_busy_timeout(writer_.get(), kRestartWaitMs);
+      rc = sqlite3_wal_checkpoint_v2(writer_.get(), nullptr, SQLITE_CHECKPOINT_RESTART, nullptr,
+                                     nullptr);
+      sqlite3_busy_timeout(writer_.get(), kBusyTimeoutMs);
+    }
+    if (rc == SQLITE_OK) {
+      wal_pages_ = 0;
+      restart_at_pages_ = options_.wal_restart_pages;
+      return;
+    }
+    restart_at_pages_ = wal_pages_ + std::max(options_.wal_restart_pages / 4, 1);
+    if (rc != SQLITE_BUSY) {
+      log::Error("WAL restart failed",
+                 {{"error", SqliteStatus(rc, writer_.get(), "checkpoint").ToString()}});
+    }
+  }
+
   // Idle read connections kept for reuse: as many as the server's handler threads, so that a
   // busy server does not open (and prepare every statement on) a new connection per read.
   static constexpr size_t kMaxIdleReaders = 64;
   // SQLite's default automatic checkpoint size.
   static constexpr int kCheckpointPages = 1000;
+  // How long the writer's RESTART waits for readers to leave the WAL.
+  static constexpr int kRestartWaitMs = 100;
 
   // The writer connection's statements for a batch, prepared once.
   class Batch final : public BatchStatements {
    public:
-    explicit Batch(Connection& writer) : writer_(writer), txn_(writer) {}
-    Status Begin() override { return writer_.ExecuteCached("BEGIN IMMEDIATE"); }
+    Batch(SqliteStore& store, Connection& writer) : store_(store), writer_(writer), txn_(writer) {}
+    Status Begin() override {
+      store_.RestartWalWhenLong();
+      return writer_.ExecuteCached("BEGIN IMMEDIATE");
+    }
     Status Savepoint() override { return writer_.ExecuteCached("SAVEPOINT work"); }
     Status ReleaseSavepoint() override { return writer_.ExecuteCached("RELEASE work"); }
     void RollbackToSavepoint() override {
@@ -1600,19 +1641,26 @@ class SqliteStore final : public Store {
     WriteTransaction& Transaction() override { return txn_; }
 
    private:
+    SqliteStore& store_;
     Connection& writer_;
     SqliteTransaction txn_;
   };
 
   const Options options_;
   Connection writer_;
-  Batch batch_{writer_};
+  // The WAL's size after the last commit, and when to start it over (writer thread only).
+  int wal_pages_ = 0;
+  int restart_at_pages_ = options_.wal_restart_pages;
+  Batch batch_{*this, writer_};
   std::optional<GroupCommit> commit_;  // started last in the constructor
   std::mutex readers_mutex_;
   std::vector<std::unique_ptr<Connection>> readers_;
   Connection checkpointer_;
   std::mutex checkpoint_mutex_;
   std::condition_variable checkpoint_wake_;
+  // Held while a checkpoint runs: SQLite refuses a second one at once (SQLITE_BUSY) rather
+  // than wait, so the writer's RESTART waits here for a passive one to finish.
+  std::mutex checkpoint_running_;
   bool checkpoint_wanted_ = false;
   bool checkpoint_closing_ = false;
   std::thread checkpoint_thread_;

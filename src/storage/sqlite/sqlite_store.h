@@ -23,6 +23,9 @@ struct Options {
   bool migrate = true;
   // The most transactions one commit may hold.
   size_t max_batch = 512;
+  // WAL pages after which the writer starts the WAL over between batches (sqlite_store.cc),
+  // which bounds the WAL file under a steady load to about this size.
+  int wal_restart_pages = 8192;
 };
 
 Result<std::unique_ptr<Store>> OpenSqliteStore(const Options& options);
