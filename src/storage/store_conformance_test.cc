@@ -209,8 +209,14 @@ TEST_P(StoreConformance, ResponsesKeepItemAnswersAndScores) {
   const domain::Session session = MakeWorld("org-a");
   const domain::Checkin checkin = MakeCheckin(session, "t");
   const domain::Response response = MakeResponse(checkin, "response-1");
+  // Another respondent's check-in on the same session (a couple's partner, say): its response
+  // is not the first one's.
+  const domain::Checkin partner = MakeCheckin(session, "t-partner");
+  const domain::Response partners = MakeResponse(partner, "response-2");
   ASSERT_OK(store_->Write([&](WriteTransaction& txn) -> Status {
     RAPPORT_RETURN_IF_ERROR(txn.PutCheckin(checkin));
+    RAPPORT_RETURN_IF_ERROR(txn.PutCheckin(partner));
+    RAPPORT_RETURN_IF_ERROR(txn.PutResponse(partners));
     return txn.PutResponse(response);
   }));
   ASSERT_OK(store_->Read([&](ReadTransaction& txn) -> Status {
@@ -220,9 +226,16 @@ TEST_P(StoreConformance, ResponsesKeepItemAnswersAndScores) {
     EXPECT_EQ(stored[0].answers, response.answers);
     EXPECT_EQ(stored[0].score, response.score);
     EXPECT_EQ(stored[0].submitted_at, response.submitted_at);
+    EXPECT_EQ(stored[0].id, "response-1");
+    RAPPORT_ASSIGN_OR_RETURN(const auto partner_stored,
+                             txn.ListResponsesForCheckin("org-a", partner.id));
+    EXPECT_EQ(partner_stored.size(), 1u);
+    if (!partner_stored.empty()) {
+      EXPECT_EQ(partner_stored[0].id, "response-2");
+    }
     RAPPORT_ASSIGN_OR_RETURN(const auto by_episode,
                              txn.ListResponsesForEpisode("org-a", session.episode_id));
-    EXPECT_EQ(by_episode.size(), 1u);
+    EXPECT_EQ(by_episode.size(), 2u);
     RAPPORT_ASSIGN_OR_RETURN(const auto none, txn.ListResponsesForCheckin("org-b", checkin.id));
     EXPECT_TRUE(none.empty());
     return Status::Ok();

@@ -371,7 +371,14 @@ CREATE TRIGGER episode_revision_response AFTER INSERT OR UPDATE OR DELETE ON res
   FOR EACH ROW EXECUTE FUNCTION episode_revision_by_session();
 )sql";
 
-constexpr std::array<Migration, 7> kMigrations{{
+// Without the index of responses by check-in: a check-in's responses are found through its
+// session (responses_session), among the few of that session. One fewer index page changed, at
+// a random place, for every stored response (docs/benchmarks.md).
+constexpr std::string_view kNoResponsesByCheckin = R"sql(
+DROP INDEX responses_checkin;
+)sql";
+
+constexpr std::array<Migration, 8> kMigrations{{
     {1, "initial schema", kInitial},
     {2, "alerts, repair notes and organisation settings", kAlerts},
     {3, "fitted models and responses by instrument", kFittedModels},
@@ -379,6 +386,7 @@ constexpr std::array<Migration, 7> kMigrations{{
     {5, "audit log", kAudit},
     {6, "text packs of organisations", kTextPacks},
     {7, "a revision per episode", kEpisodeRevision},
+    {8, "responses found by check-in through their session", kNoResponsesByCheckin},
 }};
 
 // Serialises migrations of one database between processes (pg_advisory_xact_lock's key; any

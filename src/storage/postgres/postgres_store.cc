@@ -325,11 +325,13 @@ class PostgresTransaction final : public WriteTransaction {
 
   Result<std::vector<Response>> ListResponsesForCheckin(std::string_view org_id,
                                                         std::string_view checkin_id) override {
+    // Through the check-in's session (responses_session): there is no index by check-in.
     RAPPORT_ASSIGN_OR_RETURN(
         const Rows rows,
         db_.Query(std::string(kResponseColumns)
-                      .append("WHERE r.org_id = $1 AND r.checkin_id = $2 ORDER BY r.submitted_at, "
-                              "r.insert_order"),
+                      .append("WHERE r.org_id = $1 AND r.session_id = (SELECT session_id FROM "
+                              "checkins WHERE org_id = $1 AND id = $2) AND r.checkin_id = $2 "
+                              "ORDER BY r.submitted_at, r.insert_order"),
                   Params().Add(org_id).Add(checkin_id)));
     std::vector<Response> out;
     for (int row = 0; row < rows.size(); ++row) {

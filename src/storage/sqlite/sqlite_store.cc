@@ -341,10 +341,13 @@ class SqliteTransaction final : public WriteTransaction {
 
   Result<std::vector<Response>> ListResponsesForCheckin(std::string_view org_id,
                                                         std::string_view checkin_id) override {
+    // Through the check-in's session (responses_session): there is no index by check-in.
     RAPPORT_ASSIGN_OR_RETURN(
         Statement * stmt,
         db_.Cached(std::string(kResponseColumns) +
-                   "WHERE r.org_id = ? AND r.checkin_id = ? ORDER BY r.submitted_at, r.rowid"));
+                   "WHERE r.org_id = ?1 AND r.session_id = (SELECT session_id FROM checkins WHERE "
+                   "org_id = ?1 AND id = ?2) AND r.checkin_id = ?2 ORDER BY r.submitted_at, "
+                   "r.rowid"));
     stmt->Bind(1, org_id).Bind(2, checkin_id);
     return ReadResponses(*stmt);
   }
