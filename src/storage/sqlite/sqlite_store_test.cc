@@ -16,44 +16,69 @@
 namespace rapport::storage::sqlite {
 namespace {
 
+// A store that starts its WAL over after 32 pages, with one organisation.
+class SqliteStoreWal : public ::testing::Test {
+ protected:
+  SqliteStoreWal() {
+    options_.path = (dir_.path() / "rapport.db").string();
+    options_.wal_restart_pages = 32;
+    auto opened = OpenSqliteStore(options_);
+    EXPECT_TRUE(opened.ok()) << opened.status().ToString();
+    if (!opened.ok()) return;
+    store_ = std::move(opened).value();
+    EXPECT_OK(store_->Write([&](WriteTransaction& txn) {
+      return txn.PutOrganization({"org", "Org", now_});
+    }));
+  }
+
+  // Stores client `number` with a long code: each commit writes a page of its own and the
+  // index's.
+  Status WriteClient(int number) {
+    return store_->Write([&](WriteTransaction& txn) {
+      return txn.PutClient({"client-" + std::to_string(number), "org",
+                            std::string(2000, 'c') + std::to_string(number), "en", false, now_});
+    });
+  }
+
+  size_t Clients() {
+    size_t count = 0;
+    EXPECT_OK(store_->Read([&](ReadTransaction& txn) -> Status {
+      RAPPORT_ASSIGN_OR_RETURN(const auto clients, txn.ListClients("org"));
+      count = clients.size();
+      return Status::Ok();
+    }));
+    return count;
+  }
+
+  testing::TempDir dir_;
+  Options options_;
+  std::unique_ptr<Store> store_;
+  const Timestamp now_ = testing::FakeClock().Now();
+};
+
 // Readers that always hold some snapshot keep SQLite from starting the WAL over by itself; the
 // writer must still do so between batches, so the WAL stays near wal_restart_pages instead of
 // growing with everything written. Here about 1,800 pages are written; without the restart the
 // WAL file holds them all.
-TEST(SqliteStore, TheWalStartsOverUnderSteadyReadsAndWrites) {
-  testing::TempDir dir;
-  Options options;
-  options.path = (dir.path() / "rapport.db").string();
-  options.wal_restart_pages = 32;
-  auto opened = OpenSqliteStore(options);
-  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
-  std::unique_ptr<Store> store = std::move(opened).value();
-  const Timestamp now = testing::FakeClock().Now();
-  ASSERT_OK(store->Write([&](WriteTransaction& txn) {
-    return txn.PutOrganization({"org", "Org", now});
-  }));
-
+TEST_F(SqliteStoreWal, StartsOverUnderSteadyReadsAndWrites) {
+  ASSERT_NE(store_, nullptr);
   std::atomic<bool> stop{false};
   std::atomic<int> reads{0};
   std::vector<std::thread> readers;
   for (int r = 0; r < 4; ++r) {
     readers.emplace_back([&] {
       while (!stop) {
-        EXPECT_OK(
-            store->Read([&](ReadTransaction& txn) { return txn.GetOrganization("org").status(); }));
+        EXPECT_OK(store_->Read(
+            [&](ReadTransaction& txn) { return txn.GetOrganization("org").status(); }));
         ++reads;
       }
     });
   }
-  const std::filesystem::path wal = options.path + "-wal";
+  const std::filesystem::path wal = options_.path + "-wal";
   constexpr int kWrites = 600;
   uintmax_t largest = 0;
   for (int i = 0; i < kWrites; ++i) {
-    // A client with a long code: each commit writes a page of its own and the index's.
-    ASSERT_OK(store->Write([&](WriteTransaction& txn) {
-      return txn.PutClient({"client-" + std::to_string(i), "org",
-                            std::string(2000, 'c') + std::to_string(i), "en", false, now});
-    }));
+    ASSERT_OK(WriteClient(i));
     std::error_code error;
     largest = std::max(largest, std::filesystem::file_size(wal, error));
   }
@@ -64,13 +89,7 @@ TEST(SqliteStore, TheWalStartsOverUnderSteadyReadsAndWrites) {
   // Pages of 4 KiB and a 24-byte header each in the WAL.
   constexpr uintmax_t kFrame = 4096 + 24;
   EXPECT_LE(largest, 16 * 32 * kFrame) << "the WAL grew to " << largest / kFrame << " pages";
-  int clients = 0;
-  ASSERT_OK(store->Read([&](ReadTransaction& txn) -> Status {
-    RAPPORT_ASSIGN_OR_RETURN(const auto all, txn.ListClients("org"));
-    clients = static_cast<int>(all.size());
-    return Status::Ok();
-  }));
-  EXPECT_EQ(clients, kWrites);
+  EXPECT_EQ(Clients(), static_cast<size_t>(kWrites));
 }
 
 // The frames in the database's WAL now, as a passive checkpoint reports them.
@@ -95,32 +114,17 @@ int WalFrames(const std::string& path) {
 
 // A long read (an export, a backup) keeps the WAL from starting over while it lasts: writing goes
 // on meanwhile, and once it ends the WAL starts over again.
-TEST(SqliteStore, ALongReadHoldsTheWalBackOnlyWhileItLasts) {
-  testing::TempDir dir;
-  Options options;
-  options.path = (dir.path() / "rapport.db").string();
-  options.wal_restart_pages = 32;
-  auto opened = OpenSqliteStore(options);
-  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
-  std::unique_ptr<Store> store = std::move(opened).value();
-  const Timestamp now = testing::FakeClock().Now();
-  ASSERT_OK(store->Write([&](WriteTransaction& txn) {
-    return txn.PutOrganization({"org", "Org", now});
-  }));
+TEST_F(SqliteStoreWal, ALongReadHoldsItBackOnlyWhileItLasts) {
+  ASSERT_NE(store_, nullptr);
   int written = 0;
   const auto write = [&](int count) {
-    for (int i = 0; i < count; ++i, ++written) {
-      ASSERT_OK(store->Write([&](WriteTransaction& txn) {
-        return txn.PutClient({"client-" + std::to_string(written), "org",
-                              std::string(2000, 'c') + std::to_string(written), "en", false, now});
-      }));
-    }
+    for (int i = 0; i < count; ++i) ASSERT_OK(WriteClient(written++));
   };
 
   std::promise<void> reading;
   std::promise<void> finish;
   std::thread reader([&] {
-    EXPECT_OK(store->Read([&](ReadTransaction& txn) -> Status {
+    EXPECT_OK(store_->Read([&](ReadTransaction& txn) -> Status {
       RAPPORT_RETURN_IF_ERROR(txn.GetOrganization("org").status());
       reading.set_value();
       finish.get_future().wait();
@@ -132,17 +136,13 @@ TEST(SqliteStore, ALongReadHoldsTheWalBackOnlyWhileItLasts) {
   });
   reading.get_future().wait();
   write(200);
-  EXPECT_GT(WalFrames(options.path), 200);  // held back: everything since the read began
+  EXPECT_GT(WalFrames(options_.path), 200);  // held back: everything since the read began
   finish.set_value();
   reader.join();
 
   write(300);
-  EXPECT_LE(WalFrames(options.path), 2 * options.wal_restart_pages);
-  ASSERT_OK(store->Read([&](ReadTransaction& txn) -> Status {
-    RAPPORT_ASSIGN_OR_RETURN(const auto clients, txn.ListClients("org"));
-    EXPECT_EQ(clients.size(), 500u);
-    return Status::Ok();
-  }));
+  EXPECT_LE(WalFrames(options_.path), 2 * options_.wal_restart_pages);
+  EXPECT_EQ(Clients(), 500u);
 }
 
 }  // namespace
