@@ -1592,8 +1592,9 @@ class SqliteStore final : public Store {
   // reader reads from the WAL; the next transaction then writes the WAL from its start again,
   // over blocks already allocated. When a long read holds an old snapshot (an export or a
   // backup, say), writing goes on and the writer tries again once the WAL has grown by another
-  // quarter of wal_restart_pages, then twice as much after each further failure: a long read
-  // under a heavy load costs the writer a few short waits, not one per batch.
+  // quarter of wal_restart_pages. (A shorter wait with a step doubling after each failure was
+  // tried: on a busy machine readers are descheduled while in the WAL, restarts then failed
+  // again and again, and the WAL grew to thousands of pages.)
   void RestartWalWhenLong() {
     if (wal_pages_ < restart_at_pages_) return;
     int rc = SQLITE_OK;
@@ -1607,27 +1608,22 @@ class SqliteStore final : public Store {
     if (rc == SQLITE_OK) {
       wal_pages_ = 0;
       restart_at_pages_ = options_.wal_restart_pages;
-      restart_step_ = FirstRestartStep();
       return;
     }
-    restart_at_pages_ = wal_pages_ + restart_step_;
-    restart_step_ = std::min(restart_step_ * 2, 1 << 24);
+    restart_at_pages_ = wal_pages_ + std::max(options_.wal_restart_pages / 4, 1);
     if (rc != SQLITE_BUSY) {
       log::Error("WAL restart failed",
                  {{"error", SqliteStatus(rc, writer_.get(), "checkpoint").ToString()}});
     }
   }
 
-  int FirstRestartStep() const { return std::max(options_.wal_restart_pages / 4, 1); }
-
   // Idle read connections kept for reuse: as many as the server's handler threads, so that a
   // busy server does not open (and prepare every statement on) a new connection per read.
   static constexpr size_t kMaxIdleReaders = 64;
   // SQLite's default automatic checkpoint size.
   static constexpr int kCheckpointPages = 1000;
-  // How long the writer's RESTART waits for readers to leave the WAL (a submission's reads take
-  // a few milliseconds).
-  static constexpr int kRestartWaitMs = 20;
+  // How long the writer's RESTART waits for readers to leave the WAL.
+  static constexpr int kRestartWaitMs = 100;
 
   // The writer connection's statements for a batch, prepared once.
   class Batch final : public BatchStatements {
@@ -1661,8 +1657,6 @@ class SqliteStore final : public Store {
   // The WAL's size after the last commit, and when to start it over (writer thread only).
   int wal_pages_ = 0;
   int restart_at_pages_ = options_.wal_restart_pages;
-  // How much more the WAL grows before a failed restart is tried again.
-  int restart_step_ = FirstRestartStep();
   Batch batch_{*this, writer_};
   std::optional<GroupCommit> commit_;  // started last in the constructor
   std::mutex readers_mutex_;

@@ -1,13 +1,9 @@
 // The SQLite store's WAL under a steady load (sqlite_store.cc, RestartWalWhenLong).
 #include "storage/sqlite/sqlite_store.h"
 
-#include <sqlite3.h>
-
 #include <algorithm>
 #include <atomic>
-#include <chrono>
 #include <filesystem>
-#include <future>
 #include <thread>
 #include <vector>
 
@@ -90,59 +86,6 @@ TEST_F(SqliteStoreWal, StartsOverUnderSteadyReadsAndWrites) {
   constexpr uintmax_t kFrame = 4096 + 24;
   EXPECT_LE(largest, 16 * 32 * kFrame) << "the WAL grew to " << largest / kFrame << " pages";
   EXPECT_EQ(Clients(), static_cast<size_t>(kWrites));
-}
-
-// The frames in the database's WAL now, as a passive checkpoint reports them.
-int WalFrames(const std::string& path) {
-  sqlite3* db = nullptr;
-  EXPECT_EQ(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr), SQLITE_OK);
-  // A connection knows the database is in WAL mode once it has read it.
-  EXPECT_EQ(sqlite3_exec(db, "SELECT count(*) FROM sqlite_schema", nullptr, nullptr, nullptr),
-            SQLITE_OK);
-  int log = -1;
-  int checkpointed = -1;
-  // SQLITE_BUSY while the store's own checkpoint runs: ask again.
-  int rc = SQLITE_BUSY;
-  for (int attempt = 0; attempt < 500 && rc == SQLITE_BUSY; ++attempt) {
-    rc = sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_PASSIVE, &log, &checkpointed);
-    if (rc == SQLITE_BUSY) std::this_thread::sleep_for(std::chrono::milliseconds(2));
-  }
-  EXPECT_EQ(rc, SQLITE_OK);
-  sqlite3_close(db);
-  return log;
-}
-
-// A long read (an export, a backup) keeps the WAL from starting over while it lasts: writing goes
-// on meanwhile, and once it ends the WAL starts over again.
-TEST_F(SqliteStoreWal, ALongReadHoldsItBackOnlyWhileItLasts) {
-  ASSERT_NE(store_, nullptr);
-  int written = 0;
-  const auto write = [&](int count) {
-    for (int i = 0; i < count; ++i) ASSERT_OK(WriteClient(written++));
-  };
-
-  std::promise<void> reading;
-  std::promise<void> finish;
-  std::thread reader([&] {
-    EXPECT_OK(store_->Read([&](ReadTransaction& txn) -> Status {
-      RAPPORT_RETURN_IF_ERROR(txn.GetOrganization("org").status());
-      reading.set_value();
-      finish.get_future().wait();
-      // Still the snapshot it began with.
-      RAPPORT_ASSIGN_OR_RETURN(const auto clients, txn.ListClients("org"));
-      EXPECT_TRUE(clients.empty());
-      return Status::Ok();
-    }));
-  });
-  reading.get_future().wait();
-  write(200);
-  EXPECT_GT(WalFrames(options_.path), 200);  // held back: everything since the read began
-  finish.set_value();
-  reader.join();
-
-  write(300);
-  EXPECT_LE(WalFrames(options_.path), 2 * options_.wal_restart_pages);
-  EXPECT_EQ(Clients(), 500u);
 }
 
 }  // namespace
