@@ -187,8 +187,8 @@ Result<SignalInputs> ReadSignalInputs(storage::ReadTransaction& txn,
     inputs.session = std::move(head.session);
     return inputs;
   }
+  // Not kept here: the submission keeps the inputs as its write leaves them, a later revision.
   RAPPORT_RETURN_IF_ERROR(ReadEpisodeInputs(txn, catalog, upcoming, head));
-  cache.Put(std::make_shared<const SignalInputs>(head));
   return head;
 }
 

@@ -78,8 +78,9 @@ size_t ApproximateBytes(const SignalInputs& inputs);
 
 // As ReadSignalInputs, through `cache`: a copy of the entry of the episode when the cache holds
 // it at the revision `txn` sees and its fitted models cover `upcoming`; else read from `txn`
-// and kept. Either way the inputs equal ReadSignalInputs's but for their models and settings
-// (see above) and the order of etr_instrument_ids. Errors: the store's.
+// (and not kept: the caller keeps what its write leaves, with Put). Either way the inputs equal
+// ReadSignalInputs's but for their models and settings (see above) and the order of
+// etr_instrument_ids. Errors: the store's.
 Result<SignalInputs> ReadSignalInputs(storage::ReadTransaction& txn,
                                       const instruments::Catalog& catalog, std::string_view org_id,
                                       std::string_view session_id,

@@ -1,7 +1,6 @@
 #include "storage/sqlite/sqlite_store.h"
 
 #include <algorithm>
-
 #include <condition_variable>
 #include <mutex>
 #include <optional>
