@@ -365,6 +365,22 @@ TEST_P(StoreConformance, AlertsRoundTripThroughTheirLifecycle) {
     }
     return Status::Ok();
   }));
+  // Carried on to a later session, still open: everything but its status and keys changes.
+  alert.client_id = "client-moved";
+  alert.kind = "rupture-carried";
+  alert.severity = domain::AlertSeverity::kUrgent;
+  alert.session_number += 1;
+  alert.last_session_number += 2;
+  alert.occurrences += 1;
+  alert.evidence_json = R"({"session":6})";
+  alert.created_at = now - 1min;
+  alert.updated_at = now + 30s;
+  ASSERT_OK(store_->Write([&](WriteTransaction& txn) { return txn.UpdateAlert(alert); }));
+  ASSERT_OK(store_->Read([&](ReadTransaction& txn) -> Status {
+    RAPPORT_ASSIGN_OR_RETURN(const domain::Alert read, txn.GetAlert("org-a", "alert-1"));
+    EXPECT_EQ(read, alert);
+    return Status::Ok();
+  }));
   alert.status = domain::AlertStatus::kAcknowledged;
   alert.acknowledged_by = "user-org-a";
   alert.acknowledged_at = now + 1min;
