@@ -75,7 +75,12 @@ TEST(TransferEndToEnd, SqliteToPostgresqlToSqliteKeepsEveryRecordAndTheAuditChai
     ++compared;
   }
   EXPECT_GE(compared, 20);
-  EXPECT_GT(Lines(testing::ReadFileText(e1 / "scores.ndjson")).size(), 500u);
+  const auto responses = Lines(testing::ReadFileText(e1 / "responses.ndjson"));
+  EXPECT_GT(responses.size(), 500u);
+  // Each with its answers and score (migration 9).
+  const Json response = Json::parse(responses.at(0));
+  EXPECT_FALSE(Json::parse(response["answers"].get<std::string>()).empty()) << response;
+  EXPECT_FALSE(response["scoring_version"].get<std::string>().empty()) << response;
   // The audit chain: the exported events unchanged, then one import event per move.
   const auto first = Lines(testing::ReadFileText(e1 / "audit_events.ndjson"));
   const auto last = Lines(testing::ReadFileText(e3 / "audit_events.ndjson"));

@@ -378,7 +378,30 @@ constexpr std::string_view kNoResponsesByCheckin = R"sql(
 DROP INDEX responses_checkin;
 )sql";
 
-constexpr std::array<Migration, 8> kMigrations{{
+// Answers and score in their response's row (storage/response_columns.h): a stored check-in
+// then adds rows to the responses table only. The score kept is the latest scoring version's.
+constexpr std::string_view kAnswersInResponses = R"sql(
+ALTER TABLE responses ADD COLUMN answers TEXT NOT NULL DEFAULT '[]',
+  ADD COLUMN scoring_version TEXT NOT NULL DEFAULT '',
+  ADD COLUMN total DOUBLE PRECISION,
+  ADD COLUMN band TEXT NOT NULL DEFAULT '',
+  ADD COLUMN subscales TEXT NOT NULL DEFAULT '{}',
+  ADD COLUMN flags TEXT NOT NULL DEFAULT '[]';
+UPDATE responses r SET answers = a.answers FROM (
+  SELECT org_id, response_id,
+         json_agg(json_build_array(item_id, value) ORDER BY position)::text AS answers
+  FROM answers GROUP BY org_id, response_id) a
+WHERE a.org_id = r.org_id AND a.response_id = r.id;
+UPDATE responses r SET scoring_version = sc.scoring_version, total = sc.total, band = sc.band,
+  subscales = sc.subscales, flags = sc.flags FROM (
+  SELECT DISTINCT ON (org_id, response_id) * FROM scores
+  ORDER BY org_id, response_id, scoring_version DESC) sc
+WHERE sc.org_id = r.org_id AND sc.response_id = r.id;
+DROP TABLE answers;
+DROP TABLE scores;
+)sql";
+
+constexpr std::array<Migration, 9> kMigrations{{
     {1, "initial schema", kInitial},
     {2, "alerts, repair notes and organisation settings", kAlerts},
     {3, "fitted models and responses by instrument", kFittedModels},
@@ -387,6 +410,7 @@ constexpr std::array<Migration, 8> kMigrations{{
     {6, "text packs of organisations", kTextPacks},
     {7, "a revision per episode", kEpisodeRevision},
     {8, "responses found by check-in through their session", kNoResponsesByCheckin},
+    {9, "answers and scores in their response's row", kAnswersInResponses},
 }};
 
 // Serialises migrations of one database between processes (pg_advisory_xact_lock's key; any

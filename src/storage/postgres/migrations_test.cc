@@ -75,7 +75,11 @@ TEST_F(PostgresMigrations, UpgradeAVersionTwoDatabaseWithData) {
       "INSERT INTO sessions VALUES ('org', 's', 'e', 1, 1000, 'attended');"
       "INSERT INTO responses VALUES ('org', 'r', '', 's', 'client', 'client', NULL, 'phq-9', "
       "2000);"
-      "INSERT INTO scores VALUES ('org', 'r', 'phq-9', '1', 12, 'moderate', '{}', '[]');"));
+      "INSERT INTO answers VALUES ('org', 'r', 1, 'b', NULL);"
+      "INSERT INTO answers VALUES ('org', 'r', 0, 'a', 2.5);"
+      "INSERT INTO scores VALUES ('org', 'r', 'phq-9', '0', 9, 'mild', '{}', '[]');"
+      "INSERT INTO scores VALUES ('org', 'r', 'phq-9', '1', 12, 'moderate', '{\"s\":null}', "
+      "'[\"risk\"]');"));
   EXPECT_EQ(*CurrentVersion(*db_), 2);
   auto store = OpenStore(url_, /*migrate=*/true);
   ASSERT_OK(store);
@@ -87,6 +91,16 @@ TEST_F(PostgresMigrations, UpgradeAVersionTwoDatabaseWithData) {
     EXPECT_EQ(observations.size(), 1u);
     if (!observations.empty()) {
       EXPECT_EQ(observations[0].total, 12.0);
+    }
+    // Answers in their positions' order and the latest scoring version, in the response's row
+    // since migration 9.
+    RAPPORT_ASSIGN_OR_RETURN(const auto responses, txn.ListResponsesForEpisode("org", "e"));
+    EXPECT_EQ(responses.size(), 1u);
+    if (!responses.empty()) {
+      const std::vector<domain::ItemAnswer> answers = {{"a", 2.5}, {"b", std::nullopt}};
+      EXPECT_EQ(responses[0].answers, answers);
+      const domain::Score score = {"phq-9", "1", 12.0, {{"s", std::nullopt}}, "moderate", {"risk"}};
+      EXPECT_EQ(responses[0].score, score);
     }
     EXPECT_EQ(txn.GetFittedModel("org", "etr", "phq-9").status().code(), StatusCode::kNotFound);
     RAPPORT_ASSIGN_OR_RETURN(const AuditHead head, txn.GetAuditHead("org"));

@@ -13,6 +13,7 @@
 #include "storage/group_commit.h"
 #include "storage/postgres/db.h"
 #include "storage/postgres/migrations.h"
+#include "storage/response_columns.h"
 
 namespace rapport::storage::postgres {
 namespace {
@@ -278,50 +279,30 @@ class PostgresTransaction final : public WriteTransaction {
     }
     response.instrument_id = rows.Text(row, 7);
     response.submitted_at = FromUnixMillis(rows.Int(row, 8));
+    RAPPORT_ASSIGN_OR_RETURN(response.answers, ParseAnswersText(rows.Text(row, 9)));
+    // A score is of its response's instrument (instruments::Score).
+    response.score.instrument_id = response.instrument_id;
+    response.score.instrument_version = rows.Text(row, 10);
+    response.score.total = rows.OptionalDouble(row, 11);
+    response.score.band = rows.Text(row, 12);
+    RAPPORT_RETURN_IF_ERROR(
+        ParseScoreTexts(rows.Text(row, 13), rows.Text(row, 14), response.score));
     return response;
   }
 
-  // A score's instrument_id, scoring_version, total, band, subscales and flags, from `first`.
-  static Status ReadScoreColumns(const Rows& rows, int row, int first, domain::Score& score) {
-    score.instrument_id = rows.Text(row, first);
-    score.instrument_version = rows.Text(row, first + 1);
-    score.total = rows.OptionalDouble(row, first + 2);
-    score.band = rows.Text(row, first + 3);
-    const Json subscales = Json::parse(rows.Text(row, first + 4), nullptr, false);
-    const Json flags = Json::parse(rows.Text(row, first + 5), nullptr, false);
-    if (!subscales.is_object() || !flags.is_array()) return Internal("stored score is invalid");
-    for (const auto& [id, value] : subscales.items()) {
-      score.subscales[id] =
-          value.is_number() ? std::optional<double>(value.get<double>()) : std::nullopt;
+  static Result<std::vector<Response>> ReadResponses(const Rows& rows) {
+    std::vector<Response> out;
+    for (int row = 0; row < rows.size(); ++row) {
+      RAPPORT_ASSIGN_OR_RETURN(Response response, ReadResponseColumns(rows, row));
+      out.push_back(std::move(response));
     }
-    for (const Json& flag : flags) {
-      if (flag.is_string()) score.flags.push_back(flag.get<std::string>());
-    }
-    return Status::Ok();
-  }
-
-  Status ReadAnswersAndScore(Response& response) {
-    RAPPORT_ASSIGN_OR_RETURN(
-        const Rows answers,
-        db_.Query("SELECT item_id, value FROM answers WHERE org_id = $1 AND response_id = $2 "
-                  "ORDER BY position",
-                  Params().Add(response.org_id).Add(response.id)));
-    for (int row = 0; row < answers.size(); ++row) {
-      response.answers.push_back({answers.Text(row, 0), answers.OptionalDouble(row, 1)});
-    }
-    RAPPORT_ASSIGN_OR_RETURN(
-        const Rows score,
-        db_.Query("SELECT instrument_id, scoring_version, total, band, subscales, flags FROM "
-                  "scores WHERE org_id = $1 AND response_id = $2 ORDER BY scoring_version DESC "
-                  "LIMIT 1",
-                  Params().Add(response.org_id).Add(response.id)));
-    if (score.empty()) return Status::Ok();
-    return ReadScoreColumns(score, 0, 0, response.score);
+    return out;
   }
 
   static constexpr std::string_view kResponseColumns =
       "SELECT r.org_id, r.id, r.checkin_id, r.session_id, r.respondent_id, r.perspective, "
-      "r.target, r.instrument_id, r.submitted_at FROM responses r ";
+      "r.target, r.instrument_id, r.submitted_at, r.answers, r.scoring_version, r.total, "
+      "r.band, r.subscales, r.flags FROM ";
 
   Result<std::vector<Response>> ListResponsesForCheckin(std::string_view org_id,
                                                         std::string_view checkin_id) override {
@@ -329,17 +310,11 @@ class PostgresTransaction final : public WriteTransaction {
     RAPPORT_ASSIGN_OR_RETURN(
         const Rows rows,
         db_.Query(std::string(kResponseColumns)
-                      .append("WHERE r.org_id = $1 AND r.session_id = (SELECT session_id FROM "
-                              "checkins WHERE org_id = $1 AND id = $2) AND r.checkin_id = $2 "
-                              "ORDER BY r.submitted_at, r.insert_order"),
+                      .append("responses r WHERE r.org_id = $1 AND r.session_id = (SELECT "
+                              "session_id FROM checkins WHERE org_id = $1 AND id = $2) AND "
+                              "r.checkin_id = $2 ORDER BY r.submitted_at, r.insert_order"),
                   Params().Add(org_id).Add(checkin_id)));
-    std::vector<Response> out;
-    for (int row = 0; row < rows.size(); ++row) {
-      RAPPORT_ASSIGN_OR_RETURN(Response response, ReadResponseColumns(rows, row));
-      out.push_back(std::move(response));
-    }
-    for (Response& response : out) RAPPORT_RETURN_IF_ERROR(ReadAnswersAndScore(response));
-    return out;
+    return ReadResponses(rows);
   }
 
   Result<int64_t> GetEpisodeRevision(std::string_view org_id,
@@ -351,58 +326,16 @@ class PostgresTransaction final : public WriteTransaction {
     return rows.Int(0, 0);
   }
 
-  // Three queries (responses, then all their answers, then all their scores), not two per
-  // response: this runs after every stored check-in (signals).
   Result<std::vector<Response>> ListResponsesForEpisode(std::string_view org_id,
                                                         std::string_view episode_id) override {
-    const Params params = Params().Add(org_id).Add(episode_id);
     RAPPORT_ASSIGN_OR_RETURN(
         const Rows rows,
-        db_.Query("SELECT r.org_id, r.id, r.checkin_id, r.session_id, r.respondent_id, "
-                  "r.perspective, r.target, r.instrument_id, r.submitted_at FROM sessions s "
-                  "JOIN responses r ON r.org_id = s.org_id AND r.session_id = s.id "
-                  "WHERE s.org_id = $1 AND s.episode_id = $2 ORDER BY s.number, r.submitted_at, "
-                  "r.insert_order",
-                  params));
-    std::vector<Response> out;
-    std::unordered_map<std::string, size_t> index;
-    for (int row = 0; row < rows.size(); ++row) {
-      RAPPORT_ASSIGN_OR_RETURN(Response response, ReadResponseColumns(rows, row));
-      index.emplace(response.id, out.size());
-      out.push_back(std::move(response));
-    }
-    if (out.empty()) return out;
-    RAPPORT_ASSIGN_OR_RETURN(
-        const Rows answers,
-        db_.Query("SELECT a.response_id, a.item_id, a.value FROM sessions s "
-                  "JOIN responses r ON r.org_id = s.org_id AND r.session_id = s.id "
-                  "JOIN answers a ON a.org_id = r.org_id AND a.response_id = r.id "
-                  "WHERE s.org_id = $1 AND s.episode_id = $2 ORDER BY a.response_id, a.position",
-                  params));
-    for (int row = 0; row < answers.size(); ++row) {
-      const auto it = index.find(answers.Text(row, 0));
-      if (it == index.end()) continue;
-      out[it->second].answers.push_back({answers.Text(row, 1), answers.OptionalDouble(row, 2)});
-    }
-    RAPPORT_ASSIGN_OR_RETURN(
-        const Rows scores,
-        db_.Query("SELECT sc.response_id, sc.instrument_id, sc.scoring_version, sc.total, "
-                  "sc.band, sc.subscales, sc.flags FROM sessions s "
-                  "JOIN responses r ON r.org_id = s.org_id AND r.session_id = s.id "
-                  "JOIN scores sc ON sc.org_id = r.org_id AND sc.response_id = r.id "
-                  "WHERE s.org_id = $1 AND s.episode_id = $2 "
-                  "ORDER BY sc.response_id, sc.scoring_version DESC",
-                  params));
-    std::string previous;
-    for (int row = 0; row < scores.size(); ++row) {
-      std::string response_id = scores.Text(row, 0);
-      if (response_id == previous) continue;  // an older scoring version
-      previous = response_id;
-      const auto it = index.find(response_id);
-      if (it == index.end()) continue;
-      RAPPORT_RETURN_IF_ERROR(ReadScoreColumns(scores, row, 1, out[it->second].score));
-    }
-    return out;
+        db_.Query(std::string(kResponseColumns)
+                      .append("sessions s JOIN responses r ON r.org_id = s.org_id AND "
+                              "r.session_id = s.id WHERE s.org_id = $1 AND s.episode_id = $2 "
+                              "ORDER BY s.number, r.submitted_at, r.insert_order"),
+                  Params().Add(org_id).Add(episode_id)));
+    return ReadResponses(rows);
   }
 
   Result<int64_t> CountResponses(std::string_view org_id) override {
@@ -548,52 +481,42 @@ class PostgresTransaction final : public WriteTransaction {
                                                               std::string_view instrument_id,
                                                               Timestamp from,
                                                               Timestamp to) override {
-    // One row per item answer (or one row for a response without answers), in the order the
-    // contract promises; rows of one response are adjacent.
+    // In the order the contract promises.
     RAPPORT_ASSIGN_OR_RETURN(
         const Rows rows,
         db_.Query(
             "SELECT r.id, s.episode_id, r.session_id, s.number, s.scheduled_at, "
             "r.respondent_id, r.perspective, r.target, COALESCE(ec.client_id, ''), "
-            "sc.scoring_version, sc.total, r.submitted_at, a.item_id, a.value "
+            "r.scoring_version, r.total, r.submitted_at, r.answers "
             "FROM responses r "
             "JOIN sessions s ON s.org_id = r.org_id AND s.id = r.session_id "
-            "JOIN scores sc ON sc.org_id = r.org_id AND sc.response_id = r.id AND "
-            "sc.scoring_version = (SELECT MAX(m.scoring_version) FROM scores m WHERE "
-            "m.org_id = r.org_id AND m.response_id = r.id) "
             "LEFT JOIN episode_clients ec ON ec.org_id = r.org_id AND "
             "ec.episode_id = s.episode_id AND ec.client_id = r.respondent_id "
-            "LEFT JOIN answers a ON a.org_id = r.org_id AND a.response_id = r.id "
             "WHERE r.org_id = $1 AND r.instrument_id = $2 AND s.scheduled_at >= $3 AND "
             "s.scheduled_at < $4 "
-            "ORDER BY s.episode_id, s.number, r.submitted_at, r.id, a.position",
+            "ORDER BY s.episode_id, s.number, r.submitted_at, r.id",
             Params().Add(org_id).Add(instrument_id).Add(ToUnixMillis(from)).Add(ToUnixMillis(to))));
     std::vector<InstrumentObservation> out;
     for (int row = 0; row < rows.size(); ++row) {
-      const std::string response_id = rows.Text(row, 0);
-      if (out.empty() || out.back().response_id != response_id) {
-        InstrumentObservation observation;
-        observation.response_id = response_id;
-        observation.episode_id = rows.Text(row, 1);
-        observation.session_id = rows.Text(row, 2);
-        observation.session_number = static_cast<int>(rows.Int(row, 3));
-        observation.session_at = FromUnixMillis(rows.Int(row, 4));
-        observation.respondent_id = rows.Text(row, 5);
-        RAPPORT_ASSIGN_OR_RETURN(observation.perspective,
-                                 ParseEnum(domain::ParsePerspective, rows.Text(row, 6)));
-        if (!rows.IsNull(row, 7)) {
-          RAPPORT_ASSIGN_OR_RETURN(observation.target,
-                                   ParseEnum(domain::ParseTarget, rows.Text(row, 7)));
-        }
-        observation.client_id = rows.Text(row, 8);
-        observation.instrument_version = rows.Text(row, 9);
-        observation.total = rows.OptionalDouble(row, 10);
-        observation.submitted_at = FromUnixMillis(rows.Int(row, 11));
-        out.push_back(std::move(observation));
+      InstrumentObservation observation;
+      observation.response_id = rows.Text(row, 0);
+      observation.episode_id = rows.Text(row, 1);
+      observation.session_id = rows.Text(row, 2);
+      observation.session_number = static_cast<int>(rows.Int(row, 3));
+      observation.session_at = FromUnixMillis(rows.Int(row, 4));
+      observation.respondent_id = rows.Text(row, 5);
+      RAPPORT_ASSIGN_OR_RETURN(observation.perspective,
+                               ParseEnum(domain::ParsePerspective, rows.Text(row, 6)));
+      if (!rows.IsNull(row, 7)) {
+        RAPPORT_ASSIGN_OR_RETURN(observation.target,
+                                 ParseEnum(domain::ParseTarget, rows.Text(row, 7)));
       }
-      if (!rows.IsNull(row, 12)) {
-        out.back().answers.push_back({rows.Text(row, 12), rows.OptionalDouble(row, 13)});
-      }
+      observation.client_id = rows.Text(row, 8);
+      observation.instrument_version = rows.Text(row, 9);
+      observation.total = rows.OptionalDouble(row, 10);
+      observation.submitted_at = FromUnixMillis(rows.Int(row, 11));
+      RAPPORT_ASSIGN_OR_RETURN(observation.answers, ParseAnswersText(rows.Text(row, 12)));
+      out.push_back(std::move(observation));
     }
     return out;
   }
@@ -839,39 +762,19 @@ class PostgresTransaction final : public WriteTransaction {
     } else {
       params.AddNull();
     }
-    params.Add(v.instrument_id).Add(ToUnixMillis(v.submitted_at));
-    RAPPORT_RETURN_IF_ERROR(
-        Run("INSERT INTO responses (org_id, id, checkin_id, session_id, respondent_id, "
-            "perspective, target, instrument_id, submitted_at) VALUES ($1, $2, $3, $4, $5, $6, "
-            "$7, $8, $9)",
-            params));
-    for (size_t i = 0; i < v.answers.size(); ++i) {
-      RAPPORT_RETURN_IF_ERROR(
-          Run("INSERT INTO answers (org_id, response_id, position, item_id, value) VALUES ($1, $2, "
-              "$3, $4, $5)",
-              Params()
-                  .Add(v.org_id)
-                  .Add(v.id)
-                  .Add(static_cast<int64_t>(i))
-                  .Add(v.answers[i].item_id)
-                  .Add(v.answers[i].value)));
-    }
-    Json subscales = Json::object();
-    for (const auto& [id, value] : v.score.subscales) {
-      subscales[id] = value ? Json(*value) : Json(nullptr);
-    }
+    params.Add(v.instrument_id)
+        .Add(ToUnixMillis(v.submitted_at))
+        .Add(AnswersText(v.answers))
+        .Add(v.score.instrument_version)
+        .Add(v.score.total)
+        .Add(v.score.band)
+        .Add(SubscalesText(v.score))
+        .Add(FlagsText(v.score));
     return Run(
-        "INSERT INTO scores (org_id, response_id, instrument_id, scoring_version, total, band, "
-        "subscales, flags) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        Params()
-            .Add(v.org_id)
-            .Add(v.id)
-            .Add(v.score.instrument_id)
-            .Add(v.score.instrument_version)
-            .Add(v.score.total)
-            .Add(v.score.band)
-            .Add(subscales.dump())
-            .Add(Json(v.score.flags).dump()));
+        "INSERT INTO responses (org_id, id, checkin_id, session_id, respondent_id, perspective, "
+        "target, instrument_id, submitted_at, answers, scoring_version, total, band, subscales, "
+        "flags) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+        params);
   }
 
   Status MarkCheckinSubmitted(std::string_view org_id, std::string_view checkin_id,

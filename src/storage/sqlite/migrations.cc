@@ -394,7 +394,31 @@ constexpr std::string_view kNoResponsesByCheckin = R"sql(
 DROP INDEX responses_checkin;
 )sql";
 
-constexpr std::array<Migration, 8> kMigrations{{
+// Answers and score in their response's row (storage/response_columns.h): a stored check-in
+// then adds rows at the end of the responses table instead of answer and score entries at
+// random places in two others. The score kept is the latest scoring version's.
+constexpr std::string_view kAnswersInResponses = R"sql(
+ALTER TABLE responses ADD COLUMN answers TEXT NOT NULL DEFAULT '[]';
+ALTER TABLE responses ADD COLUMN scoring_version TEXT NOT NULL DEFAULT '';
+ALTER TABLE responses ADD COLUMN total REAL;
+ALTER TABLE responses ADD COLUMN band TEXT NOT NULL DEFAULT '';
+ALTER TABLE responses ADD COLUMN subscales TEXT NOT NULL DEFAULT '{}';
+ALTER TABLE responses ADD COLUMN flags TEXT NOT NULL DEFAULT '[]';
+UPDATE responses SET answers = (
+  SELECT json_group_array(json_array(item_id, value)) FROM (
+    SELECT a.item_id, a.value FROM answers a
+    WHERE a.org_id = responses.org_id AND a.response_id = responses.id ORDER BY a.position));
+UPDATE responses SET (scoring_version, total, band, subscales, flags) = (
+  SELECT sc.scoring_version, sc.total, sc.band, sc.subscales, sc.flags FROM scores sc
+  WHERE sc.org_id = responses.org_id AND sc.response_id = responses.id
+  ORDER BY sc.scoring_version DESC LIMIT 1)
+WHERE EXISTS (SELECT 1 FROM scores sc WHERE sc.org_id = responses.org_id AND
+              sc.response_id = responses.id);
+DROP TABLE answers;
+DROP TABLE scores;
+)sql";
+
+constexpr std::array<Migration, 9> kMigrations{{
     {1, "initial schema", kInitial},
     {2, "alerts, repair notes and organisation settings", kAlerts},
     {3, "fitted models and responses by instrument", kFittedModels},
@@ -403,6 +427,7 @@ constexpr std::array<Migration, 8> kMigrations{{
     {6, "text packs of organisations", kTextPacks},
     {7, "a revision per episode", kEpisodeRevision},
     {8, "responses found by check-in through their session", kNoResponsesByCheckin},
+    {9, "answers and scores in their response's row", kAnswersInResponses},
 }};
 
 }  // namespace

@@ -12,6 +12,7 @@
 
 #include "base/log.h"
 #include "storage/group_commit.h"
+#include "storage/response_columns.h"
 #include "storage/sqlite/db.h"
 #include "storage/sqlite/migrations.h"
 
@@ -280,29 +281,17 @@ class SqliteTransaction final : public WriteTransaction {
     }
     response.instrument_id = stmt.Text(7);
     response.submitted_at = FromUnixMillis(stmt.Int(8));
+    RAPPORT_ASSIGN_OR_RETURN(response.answers, ParseAnswersText(stmt.Text(9)));
+    // A score is of its response's instrument (instruments::Score).
+    response.score.instrument_id = response.instrument_id;
+    response.score.instrument_version = stmt.Text(10);
+    response.score.total = stmt.OptionalDouble(11);
+    response.score.band = stmt.Text(12);
+    RAPPORT_RETURN_IF_ERROR(ParseScoreTexts(stmt.Text(13), stmt.Text(14), response.score));
     return response;
   }
 
-  // A score's instrument_id, scoring_version, total, band, subscales and flags, from `first`.
-  static Status ReadScoreColumns(Statement& stmt, int first, domain::Score& score) {
-    score.instrument_id = stmt.Text(first);
-    score.instrument_version = stmt.Text(first + 1);
-    score.total = stmt.OptionalDouble(first + 2);
-    score.band = stmt.Text(first + 3);
-    const Json subscales = Json::parse(stmt.Text(first + 4), nullptr, false);
-    const Json flags = Json::parse(stmt.Text(first + 5), nullptr, false);
-    if (!subscales.is_object() || !flags.is_array()) return Internal("stored score is invalid");
-    for (const auto& [id, value] : subscales.items()) {
-      score.subscales[id] =
-          value.is_number() ? std::optional<double>(value.get<double>()) : std::nullopt;
-    }
-    for (const Json& flag : flags) {
-      if (flag.is_string()) score.flags.push_back(flag.get<std::string>());
-    }
-    return Status::Ok();
-  }
-
-  Result<std::vector<Response>> ReadResponses(Statement& stmt) {
+  static Result<std::vector<Response>> ReadResponses(Statement& stmt) {
     std::vector<Response> out;
     while (true) {
       RAPPORT_ASSIGN_OR_RETURN(const bool row, stmt.Step());
@@ -310,33 +299,13 @@ class SqliteTransaction final : public WriteTransaction {
       RAPPORT_ASSIGN_OR_RETURN(Response response, ReadResponseColumns(stmt));
       out.push_back(std::move(response));
     }
-    for (Response& response : out) RAPPORT_RETURN_IF_ERROR(ReadAnswersAndScore(response));
     return out;
-  }
-
-  Status ReadAnswersAndScore(Response& response) {
-    RAPPORT_ASSIGN_OR_RETURN(Statement * answers,
-                             db_.Cached("SELECT item_id, value FROM answers WHERE org_id = ? AND "
-                                        "response_id = ? ORDER BY position"));
-    answers->Bind(1, response.org_id).Bind(2, response.id);
-    while (true) {
-      RAPPORT_ASSIGN_OR_RETURN(const bool row, answers->Step());
-      if (!row) break;
-      response.answers.push_back({answers->Text(0), answers->OptionalDouble(1)});
-    }
-    RAPPORT_ASSIGN_OR_RETURN(Statement * score,
-                             db_.Cached("SELECT instrument_id, scoring_version, total, band, "
-                                        "subscales, flags FROM scores WHERE org_id = ? AND "
-                                        "response_id = ? ORDER BY scoring_version DESC LIMIT 1"));
-    score->Bind(1, response.org_id).Bind(2, response.id);
-    RAPPORT_ASSIGN_OR_RETURN(const bool row, score->Step());
-    if (!row) return Status::Ok();
-    return ReadScoreColumns(*score, 0, response.score);
   }
 
   static constexpr std::string_view kResponseColumns =
       "SELECT r.org_id, r.id, r.checkin_id, r.session_id, r.respondent_id, r.perspective, "
-      "r.target, r.instrument_id, r.submitted_at FROM responses r ";
+      "r.target, r.instrument_id, r.submitted_at, r.answers, r.scoring_version, r.total, "
+      "r.band, r.subscales, r.flags FROM ";
 
   Result<std::vector<Response>> ListResponsesForCheckin(std::string_view org_id,
                                                         std::string_view checkin_id) override {
@@ -344,72 +313,26 @@ class SqliteTransaction final : public WriteTransaction {
     RAPPORT_ASSIGN_OR_RETURN(
         Statement * stmt,
         db_.Cached(std::string(kResponseColumns) +
-                   "WHERE r.org_id = ?1 AND r.session_id = (SELECT session_id FROM checkins WHERE "
-                   "org_id = ?1 AND id = ?2) AND r.checkin_id = ?2 ORDER BY r.submitted_at, "
-                   "r.rowid"));
+                   "responses r WHERE r.org_id = ?1 AND r.session_id = (SELECT session_id FROM "
+                   "checkins WHERE org_id = ?1 AND id = ?2) AND r.checkin_id = ?2 ORDER BY "
+                   "r.submitted_at, r.rowid"));
     stmt->Bind(1, org_id).Bind(2, checkin_id);
     return ReadResponses(*stmt);
   }
 
-  // Runs after every stored check-in (signals), so it reads the episode in three queries —
-  // responses, then all their answers, then all their scores — not two per response. CROSS
-  // JOIN keeps SQLite's loop order (sessions of the episode first): left to choose, it walked
-  // every response of the organisation by its org_id prefix.
+  // Runs after every stored check-in (signals) that is not kept in memory. CROSS JOIN keeps
+  // SQLite's loop order (sessions of the episode first): left to choose, it walked every
+  // response of the organisation by its org_id prefix.
   Result<std::vector<Response>> ListResponsesForEpisode(std::string_view org_id,
                                                         std::string_view episode_id) override {
     RAPPORT_ASSIGN_OR_RETURN(
         Statement * stmt,
-        db_.Cached("SELECT r.org_id, r.id, r.checkin_id, r.session_id, r.respondent_id, "
-                   "r.perspective, r.target, r.instrument_id, r.submitted_at FROM sessions s "
-                   "CROSS JOIN responses r ON r.org_id = s.org_id AND r.session_id = s.id "
-                   "WHERE s.org_id = ? AND s.episode_id = ? ORDER BY s.number, r.submitted_at, "
-                   "r.rowid"));
+        db_.Cached(std::string(kResponseColumns) +
+                   "sessions s CROSS JOIN responses r ON r.org_id = s.org_id AND r.session_id = "
+                   "s.id WHERE s.org_id = ? AND s.episode_id = ? ORDER BY s.number, "
+                   "r.submitted_at, r.rowid"));
     stmt->Bind(1, org_id).Bind(2, episode_id);
-    std::vector<Response> out;
-    std::unordered_map<std::string, size_t> index;
-    while (true) {
-      RAPPORT_ASSIGN_OR_RETURN(const bool row, stmt->Step());
-      if (!row) break;
-      RAPPORT_ASSIGN_OR_RETURN(Response response, ReadResponseColumns(*stmt));
-      index.emplace(response.id, out.size());
-      out.push_back(std::move(response));
-    }
-    if (out.empty()) return out;
-    RAPPORT_ASSIGN_OR_RETURN(
-        Statement * answers,
-        db_.Cached("SELECT a.response_id, a.item_id, a.value FROM sessions s "
-                   "CROSS JOIN responses r ON r.org_id = s.org_id AND r.session_id = s.id "
-                   "CROSS JOIN answers a ON a.org_id = r.org_id AND a.response_id = r.id "
-                   "WHERE s.org_id = ? AND s.episode_id = ? ORDER BY a.response_id, a.position"));
-    answers->Bind(1, org_id).Bind(2, episode_id);
-    while (true) {
-      RAPPORT_ASSIGN_OR_RETURN(const bool row, answers->Step());
-      if (!row) break;
-      const auto it = index.find(answers->Text(0));
-      if (it == index.end()) continue;
-      out[it->second].answers.push_back({answers->Text(1), answers->OptionalDouble(2)});
-    }
-    RAPPORT_ASSIGN_OR_RETURN(
-        Statement * scores,
-        db_.Cached("SELECT sc.response_id, sc.instrument_id, sc.scoring_version, sc.total, "
-                   "sc.band, sc.subscales, sc.flags FROM sessions s "
-                   "CROSS JOIN responses r ON r.org_id = s.org_id AND r.session_id = s.id "
-                   "CROSS JOIN scores sc ON sc.org_id = r.org_id AND sc.response_id = r.id "
-                   "WHERE s.org_id = ? AND s.episode_id = ? "
-                   "ORDER BY sc.response_id, sc.scoring_version DESC"));
-    scores->Bind(1, org_id).Bind(2, episode_id);
-    std::string previous;
-    while (true) {
-      RAPPORT_ASSIGN_OR_RETURN(const bool row, scores->Step());
-      if (!row) break;
-      std::string response_id = scores->Text(0);
-      if (response_id == previous) continue;  // an older scoring version
-      previous = response_id;
-      const auto it = index.find(response_id);
-      if (it == index.end()) continue;
-      RAPPORT_RETURN_IF_ERROR(ReadScoreColumns(*scores, 1, out[it->second].score));
-    }
-    return out;
+    return ReadResponses(*stmt);
   }
 
   Result<int64_t> GetEpisodeRevision(std::string_view org_id,
@@ -571,24 +494,19 @@ class SqliteTransaction final : public WriteTransaction {
                                                               std::string_view instrument_id,
                                                               Timestamp from,
                                                               Timestamp to) override {
-    // One row per item answer (or one row for a response without answers), in the order the
-    // contract promises; rows of one response are adjacent.
+    // In the order the contract promises.
     RAPPORT_ASSIGN_OR_RETURN(
         Statement * stmt,
         db_.Cached("SELECT r.id, s.episode_id, r.session_id, s.number, s.scheduled_at, "
                    "r.respondent_id, r.perspective, r.target, IFNULL(ec.client_id, ''), "
-                   "sc.scoring_version, sc.total, r.submitted_at, a.item_id, a.value "
+                   "r.scoring_version, r.total, r.submitted_at, r.answers "
                    "FROM responses r "
                    "JOIN sessions s ON s.org_id = r.org_id AND s.id = r.session_id "
-                   "JOIN scores sc ON sc.org_id = r.org_id AND sc.response_id = r.id AND "
-                   "sc.scoring_version = (SELECT MAX(m.scoring_version) FROM scores m WHERE "
-                   "m.org_id = r.org_id AND m.response_id = r.id) "
                    "LEFT JOIN episode_clients ec ON ec.org_id = r.org_id AND "
                    "ec.episode_id = s.episode_id AND ec.client_id = r.respondent_id "
-                   "LEFT JOIN answers a ON a.org_id = r.org_id AND a.response_id = r.id "
                    "WHERE r.org_id = ?1 AND r.instrument_id = ?2 AND s.scheduled_at >= ?3 AND "
                    "s.scheduled_at < ?4 "
-                   "ORDER BY s.episode_id, s.number, r.submitted_at, r.id, a.position"));
+                   "ORDER BY s.episode_id, s.number, r.submitted_at, r.id"));
     stmt->Bind(1, org_id)
         .Bind(2, instrument_id)
         .Bind(3, ToUnixMillis(from))
@@ -597,29 +515,24 @@ class SqliteTransaction final : public WriteTransaction {
     while (true) {
       RAPPORT_ASSIGN_OR_RETURN(const bool row, stmt->Step());
       if (!row) break;
-      const std::string response_id = stmt->Text(0);
-      if (out.empty() || out.back().response_id != response_id) {
-        InstrumentObservation observation;
-        observation.response_id = response_id;
-        observation.episode_id = stmt->Text(1);
-        observation.session_id = stmt->Text(2);
-        observation.session_number = static_cast<int>(stmt->Int(3));
-        observation.session_at = FromUnixMillis(stmt->Int(4));
-        observation.respondent_id = stmt->Text(5);
-        RAPPORT_ASSIGN_OR_RETURN(observation.perspective,
-                                 ParseEnum(domain::ParsePerspective, stmt->Text(6)));
-        if (!stmt->IsNull(7)) {
-          RAPPORT_ASSIGN_OR_RETURN(observation.target,
-                                   ParseEnum(domain::ParseTarget, stmt->Text(7)));
-        }
-        observation.client_id = stmt->Text(8);
-        observation.instrument_version = stmt->Text(9);
-        observation.total = stmt->OptionalDouble(10);
-        observation.submitted_at = FromUnixMillis(stmt->Int(11));
-        out.push_back(std::move(observation));
+      InstrumentObservation observation;
+      observation.response_id = stmt->Text(0);
+      observation.episode_id = stmt->Text(1);
+      observation.session_id = stmt->Text(2);
+      observation.session_number = static_cast<int>(stmt->Int(3));
+      observation.session_at = FromUnixMillis(stmt->Int(4));
+      observation.respondent_id = stmt->Text(5);
+      RAPPORT_ASSIGN_OR_RETURN(observation.perspective,
+                               ParseEnum(domain::ParsePerspective, stmt->Text(6)));
+      if (!stmt->IsNull(7)) {
+        RAPPORT_ASSIGN_OR_RETURN(observation.target, ParseEnum(domain::ParseTarget, stmt->Text(7)));
       }
-      if (!stmt->IsNull(12))
-        out.back().answers.push_back({stmt->Text(12), stmt->OptionalDouble(13)});
+      observation.client_id = stmt->Text(8);
+      observation.instrument_version = stmt->Text(9);
+      observation.total = stmt->OptionalDouble(10);
+      observation.submitted_at = FromUnixMillis(stmt->Int(11));
+      RAPPORT_ASSIGN_OR_RETURN(observation.answers, ParseAnswersText(stmt->Text(12)));
+      out.push_back(std::move(observation));
     }
     return out;
   }
@@ -878,7 +791,8 @@ class SqliteTransaction final : public WriteTransaction {
     RAPPORT_ASSIGN_OR_RETURN(
         Statement * stmt,
         db_.Cached("INSERT INTO responses (org_id, id, checkin_id, session_id, respondent_id, "
-                   "perspective, target, instrument_id, submitted_at) VALUES (?, ?, ?, ?, ?, ?, "
+                   "perspective, target, instrument_id, submitted_at, answers, scoring_version, "
+                   "total, band, subscales, flags) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
                    "?, ?, ?)"));
     stmt->Bind(1, v.org_id)
         .Bind(2, v.id)
@@ -891,35 +805,14 @@ class SqliteTransaction final : public WriteTransaction {
     } else {
       stmt->BindNull(7);
     }
-    RAPPORT_RETURN_IF_ERROR(
-        stmt->Bind(8, v.instrument_id).Bind(9, ToUnixMillis(v.submitted_at)).Run());
-    for (size_t i = 0; i < v.answers.size(); ++i) {
-      RAPPORT_ASSIGN_OR_RETURN(Statement * answer,
-                               db_.Cached("INSERT INTO answers (org_id, response_id, position, "
-                                          "item_id, value) VALUES (?, ?, ?, ?, ?)"));
-      RAPPORT_RETURN_IF_ERROR(answer->Bind(1, v.org_id)
-                                  .Bind(2, v.id)
-                                  .Bind(3, static_cast<int64_t>(i))
-                                  .Bind(4, v.answers[i].item_id)
-                                  .Bind(5, v.answers[i].value)
-                                  .Run());
-    }
-    Json subscales = Json::object();
-    for (const auto& [id, value] : v.score.subscales) {
-      subscales[id] = value ? Json(*value) : Json(nullptr);
-    }
-    RAPPORT_ASSIGN_OR_RETURN(
-        Statement * score,
-        db_.Cached("INSERT INTO scores (org_id, response_id, instrument_id, scoring_version, "
-                   "total, band, subscales, flags) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"));
-    return score->Bind(1, v.org_id)
-        .Bind(2, v.id)
-        .Bind(3, v.score.instrument_id)
-        .Bind(4, v.score.instrument_version)
-        .Bind(5, v.score.total)
-        .Bind(6, v.score.band)
-        .Bind(7, subscales.dump())
-        .Bind(8, Json(v.score.flags).dump())
+    return stmt->Bind(8, v.instrument_id)
+        .Bind(9, ToUnixMillis(v.submitted_at))
+        .Bind(10, AnswersText(v.answers))
+        .Bind(11, v.score.instrument_version)
+        .Bind(12, v.score.total)
+        .Bind(13, v.score.band)
+        .Bind(14, SubscalesText(v.score))
+        .Bind(15, FlagsText(v.score))
         .Run();
   }
 
