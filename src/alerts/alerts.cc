@@ -174,22 +174,26 @@ Result<SignalInputs> ReadSignalInputs(storage::ReadTransaction& txn,
   return inputs;
 }
 
-Result<SignalInputs> ReadSignalInputs(storage::ReadTransaction& txn,
-                                      const instruments::Catalog& catalog, std::string_view org_id,
-                                      std::string_view session_id,
-                                      std::span<const domain::Response> upcoming,
-                                      SignalCache& cache) {
+Result<SharedSignalInputs> ReadSignalInputs(storage::ReadTransaction& txn,
+                                            const instruments::Catalog& catalog,
+                                            std::string_view org_id, std::string_view session_id,
+                                            std::span<const domain::Response> upcoming,
+                                            SignalCache& cache) {
   RAPPORT_ASSIGN_OR_RETURN(SignalInputs head, ReadSessionAndRevision(txn, org_id, session_id));
-  const std::shared_ptr<const SignalInputs> cached =
-      cache.Find(org_id, head.session.episode_id, head.episode_revision);
-  if (cached != nullptr && CoversModels(*cached, catalog, upcoming)) {
-    SignalInputs inputs = *cached;
-    inputs.session = std::move(head.session);
-    return inputs;
-  }
+  SharedSignalInputs out;
+  out.session = head.session;
+  out.episode = cache.Find(org_id, head.session.episode_id, head.episode_revision);
+  if (out.episode != nullptr && CoversModels(*out.episode, catalog, upcoming)) return out;
   // Not kept here: the submission keeps the inputs as its write leaves them, a later revision.
   RAPPORT_RETURN_IF_ERROR(ReadEpisodeInputs(txn, catalog, upcoming, head));
-  return head;
+  out.episode = std::make_shared<const SignalInputs>(std::move(head));
+  return out;
+}
+
+SignalInputs SharedSignalInputs::Copy() const {
+  SignalInputs inputs = *episode;
+  inputs.session = session;
+  return inputs;
 }
 
 Status EvaluateAfterResponse(storage::WriteTransaction& txn, const instruments::Catalog& catalog,

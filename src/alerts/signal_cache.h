@@ -76,15 +76,26 @@ class SignalCache {
 // Roughly the heap and inline bytes `inputs` holds: what an entry costs the cache.
 size_t ApproximateBytes(const SignalInputs& inputs);
 
-// As ReadSignalInputs, through `cache`: a copy of the entry of the episode when the cache holds
-// it at the revision `txn` sees and its fitted models cover `upcoming`; else read from `txn`
-// (and not kept: the caller keeps what its write leaves, with Put). Either way the inputs equal
-// ReadSignalInputs's but for their models and settings (see above) and the order of
+// What ReadSignalInputs through a cache gives: the episode's inputs, shared and not to be
+// changed (possibly the cache's own entry, whose `session` is then that of the submission that
+// left it), and the session asked about.
+struct SharedSignalInputs {
+  std::shared_ptr<const SignalInputs> episode;
+  domain::Session session;
+
+  // A copy of the inputs for `session`, to evaluate (PrepareEvaluation). REQUIRES: episode.
+  SignalInputs Copy() const;
+};
+
+// As ReadSignalInputs, through `cache`: the entry of the episode when the cache holds it at the
+// revision `txn` sees and its fitted models cover `upcoming`; else read from `txn` (and not
+// kept: the caller keeps what its write leaves, with Put). Either way, once copied, the inputs
+// equal ReadSignalInputs's but for their models and settings (see above) and the order of
 // etr_instrument_ids. Errors: the store's.
-Result<SignalInputs> ReadSignalInputs(storage::ReadTransaction& txn,
-                                      const instruments::Catalog& catalog, std::string_view org_id,
-                                      std::string_view session_id,
-                                      std::span<const domain::Response> upcoming,
-                                      SignalCache& cache);
+Result<SharedSignalInputs> ReadSignalInputs(storage::ReadTransaction& txn,
+                                            const instruments::Catalog& catalog,
+                                            std::string_view org_id, std::string_view session_id,
+                                            std::span<const domain::Response> upcoming,
+                                            SignalCache& cache);
 
 }  // namespace rapport::alerts

@@ -189,7 +189,7 @@ Result<SubmitOutcome> CheckinService::Submit(const CheckinContext& context,
       std::counting_semaphore<1024>& semaphore;
       ~Release() { semaphore.release(); }
     } release{evaluating_};
-    std::optional<alerts::SignalInputs> inputs = context.signal_inputs;
+    std::optional<alerts::SharedSignalInputs> inputs = context.signal_inputs;
     const Status read =
         inputs ? Status::Ok() : store_.Read([&](storage::ReadTransaction& txn) -> Status {
           RAPPORT_ASSIGN_OR_RETURN(
@@ -199,7 +199,7 @@ Result<SubmitOutcome> CheckinService::Submit(const CheckinContext& context,
           return Status::Ok();
         });
     if (read.ok()) {
-      prepared = alerts::PrepareEvaluation(std::move(*inputs), catalog_, responses, now, random_);
+      prepared = alerts::PrepareEvaluation(inputs->Copy(), catalog_, responses, now, random_);
     }
   }
 

@@ -29,7 +29,7 @@ struct CheckinContext {
   std::vector<std::string> goals;
   // OpenToSubmit's: what the episode's signals read, from the snapshot the check-in was read
   // from (not for an answered check-in).
-  std::optional<alerts::SignalInputs> signal_inputs;
+  std::optional<alerts::SharedSignalInputs> signal_inputs;
 };
 
 struct Submission {
