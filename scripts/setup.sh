@@ -10,6 +10,9 @@ packages=(
   libboost-dev nlohmann-json3-dev libcli11-dev libsodium-dev libsqlite3-dev
   libgtest-dev libgmock-dev clang-format sqlite3
   libeigen3-dev
+  # The server's memory allocator (src/cli/CMakeLists.txt): glibc's malloc spends far more time
+  # in its locks and in consolidating free chunks under many request threads.
+  libjemalloc-dev
   # PostgreSQL: the client library the postgres backend links, and the server the tests run a
   # throwaway cluster of (scripts/test-postgres.sh; the system's own cluster is not used).
   libpq-dev postgresql
