@@ -116,7 +116,7 @@ std::vector<TableSpec> MakeTables() {
         {"band", kText},
         {"subscales", kText},
         {"flags", kText}},
-       {"id"},
+       {"session_id", "id"},
        true},
       {"alerts",
        "org_id",

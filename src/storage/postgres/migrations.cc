@@ -378,9 +378,11 @@ constexpr std::string_view kNoResponsesByCheckin = R"sql(
 DROP INDEX responses_checkin;
 )sql";
 
-// Answers and score in their response's row (storage/response_columns.h): a stored check-in
-// then adds rows to the responses table only. The score kept is the latest scoring version's.
-constexpr std::string_view kAnswersInResponses = R"sql(
+// Answers and score in their response's row (storage/response_columns.h), and responses keyed
+// within their session (the key serves what responses_session did): a stored check-in then
+// adds rows to the responses table and its key only. The score kept is the latest scoring
+// version's.
+constexpr std::string_view kResponsesWithAnswers = R"sql(
 ALTER TABLE responses ADD COLUMN answers TEXT NOT NULL DEFAULT '[]',
   ADD COLUMN scoring_version TEXT NOT NULL DEFAULT '',
   ADD COLUMN total DOUBLE PRECISION,
@@ -397,8 +399,16 @@ UPDATE responses r SET scoring_version = sc.scoring_version, total = sc.total, b
   SELECT DISTINCT ON (org_id, response_id) * FROM scores
   ORDER BY org_id, response_id, scoring_version DESC) sc
 WHERE sc.org_id = r.org_id AND sc.response_id = r.id;
+ALTER TABLE responses ALTER COLUMN answers DROP DEFAULT,
+  ALTER COLUMN scoring_version DROP DEFAULT,
+  ALTER COLUMN band DROP DEFAULT,
+  ALTER COLUMN subscales DROP DEFAULT,
+  ALTER COLUMN flags DROP DEFAULT;
 DROP TABLE answers;
 DROP TABLE scores;
+ALTER TABLE responses DROP CONSTRAINT responses_pkey;
+ALTER TABLE responses ADD PRIMARY KEY (org_id, session_id, id);
+DROP INDEX responses_session;
 )sql";
 
 constexpr std::array<Migration, 9> kMigrations{{
@@ -410,7 +420,8 @@ constexpr std::array<Migration, 9> kMigrations{{
     {6, "text packs of organisations", kTextPacks},
     {7, "a revision per episode", kEpisodeRevision},
     {8, "responses found by check-in through their session", kNoResponsesByCheckin},
-    {9, "answers and scores in their response's row", kAnswersInResponses},
+    {9, "responses with their answers and score, keyed within their session",
+     kResponsesWithAnswers},
 }};
 
 // Serialises migrations of one database between processes (pg_advisory_xact_lock's key; any

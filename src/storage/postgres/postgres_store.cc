@@ -306,7 +306,8 @@ class PostgresTransaction final : public WriteTransaction {
 
   Result<std::vector<Response>> ListResponsesForCheckin(std::string_view org_id,
                                                         std::string_view checkin_id) override {
-    // Through the check-in's session (responses_session): there is no index by check-in.
+    // Through the check-in's session (the responses' key begins with it): there is no index by
+    // check-in.
     RAPPORT_ASSIGN_OR_RETURN(
         const Rows rows,
         db_.Query(std::string(kResponseColumns)

@@ -394,28 +394,66 @@ constexpr std::string_view kNoResponsesByCheckin = R"sql(
 DROP INDEX responses_checkin;
 )sql";
 
-// Answers and score in their response's row (storage/response_columns.h): a stored check-in
-// then adds rows at the end of the responses table instead of answer and score entries at
-// random places in two others. The score kept is the latest scoring version's.
-constexpr std::string_view kAnswersInResponses = R"sql(
-ALTER TABLE responses ADD COLUMN answers TEXT NOT NULL DEFAULT '[]';
-ALTER TABLE responses ADD COLUMN scoring_version TEXT NOT NULL DEFAULT '';
-ALTER TABLE responses ADD COLUMN total REAL;
-ALTER TABLE responses ADD COLUMN band TEXT NOT NULL DEFAULT '';
-ALTER TABLE responses ADD COLUMN subscales TEXT NOT NULL DEFAULT '{}';
-ALTER TABLE responses ADD COLUMN flags TEXT NOT NULL DEFAULT '[]';
-UPDATE responses SET answers = (
-  SELECT json_group_array(json_array(item_id, value)) FROM (
+// Answers and score in their response's row (storage/response_columns.h), and responses keyed
+// within their session: a stored check-in then adds rows at the end of the responses table and
+// one entry to its key (where its session's responses are), instead of entries at random places
+// in two more tables and two indexes. Nothing finds a response by its id alone; the id stays
+// unique within its session, and random (DESIGN.md §3). The score kept is the latest scoring
+// version's. The table is rebuilt (SQLite cannot change a primary key) with its rowids, which
+// order responses submitted at the same time as they were stored.
+constexpr std::string_view kResponsesWithAnswers = R"sql(
+CREATE TABLE responses_rebuilt (
+  org_id TEXT NOT NULL,
+  id TEXT NOT NULL,
+  checkin_id TEXT NOT NULL,
+  session_id TEXT NOT NULL,
+  respondent_id TEXT NOT NULL,
+  perspective TEXT NOT NULL,
+  target TEXT,
+  instrument_id TEXT NOT NULL,
+  submitted_at INTEGER NOT NULL,
+  answers TEXT NOT NULL,
+  scoring_version TEXT NOT NULL,
+  total REAL,
+  band TEXT NOT NULL,
+  subscales TEXT NOT NULL,
+  flags TEXT NOT NULL,
+  PRIMARY KEY (org_id, session_id, id),
+  FOREIGN KEY (org_id, session_id) REFERENCES sessions (org_id, id)
+);
+INSERT INTO responses_rebuilt (rowid, org_id, id, checkin_id, session_id, respondent_id,
+  perspective, target, instrument_id, submitted_at, answers, scoring_version, total, band,
+  subscales, flags)
+SELECT r.rowid, r.org_id, r.id, r.checkin_id, r.session_id, r.respondent_id, r.perspective,
+  r.target, r.instrument_id, r.submitted_at,
+  IFNULL((SELECT json_group_array(json_array(item_id, value)) FROM (
     SELECT a.item_id, a.value FROM answers a
-    WHERE a.org_id = responses.org_id AND a.response_id = responses.id ORDER BY a.position));
-UPDATE responses SET (scoring_version, total, band, subscales, flags) = (
-  SELECT sc.scoring_version, sc.total, sc.band, sc.subscales, sc.flags FROM scores sc
-  WHERE sc.org_id = responses.org_id AND sc.response_id = responses.id
-  ORDER BY sc.scoring_version DESC LIMIT 1)
-WHERE EXISTS (SELECT 1 FROM scores sc WHERE sc.org_id = responses.org_id AND
-              sc.response_id = responses.id);
+    WHERE a.org_id = r.org_id AND a.response_id = r.id ORDER BY a.position)), '[]'),
+  IFNULL(sc.scoring_version, ''), sc.total, IFNULL(sc.band, ''), IFNULL(sc.subscales, '{}'),
+  IFNULL(sc.flags, '[]')
+FROM responses r LEFT JOIN scores sc ON sc.org_id = r.org_id AND sc.response_id = r.id AND
+  sc.scoring_version = (SELECT MAX(m.scoring_version) FROM scores m
+                        WHERE m.org_id = r.org_id AND m.response_id = r.id)
+ORDER BY r.rowid;
 DROP TABLE answers;
 DROP TABLE scores;
+DROP TABLE responses;
+ALTER TABLE responses_rebuilt RENAME TO responses;
+CREATE INDEX responses_instrument ON responses (org_id, instrument_id);
+CREATE TRIGGER episode_revision_response_insert AFTER INSERT ON responses BEGIN
+  UPDATE episodes SET revision = revision + 1 WHERE org_id = NEW.org_id AND id =
+    (SELECT episode_id FROM sessions WHERE org_id = NEW.org_id AND id = NEW.session_id);
+END;
+CREATE TRIGGER episode_revision_response_update AFTER UPDATE ON responses BEGIN
+  UPDATE episodes SET revision = revision + 1 WHERE org_id = OLD.org_id AND id =
+    (SELECT episode_id FROM sessions WHERE org_id = OLD.org_id AND id = OLD.session_id);
+  UPDATE episodes SET revision = revision + 1 WHERE org_id = NEW.org_id AND id =
+    (SELECT episode_id FROM sessions WHERE org_id = NEW.org_id AND id = NEW.session_id);
+END;
+CREATE TRIGGER episode_revision_response_delete AFTER DELETE ON responses BEGIN
+  UPDATE episodes SET revision = revision + 1 WHERE org_id = OLD.org_id AND id =
+    (SELECT episode_id FROM sessions WHERE org_id = OLD.org_id AND id = OLD.session_id);
+END;
 )sql";
 
 constexpr std::array<Migration, 9> kMigrations{{
@@ -427,7 +465,8 @@ constexpr std::array<Migration, 9> kMigrations{{
     {6, "text packs of organisations", kTextPacks},
     {7, "a revision per episode", kEpisodeRevision},
     {8, "responses found by check-in through their session", kNoResponsesByCheckin},
-    {9, "answers and scores in their response's row", kAnswersInResponses},
+    {9, "responses with their answers and score, keyed within their session",
+     kResponsesWithAnswers},
 }};
 
 }  // namespace
