@@ -137,6 +137,17 @@ Result<Manifest> ReadManifest(const fs::path& dir) {
     return Malformed(path, "schema_version must be a positive integer");
   }
   manifest.schema_version = static_cast<int>(*schema);
+  if (manifest.schema_version < kOldestReadableSchema) {
+    return InvalidArgument(
+        path.string()
+            .append(": the export is from schema version ")
+            .append(std::to_string(manifest.schema_version))
+            .append(", whose tables this Rapport no longer has (since version ")
+            .append(std::to_string(kOldestReadableSchema))
+            .append(" a response holds its answers and score): import it with the Rapport that "
+                    "made it, run `rapport migrate` on that database, and export it again"),
+        "dir");
+  }
   const auto org = json.find("organization");
   if (org == json.end() || !org->is_object() || text(*org, "id") == nullptr ||
       text(*org, "name") == nullptr || text(*org, "id")->empty()) {

@@ -26,6 +26,10 @@ namespace rapport::storage {
 inline constexpr std::string_view kExportFormat = "rapport-organization-export";
 inline constexpr int kExportFormatVersion = 1;
 inline constexpr std::string_view kManifestFile = "manifest.json";
+// The oldest schema version whose exports can be imported: the tables of OrganizationTables()
+// since migration 9, when a response took in its answers and score. An older export is refused
+// with what to do instead (import it with its own Rapport, migrate, export again).
+inline constexpr int kOldestReadableSchema = 9;
 
 struct TransferSummary {
   std::string org_id;

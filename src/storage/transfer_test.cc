@@ -241,6 +241,9 @@ TEST_F(Transfer, AManifestFromElsewhereIsRefused) {
   };
   EXPECT_NE(with_manifest("newer", [](Json& m) { m["schema_version"] = 999; }).find("newer"),
             std::string::npos);
+  EXPECT_NE(
+      with_manifest("older", [](Json& m) { m["schema_version"] = 8; }).find("rapport migrate"),
+      std::string::npos);
   EXPECT_NE(with_manifest("format", [](Json& m) { m["format"] = "csv"; }).find("format"),
             std::string::npos);
   EXPECT_NE(with_manifest("escape", [](Json& m) { m["tables"][0]["file"] = "../../etc/passwd"; })
