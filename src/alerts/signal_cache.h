@@ -1,8 +1,8 @@
 // The signal inputs of recently evaluated episodes, kept in memory so that a check-in's
 // submission need not read its episode's whole history again. On SQLite in WAL mode every
-// commit empties each reader's page cache, and an episode's sessions, responses, answers and
-// scores lie on about a hundred pages (docs/benchmarks.md): re-reading them was the largest
-// cost of a submission.
+// commit empties each reader's page cache, and an episode's sessions and their participants,
+// responses and alerts lie on dozens of pages (docs/benchmarks.md): re-reading them was the
+// largest cost of a submission.
 //
 // An entry is what ReadSignalInputs reads for one episode at one revision
 // (storage::ReadTransaction::GetEpisodeRevision). A reader uses it only when its own snapshot
