@@ -44,13 +44,14 @@ bool NeedsEtrModel(const instruments::Catalog& catalog, const domain::Response& 
 std::vector<alliance::AlertChange> Reconcile(const SignalInputs& inputs,
                                              const instruments::Catalog& catalog, Timestamp now,
                                              Random& random) {
+  const OrgSignalInputs& org = *inputs.org;
   const std::vector<alliance::Signal> signals = alliance::EvaluateEpisode(
-      inputs.history, [&](std::string_view id) { return catalog.Find(id); }, inputs.settings,
+      inputs.history, [&](std::string_view id) { return catalog.Find(id); }, org.settings,
       [&](std::string_view id) -> const stats::EtrModel* {
-        const auto it = inputs.etr_models.find(id);
-        return it == inputs.etr_models.end() ? nullptr : &it->second;
+        const auto it = org.etr_models.find(id);
+        return it == org.etr_models.end() ? nullptr : &it->second;
       },
-      inputs.dropout_model ? &*inputs.dropout_model : nullptr);
+      org.dropout_model ? &*org.dropout_model : nullptr);
   auto changes =
       alliance::ReconcileAlerts(inputs.alerts, signals, inputs.org_id, inputs.session.episode_id,
                                 now, [&] { return NewId(random); });
@@ -117,36 +118,37 @@ Status ReadEpisodeInputs(storage::ReadTransaction& txn, const instruments::Catal
   RAPPORT_ASSIGN_OR_RETURN(inputs.history.sessions, txn.ListSessionsForEpisode(org_id, episode_id));
   RAPPORT_ASSIGN_OR_RETURN(inputs.history.responses,
                            txn.ListResponsesForEpisode(org_id, episode_id));
-  RAPPORT_ASSIGN_OR_RETURN(inputs.settings_document, txn.GetOrgSettings(org_id));
-  if (auto parsed = alliance::ParseOrgSettingsText(inputs.settings_document); parsed.ok()) {
-    inputs.settings = std::move(parsed).value();
+  auto org = std::make_shared<OrgSignalInputs>();
+  RAPPORT_ASSIGN_OR_RETURN(org->settings_document, txn.GetOrgSettings(org_id));
+  if (auto parsed = alliance::ParseOrgSettingsText(org->settings_document); parsed.ok()) {
+    org->settings = std::move(parsed).value();
   } else {
     log::Error("organisation settings are invalid; using the defaults",
                {{"org", org_id}, {"error", parsed.status().message()}});
   }
   // The organisation's expected-treatment-response models of the outcome measures this
   // episode's clients rated (docs/signals.md, not on track), and its dropout model.
+  std::vector<std::string>& etr_ids = org->etr_instrument_ids;
   for (const auto& responses :
        {std::span<const domain::Response>(inputs.history.responses), upcoming}) {
     for (const domain::Response& response : responses) {
       if (NeedsEtrModel(catalog, response) &&
-          std::find(inputs.etr_instrument_ids.begin(), inputs.etr_instrument_ids.end(),
-                    response.instrument_id) == inputs.etr_instrument_ids.end()) {
-        inputs.etr_instrument_ids.push_back(response.instrument_id);
+          std::find(etr_ids.begin(), etr_ids.end(), response.instrument_id) == etr_ids.end()) {
+        etr_ids.push_back(response.instrument_id);
       }
     }
   }
-  RAPPORT_ASSIGN_OR_RETURN(inputs.stored_models,
-                           ReadStoredModels(txn, org_id, inputs.etr_instrument_ids));
-  for (size_t i = 0; i < inputs.etr_instrument_ids.size(); ++i) {
-    if (!inputs.stored_models[i]) continue;
-    if (auto model = EtrModelFromStored(*inputs.stored_models[i])) {
-      inputs.etr_models.emplace(inputs.etr_instrument_ids[i], std::move(*model));
+  RAPPORT_ASSIGN_OR_RETURN(org->stored_models, ReadStoredModels(txn, org_id, etr_ids));
+  for (size_t i = 0; i < etr_ids.size(); ++i) {
+    if (!org->stored_models[i]) continue;
+    if (auto model = EtrModelFromStored(*org->stored_models[i])) {
+      org->etr_models.emplace(etr_ids[i], std::move(*model));
     }
   }
-  if (const auto& dropout = inputs.stored_models.back()) {
-    inputs.dropout_model = DropoutModelFromStored(*dropout);
+  if (const auto& dropout = org->stored_models.back()) {
+    org->dropout_model = DropoutModelFromStored(*dropout);
   }
+  inputs.org = std::move(org);
   storage::AlertQuery query;
   query.episode_id = episode_id;
   RAPPORT_ASSIGN_OR_RETURN(inputs.alerts, txn.ListAlerts(org_id, query));
@@ -158,8 +160,8 @@ bool CoversModels(const SignalInputs& inputs, const instruments::Catalog& catalo
                   std::span<const domain::Response> upcoming) {
   return std::all_of(upcoming.begin(), upcoming.end(), [&](const domain::Response& response) {
     return !NeedsEtrModel(catalog, response) ||
-           std::find(inputs.etr_instrument_ids.begin(), inputs.etr_instrument_ids.end(),
-                     response.instrument_id) != inputs.etr_instrument_ids.end();
+           std::find(inputs.org->etr_instrument_ids.begin(), inputs.org->etr_instrument_ids.end(),
+                     response.instrument_id) != inputs.org->etr_instrument_ids.end();
   });
 }
 
@@ -174,25 +176,20 @@ Result<SignalInputs> ReadSignalInputs(storage::ReadTransaction& txn,
   return inputs;
 }
 
-Result<SharedSignalInputs> ReadSignalInputs(storage::ReadTransaction& txn,
-                                            const instruments::Catalog& catalog,
-                                            std::string_view org_id, std::string_view session_id,
-                                            std::span<const domain::Response> upcoming,
-                                            SignalCache& cache) {
-  RAPPORT_ASSIGN_OR_RETURN(SignalInputs head, ReadSessionAndRevision(txn, org_id, session_id));
-  SharedSignalInputs out;
-  out.session = head.session;
-  out.episode = cache.Find(org_id, head.session.episode_id, head.episode_revision);
-  if (out.episode != nullptr && CoversModels(*out.episode, catalog, upcoming)) return out;
+Result<SignalInputs> ReadSignalInputs(storage::ReadTransaction& txn,
+                                      const instruments::Catalog& catalog, std::string_view org_id,
+                                      std::string_view session_id,
+                                      std::span<const domain::Response> upcoming,
+                                      const SignalCache& cache) {
+  RAPPORT_ASSIGN_OR_RETURN(SignalInputs inputs, ReadSessionAndRevision(txn, org_id, session_id));
+  std::optional<SignalInputs> kept =
+      cache.Find(org_id, inputs.session.episode_id, inputs.episode_revision);
+  if (kept && CoversModels(*kept, catalog, upcoming)) {
+    kept->session = std::move(inputs.session);
+    return std::move(*kept);
+  }
   // Not kept here: the submission keeps the inputs as its write leaves them, a later revision.
-  RAPPORT_RETURN_IF_ERROR(ReadEpisodeInputs(txn, catalog, upcoming, head));
-  out.episode = std::make_shared<const SignalInputs>(std::move(head));
-  return out;
-}
-
-SignalInputs SharedSignalInputs::Copy() const {
-  SignalInputs inputs = *episode;
-  inputs.session = session;
+  RAPPORT_RETURN_IF_ERROR(ReadEpisodeInputs(txn, catalog, upcoming, inputs));
   return inputs;
 }
 
@@ -238,10 +235,10 @@ Result<bool> IsCurrent(storage::ReadTransaction& txn, const PreparedEvaluation& 
                            txn.GetEpisodeRevision(inputs.org_id, inputs.session.episode_id));
   if (revision != inputs.episode_revision) return false;
   RAPPORT_ASSIGN_OR_RETURN(const std::string settings, txn.GetOrgSettings(inputs.org_id));
-  if (settings != inputs.settings_document) return false;
+  if (settings != inputs.org->settings_document) return false;
   RAPPORT_ASSIGN_OR_RETURN(const auto models,
-                           ReadStoredModels(txn, inputs.org_id, inputs.etr_instrument_ids));
-  return models == inputs.stored_models;
+                           ReadStoredModels(txn, inputs.org_id, inputs.org->etr_instrument_ids));
+  return models == inputs.org->stored_models;
 }
 
 Status ApplyEvaluation(storage::WriteTransaction& txn, const instruments::Catalog& catalog,

@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <map>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -45,14 +46,10 @@ Status EvaluateAfterResponse(storage::WriteTransaction& txn, const instruments::
 // the same episode committed first). Either way the alerts committed with the responses are
 // those EvaluateAfterResponse would have written in that transaction.
 
-// What the signals of one episode read, from one snapshot, as stored and as parsed.
-struct SignalInputs {
-  std::string org_id;
-  domain::Session session;  // the session the new responses belong to
-  // The episode's revision (storage::ReadTransaction::GetEpisodeRevision) in the snapshot the
-  // history and alerts were read from.
-  int64_t episode_revision = 0;
-  alliance::EpisodeHistory history;
+// What the signals of an organisation's episodes read beside the episodes' own records, as
+// stored and as parsed: its settings and the fitted models consulted. The same for every
+// episode of the organisation whose clients rated the same outcome measures, so shared.
+struct OrgSignalInputs {
   std::string settings_document;   // as stored
   alliance::OrgSettings settings;  // the defaults when the stored ones do not parse (logged)
   // The fitted models consulted, as stored (nullopt: none stored): the "etr" model of each of
@@ -61,7 +58,18 @@ struct SignalInputs {
   std::vector<std::optional<storage::FittedModel>> stored_models;
   std::map<std::string, stats::EtrModel, std::less<>> etr_models;  // the valid ones
   std::optional<stats::DropoutModel> dropout_model;
+};
+
+// What the signals of one episode read, from one snapshot.
+struct SignalInputs {
+  std::string org_id;
+  domain::Session session;  // the session the new responses belong to
+  // The episode's revision (storage::ReadTransaction::GetEpisodeRevision) in the snapshot the
+  // history and alerts were read from.
+  int64_t episode_revision = 0;
+  alliance::EpisodeHistory history;
   std::vector<domain::Alert> alerts;  // the episode's, any status, as ListAlerts orders them
+  std::shared_ptr<const OrgSignalInputs> org;  // never null once read
 };
 
 // Reads the inputs for the episode of `session_id`, including the models that `upcoming`

@@ -1,81 +1,373 @@
 #include "alerts/signal_cache.h"
 
+#include <cstring>
+#include <limits>
 #include <utility>
+
+#include "base/log.h"
 
 namespace rapport::alerts {
 namespace {
 
+// The encoding must carry every field: a field added to one of these types changes its size,
+// and then belongs in EncodeEpisode and DecodeEpisode (and in the round trip of the test).
+static_assert(sizeof(domain::Session) == 144, "encode the new field of domain::Session");
+static_assert(sizeof(domain::Participant) == 40, "encode the new field of domain::Participant");
+static_assert(sizeof(domain::Response) == 424, "encode the new field of domain::Response");
+static_assert(sizeof(domain::Score) == 184, "encode the new field of domain::Score");
+static_assert(sizeof(domain::ItemAnswer) == 48, "encode the new field of domain::ItemAnswer");
+static_assert(sizeof(domain::Alert) == 392, "encode the new field of domain::Alert");
+
+// Writes an entry: integers as LEB128 varints (signed ones zigzagged), doubles as their eight
+// bytes, and each text once; a later equal text is written as the number of the first.
+class Encoder {
+ public:
+  void Unsigned(uint64_t value) {
+    while (value >= 0x80) {
+      out_.push_back(static_cast<char>(value | 0x80));
+      value >>= 7;
+    }
+    out_.push_back(static_cast<char>(value));
+  }
+  void Signed(int64_t value) {
+    Unsigned((static_cast<uint64_t>(value) << 1) ^ static_cast<uint64_t>(value >> 63));
+  }
+  void Byte(uint8_t value) { out_.push_back(static_cast<char>(value)); }
+  void OptionalDouble(const std::optional<double>& value) {
+    Byte(value ? 1 : 0);
+    if (!value) return;
+    char bytes[sizeof(double)];
+    std::memcpy(bytes, &*value, sizeof(double));
+    out_.append(bytes, sizeof(double));
+  }
+  void Time(Timestamp at) { Signed(at.time_since_epoch().count()); }
+  void OptionalTime(const std::optional<Timestamp>& at) {
+    Byte(at ? 1 : 0);
+    if (at) Time(*at);
+  }
+  template <typename E>
+  void Enum(E value) {
+    Unsigned(static_cast<uint64_t>(value));
+  }
+  template <typename E>
+  void OptionalEnum(const std::optional<E>& value) {
+    Unsigned(value ? static_cast<uint64_t>(*value) + 1 : 0);
+  }
+  // REQUIRES: `text` outlives the encoder (it is remembered by view).
+  void Text(std::string_view text) {
+    const auto [it, first] = texts_.try_emplace(text, texts_.size());
+    if (!first) {
+      Unsigned(it->second << 1 | 1);
+      return;
+    }
+    Unsigned(static_cast<uint64_t>(text.size()) << 1);
+    out_.append(text);
+  }
+
+  std::string Take() && { return std::move(out_); }
+
+ private:
+  std::string out_;
+  std::unordered_map<std::string_view, uint64_t> texts_;  // text → its number
+};
+
+// Reads what Encoder wrote. Any malformation (a read past the end, an unknown text number or
+// enumerator) makes ok() false and every later read return a default.
+class Decoder {
+ public:
+  explicit Decoder(std::string_view in) : in_(in) {}
+
+  bool ok() const { return ok_; }
+  bool AtEnd() const { return pos_ == in_.size(); }
+
+  uint64_t Unsigned() {
+    uint64_t value = 0;
+    for (int shift = 0; shift < 64 && ok_ && pos_ < in_.size(); shift += 7) {
+      const auto byte = static_cast<uint8_t>(in_[pos_++]);
+      value |= static_cast<uint64_t>(byte & 0x7f) << shift;
+      if ((byte & 0x80) == 0) return value;
+    }
+    return Fail();
+  }
+  int64_t Signed() {
+    const uint64_t value = Unsigned();
+    return static_cast<int64_t>(value >> 1) ^ -static_cast<int64_t>(value & 1);
+  }
+  uint8_t Byte() { return ok_ && pos_ < in_.size() ? static_cast<uint8_t>(in_[pos_++]) : Fail(); }
+  bool Present() {
+    const uint8_t flag = Byte();
+    if (flag > 1) Fail();
+    return flag == 1 && ok_;
+  }
+  std::optional<double> OptionalDouble() {
+    if (!Present()) return std::nullopt;
+    if (in_.size() - pos_ < sizeof(double)) return Fail();
+    double value;
+    std::memcpy(&value, in_.data() + pos_, sizeof(double));
+    pos_ += sizeof(double);
+    return value;
+  }
+  Timestamp Time() { return Timestamp(std::chrono::milliseconds(Signed())); }
+  std::optional<Timestamp> OptionalTime() {
+    if (!Present()) return std::nullopt;
+    return Time();
+  }
+  template <typename E>
+  E Enum(E last) {
+    const uint64_t value = Unsigned();
+    if (value > static_cast<uint64_t>(last)) return static_cast<E>(Fail());
+    return static_cast<E>(value);
+  }
+  template <typename E>
+  std::optional<E> OptionalEnum(E last) {
+    const uint64_t value = Unsigned();
+    if (value == 0) return std::nullopt;
+    if (value - 1 > static_cast<uint64_t>(last)) return static_cast<E>(Fail());
+    return static_cast<E>(value - 1);
+  }
+  int Int() {
+    const int64_t value = Signed();
+    if (value < std::numeric_limits<int>::min() || value > std::numeric_limits<int>::max()) {
+      return static_cast<int>(Fail());
+    }
+    return static_cast<int>(value);
+  }
+  std::string Text() {
+    const uint64_t tag = Unsigned();
+    if (!ok_) return {};
+    if ((tag & 1) != 0) {
+      if ((tag >> 1) >= texts_.size()) return Fail(), std::string();
+      return std::string(texts_[tag >> 1]);
+    }
+    const uint64_t size = tag >> 1;
+    if (size > in_.size() - pos_) return Fail(), std::string();
+    const std::string_view text = in_.substr(pos_, size);
+    pos_ += size;
+    texts_.push_back(text);
+    return std::string(text);
+  }
+  // A number of elements to follow; each takes at least a byte, so no more than remain.
+  size_t Count() {
+    const uint64_t count = Unsigned();
+    if (count > in_.size() - pos_) return Fail();
+    return static_cast<size_t>(count);
+  }
+
+ private:
+  uint8_t Fail() {
+    ok_ = false;
+    pos_ = in_.size();
+    return 0;
+  }
+
+  std::string_view in_;
+  size_t pos_ = 0;
+  bool ok_ = true;
+  std::vector<std::string_view> texts_;  // by number
+};
+
+void EncodeSession(Encoder& out, const domain::Session& session) {
+  out.Text(session.id);
+  out.Text(session.org_id);
+  out.Text(session.episode_id);
+  out.Signed(session.number);
+  out.Time(session.scheduled_at);
+  out.Enum(session.attendance);
+  out.Unsigned(session.participants.size());
+  for (const domain::Participant& participant : session.participants) {
+    out.Text(participant.person_id);
+    out.Enum(participant.role);
+  }
+}
+
+domain::Session DecodeSession(Decoder& in) {
+  domain::Session session;
+  session.id = in.Text();
+  session.org_id = in.Text();
+  session.episode_id = in.Text();
+  session.number = in.Int();
+  session.scheduled_at = in.Time();
+  session.attendance = in.Enum(domain::Attendance::kCancelled);
+  session.participants.resize(in.Count());
+  for (domain::Participant& participant : session.participants) {
+    participant.person_id = in.Text();
+    participant.role = in.Enum(domain::ParticipantRole::kClinician);
+  }
+  return session;
+}
+
+void EncodeResponse(Encoder& out, const domain::Response& response) {
+  out.Text(response.id);
+  out.Text(response.org_id);
+  out.Text(response.checkin_id);
+  out.Text(response.session_id);
+  out.Text(response.respondent_id);
+  out.Enum(response.perspective);
+  out.OptionalEnum(response.target);
+  out.Text(response.instrument_id);
+  out.Unsigned(response.answers.size());
+  for (const domain::ItemAnswer& answer : response.answers) {
+    out.Text(answer.item_id);
+    out.OptionalDouble(answer.value);
+  }
+  const domain::Score& score = response.score;
+  out.Text(score.instrument_id);
+  out.Text(score.instrument_version);
+  out.OptionalDouble(score.total);
+  out.Unsigned(score.subscales.size());
+  for (const auto& [name, value] : score.subscales) {
+    out.Text(name);
+    out.OptionalDouble(value);
+  }
+  out.Text(score.band);
+  out.Unsigned(score.flags.size());
+  for (const std::string& flag : score.flags) out.Text(flag);
+  out.Time(response.submitted_at);
+}
+
+domain::Response DecodeResponse(Decoder& in) {
+  domain::Response response;
+  response.id = in.Text();
+  response.org_id = in.Text();
+  response.checkin_id = in.Text();
+  response.session_id = in.Text();
+  response.respondent_id = in.Text();
+  response.perspective = in.Enum(domain::Perspective::kObserver);
+  response.target = in.OptionalEnum(domain::Target::kGroup);
+  response.instrument_id = in.Text();
+  response.answers.resize(in.Count());
+  for (domain::ItemAnswer& answer : response.answers) {
+    answer.item_id = in.Text();
+    answer.value = in.OptionalDouble();
+  }
+  domain::Score& score = response.score;
+  score.instrument_id = in.Text();
+  score.instrument_version = in.Text();
+  score.total = in.OptionalDouble();
+  for (size_t n = in.Count(); n > 0 && in.ok(); --n) {
+    std::string name = in.Text();
+    score.subscales.insert_or_assign(std::move(name), in.OptionalDouble());
+  }
+  score.band = in.Text();
+  score.flags.resize(in.Count());
+  for (std::string& flag : score.flags) flag = in.Text();
+  response.submitted_at = in.Time();
+  return response;
+}
+
+void EncodeAlert(Encoder& out, const domain::Alert& alert) {
+  out.Text(alert.id);
+  out.Text(alert.org_id);
+  out.Text(alert.episode_id);
+  out.Text(alert.client_id);
+  out.Text(alert.kind);
+  out.Text(alert.dedupe_key);
+  out.Enum(alert.severity);
+  out.Enum(alert.status);
+  out.Signed(alert.session_number);
+  out.Signed(alert.last_session_number);
+  out.Signed(alert.occurrences);
+  out.Text(alert.evidence_json);
+  out.Time(alert.created_at);
+  out.Time(alert.updated_at);
+  out.Text(alert.acknowledged_by);
+  out.OptionalTime(alert.acknowledged_at);
+  out.Text(alert.resolved_by);
+  out.OptionalTime(alert.resolved_at);
+  out.Text(alert.resolution);
+}
+
+domain::Alert DecodeAlert(Decoder& in) {
+  domain::Alert alert;
+  alert.id = in.Text();
+  alert.org_id = in.Text();
+  alert.episode_id = in.Text();
+  alert.client_id = in.Text();
+  alert.kind = in.Text();
+  alert.dedupe_key = in.Text();
+  alert.severity = in.Enum(domain::AlertSeverity::kPrompt);
+  alert.status = in.Enum(domain::AlertStatus::kResolved);
+  alert.session_number = in.Int();
+  alert.last_session_number = in.Int();
+  alert.occurrences = in.Int();
+  alert.evidence_json = in.Text();
+  alert.created_at = in.Time();
+  alert.updated_at = in.Time();
+  alert.acknowledged_by = in.Text();
+  alert.acknowledged_at = in.OptionalTime();
+  alert.resolved_by = in.Text();
+  alert.resolved_at = in.OptionalTime();
+  alert.resolution = in.Text();
+  return alert;
+}
+
 // What a string costs beyond its object: its heap buffer, when it outgrew the inline one.
 size_t HeapBytes(const std::string& text) { return text.capacity() > 15 ? text.capacity() + 1 : 0; }
 
-// A std::map node's bookkeeping beside its value (colour, parent and two children).
-constexpr size_t kMapNodeBytes = 32;
-
-size_t ResponseBytes(const domain::Response& response) {
-  size_t bytes = sizeof(response) + HeapBytes(response.id) + HeapBytes(response.org_id) +
-                 HeapBytes(response.checkin_id) + HeapBytes(response.session_id) +
-                 HeapBytes(response.respondent_id) + HeapBytes(response.instrument_id) +
-                 HeapBytes(response.score.instrument_id) +
-                 HeapBytes(response.score.instrument_version) + HeapBytes(response.score.band);
-  bytes += response.answers.capacity() * sizeof(domain::ItemAnswer);
-  for (const domain::ItemAnswer& answer : response.answers) bytes += HeapBytes(answer.item_id);
-  for (const auto& [name, value] : response.score.subscales) {
-    bytes += kMapNodeBytes + sizeof(std::pair<const std::string, std::optional<double>>) +
-             HeapBytes(name);
-  }
-  bytes += response.score.flags.capacity() * sizeof(std::string);
-  for (const std::string& flag : response.score.flags) bytes += HeapBytes(flag);
-  return bytes;
-}
-
-size_t SessionBytes(const domain::Session& session) {
-  size_t bytes = sizeof(session) + HeapBytes(session.id) + HeapBytes(session.org_id) +
-                 HeapBytes(session.episode_id) +
-                 session.participants.capacity() * sizeof(domain::Participant);
-  for (const domain::Participant& participant : session.participants) {
-    bytes += HeapBytes(participant.person_id);
-  }
-  return bytes;
-}
-
-size_t AlertBytes(const domain::Alert& alert) {
-  return sizeof(alert) + HeapBytes(alert.id) + HeapBytes(alert.org_id) +
-         HeapBytes(alert.episode_id) + HeapBytes(alert.client_id) + HeapBytes(alert.kind) +
-         HeapBytes(alert.dedupe_key) + HeapBytes(alert.evidence_json) +
-         HeapBytes(alert.acknowledged_by) + HeapBytes(alert.resolved_by) +
-         HeapBytes(alert.resolution);
-}
+// A std::map or std::unordered_map node's bookkeeping beside its value.
+constexpr size_t kNodeBytes = 32;
 
 size_t ModelBytes(const storage::FittedModel& model) {
   return sizeof(model) + HeapBytes(model.org_id) + HeapBytes(model.kind) +
          HeapBytes(model.instrument_id) + HeapBytes(model.document);
 }
 
+// Which organisation's part `org` is, for sharing: equal parts have equal keys.
+std::string OrgKey(std::string_view org_id, const OrgSignalInputs& org) {
+  std::string key(org_id);
+  for (const std::string& id : org.etr_instrument_ids) key.append(1, '\0').append(id);
+  return key;
+}
+
+bool SameOrgPart(const OrgSignalInputs& a, const OrgSignalInputs& b) {
+  return a.settings_document == b.settings_document &&
+         a.etr_instrument_ids == b.etr_instrument_ids && a.stored_models == b.stored_models;
+}
+
 }  // namespace
 
-size_t ApproximateBytes(const SignalInputs& inputs) {
-  size_t bytes = sizeof(inputs) + HeapBytes(inputs.org_id) + SessionBytes(inputs.session) +
-                 HeapBytes(inputs.settings_document);
-  bytes += inputs.history.sessions.capacity() * sizeof(domain::Session);
-  for (const domain::Session& session : inputs.history.sessions) {
-    bytes += SessionBytes(session) - sizeof(session);
-  }
-  bytes += inputs.history.responses.capacity() * sizeof(domain::Response);
+std::string EncodeEpisode(const SignalInputs& inputs) {
+  Encoder out;
+  out.Text(inputs.org_id);
+  out.Unsigned(inputs.history.sessions.size());
+  for (const domain::Session& session : inputs.history.sessions) EncodeSession(out, session);
+  out.Unsigned(inputs.history.responses.size());
   for (const domain::Response& response : inputs.history.responses) {
-    bytes += ResponseBytes(response) - sizeof(response);
+    EncodeResponse(out, response);
   }
-  bytes += inputs.alerts.capacity() * sizeof(domain::Alert);
-  for (const domain::Alert& alert : inputs.alerts) bytes += AlertBytes(alert) - sizeof(alert);
-  bytes += inputs.stored_models.capacity() * sizeof(std::optional<storage::FittedModel>);
-  for (const auto& model : inputs.stored_models) {
+  out.Unsigned(inputs.alerts.size());
+  for (const domain::Alert& alert : inputs.alerts) EncodeAlert(out, alert);
+  return std::move(out).Take();
+}
+
+std::optional<SignalInputs> DecodeEpisode(std::string_view encoded,
+                                          std::shared_ptr<const OrgSignalInputs> org) {
+  Decoder in(encoded);
+  SignalInputs inputs;
+  inputs.org_id = in.Text();
+  inputs.history.sessions.resize(in.Count());
+  for (domain::Session& session : inputs.history.sessions) session = DecodeSession(in);
+  inputs.history.responses.resize(in.Count());
+  for (domain::Response& response : inputs.history.responses) response = DecodeResponse(in);
+  inputs.alerts.resize(in.Count());
+  for (domain::Alert& alert : inputs.alerts) alert = DecodeAlert(in);
+  if (!in.ok() || !in.AtEnd()) return std::nullopt;
+  inputs.org = std::move(org);
+  return inputs;
+}
+
+size_t ApproximateBytes(const OrgSignalInputs& org) {
+  size_t bytes = sizeof(org) + HeapBytes(org.settings_document);
+  bytes += org.stored_models.capacity() * sizeof(std::optional<storage::FittedModel>);
+  for (const auto& model : org.stored_models) {
     if (model) bytes += ModelBytes(*model) - sizeof(*model);
   }
-  for (const std::string& id : inputs.etr_instrument_ids) bytes += sizeof(id) + HeapBytes(id);
+  for (const std::string& id : org.etr_instrument_ids) bytes += sizeof(id) + HeapBytes(id);
   // The parsed models: a few small vectors and matrices each.
-  bytes += inputs.etr_models.size() * (kMapNodeBytes + 512);
-  if (inputs.dropout_model) bytes += 512;
+  bytes += org.etr_models.size() * (kNodeBytes + 512);
+  if (org.dropout_model) bytes += 512;
   // The parsed settings: a few hundred bytes of thresholds and texts.
-  bytes += HeapBytes(inputs.settings.safety_text) + 512;
+  bytes += HeapBytes(org.settings.safety_text) + 512;
   return bytes;
 }
 
@@ -89,49 +381,86 @@ std::string SignalCache::Key(std::string_view org_id, std::string_view episode_i
   return key;
 }
 
-std::shared_ptr<const SignalInputs> SignalCache::Find(std::string_view org_id,
-                                                      std::string_view episode_id,
-                                                      int64_t revision) const {
-  const std::string key = Key(org_id, episode_id);
-  std::lock_guard lock(mutex_);
-  const auto it = index_.find(key);
-  if (it == index_.end() || entries_[it->second].inputs->episode_revision != revision) {
-    ++misses_;
-    return nullptr;
-  }
-  ++hits_;
-  return entries_[it->second].inputs;
+size_t SignalCache::EntryBytes(const SignalInputs& inputs) {
+  return EntryBytes(Key(inputs.org_id, inputs.session.episode_id), EncodeEpisode(inputs));
 }
 
-void SignalCache::Put(std::shared_ptr<const SignalInputs> inputs) {
-  if (inputs == nullptr) return;
-  const size_t bytes = ApproximateBytes(*inputs);
-  std::string key = Key(inputs->org_id, inputs->session.episode_id);
-  // Freed outside the lock: an entry's destruction walks its whole history.
-  std::vector<std::shared_ptr<const SignalInputs>> released;
+size_t SignalCache::EntryBytes(const std::string& key, const std::string& encoded) {
+  // The entry, the index's node and copy of the key, and the encoding with the control block
+  // that shares it.
+  return sizeof(Entry) + HeapBytes(key) + kNodeBytes + sizeof(std::string) + sizeof(size_t) +
+         HeapBytes(key) + sizeof(std::string) + encoded.capacity() + 32;
+}
+
+std::optional<SignalInputs> SignalCache::Find(std::string_view org_id, std::string_view episode_id,
+                                              int64_t revision) const {
+  const std::string key = Key(org_id, episode_id);
+  std::shared_ptr<const std::string> encoded;
+  std::shared_ptr<const OrgSignalInputs> org;
+  {
+    std::lock_guard lock(mutex_);
+    const auto it = index_.find(key);
+    if (it == index_.end() || entries_[it->second].revision != revision) {
+      ++misses_;
+      return std::nullopt;
+    }
+    ++hits_;
+    encoded = entries_[it->second].encoded;
+    org = entries_[it->second].org;
+  }
+  // Decoded outside the lock: it is the larger part of a hit.
+  std::optional<SignalInputs> inputs = DecodeEpisode(*encoded, std::move(org));
+  if (!inputs) {
+    log::Error("a kept episode did not decode; reading it from the store",
+               {{"org", std::string(org_id)}, {"episode", std::string(episode_id)}});
+    return std::nullopt;
+  }
+  inputs->episode_revision = revision;
+  return inputs;
+}
+
+std::shared_ptr<const OrgSignalInputs> SignalCache::ShareOrg(
+    std::string_view org_id, const std::shared_ptr<const OrgSignalInputs>& org) {
+  const auto [it, inserted] = orgs_.try_emplace(OrgKey(org_id, *org));
+  SharedOrg& shared = it->second;
+  if (!inserted && (shared.org == org || SameOrgPart(*shared.org, *org))) return shared.org;
+  bytes_ -= shared.bytes;
+  shared = {org, ApproximateBytes(*org)};
+  bytes_ += shared.bytes;
+  return org;
+}
+
+void SignalCache::Put(const SignalInputs& inputs) {
+  if (capacity_bytes_ == 0 || inputs.org == nullptr) return;
+  std::string key = Key(inputs.org_id, inputs.session.episode_id);
+  auto encoded = std::make_shared<const std::string>(EncodeEpisode(inputs));
+  const size_t bytes = EntryBytes(key, *encoded);
+  // Freed outside the lock.
+  std::vector<Entry> released;
   {
     std::lock_guard lock(mutex_);
     if (const auto it = index_.find(key); it != index_.end()) {
-      if (entries_[it->second].inputs->episode_revision >= inputs->episode_revision) return;
-      released.push_back(entries_[it->second].inputs);
-      RemoveAt(it->second);
+      if (entries_[it->second].revision >= inputs.episode_revision) return;
+      RemoveAt(it->second, released);
     }
     if (bytes > capacity_bytes_) return;
+    std::shared_ptr<const OrgSignalInputs> org = ShareOrg(inputs.org_id, inputs.org);
     while (bytes_ + bytes > capacity_bytes_ && !entries_.empty()) {
       const size_t victim =
           std::uniform_int_distribution<size_t>(0, entries_.size() - 1)(eviction_);
-      released.push_back(entries_[victim].inputs);
-      RemoveAt(victim);
+      RemoveAt(victim, released);
     }
     index_.emplace(key, entries_.size());
-    entries_.push_back({std::move(key), std::move(inputs), bytes});
+    entries_.push_back(
+        {std::move(key), inputs.episode_revision, std::move(encoded), std::move(org), bytes});
     bytes_ += bytes;
   }
 }
 
-void SignalCache::RemoveAt(size_t index) {
+void SignalCache::RemoveAt(size_t index, std::vector<Entry>& released) {
   bytes_ -= entries_[index].bytes;
   index_.erase(entries_[index].key);
+  released.push_back(std::move(entries_[index]));
   if (index + 1 != entries_.size()) {
     entries_[index] = std::move(entries_.back());
     index_[entries_[index].key] = index;

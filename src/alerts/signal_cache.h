@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <span>
 #include <string>
@@ -27,10 +28,15 @@
 
 namespace rapport::alerts {
 
-// Thread safe. Bounded by the entries' approximate sizes (ApproximateBytes). When full, a
-// random entry makes room: episodes come back in a cycle (each after a week of every other
-// episode's sessions), under which evicting the least recently used would evict every entry
-// just before its next use.
+// Thread safe. Bounded by the bytes its entries take. When full, a random entry makes room:
+// episodes come back in a cycle (each after a week of every other episode's sessions), under
+// which evicting the least recently used would evict every entry just before its next use.
+//
+// An entry is compact: its sessions, responses and alerts are encoded (each text once, later
+// repeats by reference), a tenth of their size as objects, so that the episodes of a busy
+// week fit; and the organisation's settings and models are one object shared by every entry
+// that consulted the same ones. Find decodes an entry afresh, which costs about what copying
+// the objects would.
 class SignalCache {
  public:
   // 0 bytes: keeps nothing.
@@ -38,12 +44,14 @@ class SignalCache {
   SignalCache(const SignalCache&) = delete;
   SignalCache& operator=(const SignalCache&) = delete;
 
-  // The entry of the episode at exactly `revision`, or null.
-  std::shared_ptr<const SignalInputs> Find(std::string_view org_id, std::string_view episode_id,
-                                           int64_t revision) const;
-  // Keeps `inputs` as the entry of its episode (inputs->session.episode_id), unless the entry
+  // The inputs kept for the episode at exactly `revision`, the caller's own, but for `session`,
+  // which is left empty (it is that of the submission asking). Nullopt when none are kept.
+  std::optional<SignalInputs> Find(std::string_view org_id, std::string_view episode_id,
+                                   int64_t revision) const;
+  // Keeps `inputs` as the entry of its episode (inputs.session.episode_id), unless the entry
   // held is of a later revision; entries larger than the whole capacity are not kept.
-  void Put(std::shared_ptr<const SignalInputs> inputs);
+  // REQUIRES: inputs.org.
+  void Put(const SignalInputs& inputs);
 
   struct Counters {
     size_t entries = 0;
@@ -53,49 +61,63 @@ class SignalCache {
   };
   Counters counters() const;
 
+  // What an entry of `inputs` takes of the capacity: its encoding and bookkeeping, without the
+  // organisation's part, which entries share and which is counted once.
+  static size_t EntryBytes(const SignalInputs& inputs);
+
  private:
   struct Entry {
     std::string key;
-    std::shared_ptr<const SignalInputs> inputs;
+    int64_t revision = 0;
+    std::shared_ptr<const std::string> encoded;  // EncodeEpisode's
+    std::shared_ptr<const OrgSignalInputs> org;
+    size_t bytes = 0;
+  };
+  struct SharedOrg {
+    std::shared_ptr<const OrgSignalInputs> org;
     size_t bytes = 0;
   };
   static std::string Key(std::string_view org_id, std::string_view episode_id);
+  static size_t EntryBytes(const std::string& key, const std::string& encoded);
+  // The organisation's part to keep for `org`: an equal one already kept, else `org` itself.
   // REQUIRES: mutex_ held.
-  void RemoveAt(size_t index);
+  std::shared_ptr<const OrgSignalInputs> ShareOrg(
+      std::string_view org_id, const std::shared_ptr<const OrgSignalInputs>& org);
+  // REQUIRES: mutex_ held.
+  void RemoveAt(size_t index, std::vector<Entry>& released);
 
   const size_t capacity_bytes_;
   mutable std::mutex mutex_;
   std::vector<Entry> entries_;                     // in no order: evicting is a swap and pop
   std::unordered_map<std::string, size_t> index_;  // key → position in entries_
+  // The organisations' parts entries hold, by organisation and the instruments whose models
+  // they consulted; one of each.
+  std::unordered_map<std::string, SharedOrg> orgs_;
   size_t bytes_ = 0;
   mutable uint64_t hits_ = 0;
   mutable uint64_t misses_ = 0;
   std::minstd_rand eviction_{20260601};
 };
 
-// Roughly the heap and inline bytes `inputs` holds: what an entry costs the cache.
-size_t ApproximateBytes(const SignalInputs& inputs);
-
-// What ReadSignalInputs through a cache gives: the episode's inputs, shared and not to be
-// changed (possibly the cache's own entry, whose `session` is then that of the submission that
-// left it), and the session asked about.
-struct SharedSignalInputs {
-  std::shared_ptr<const SignalInputs> episode;
-  domain::Session session;
-
-  // A copy of the inputs for `session`, to evaluate (PrepareEvaluation). REQUIRES: episode.
-  SignalInputs Copy() const;
-};
+// Roughly the heap and inline bytes `org` holds: what it costs the cache, once.
+size_t ApproximateBytes(const OrgSignalInputs& org);
 
 // As ReadSignalInputs, through `cache`: the entry of the episode when the cache holds it at the
 // revision `txn` sees and its fitted models cover `upcoming`; else read from `txn` (and not
-// kept: the caller keeps what its write leaves, with Put). Either way, once copied, the inputs
-// equal ReadSignalInputs's but for their models and settings (see above) and the order of
+// kept: the caller keeps what its write leaves, with Put). Either way the inputs equal
+// ReadSignalInputs's but for their models and settings (see above) and the order of
 // etr_instrument_ids. Errors: the store's.
-Result<SharedSignalInputs> ReadSignalInputs(storage::ReadTransaction& txn,
-                                            const instruments::Catalog& catalog,
-                                            std::string_view org_id, std::string_view session_id,
-                                            std::span<const domain::Response> upcoming,
-                                            SignalCache& cache);
+Result<SignalInputs> ReadSignalInputs(storage::ReadTransaction& txn,
+                                      const instruments::Catalog& catalog, std::string_view org_id,
+                                      std::string_view session_id,
+                                      std::span<const domain::Response> upcoming,
+                                      const SignalCache& cache);
+
+// The encoding of an entry (exposed for tests): `inputs` but for `session` and `org`.
+std::string EncodeEpisode(const SignalInputs& inputs);
+// EncodeEpisode's inverse, with `org` as the organisation's part; nullopt when `encoded` is not
+// an encoding.
+std::optional<SignalInputs> DecodeEpisode(std::string_view encoded,
+                                          std::shared_ptr<const OrgSignalInputs> org);
 
 }  // namespace rapport::alerts

@@ -82,9 +82,9 @@ std::string FirstOffered(const std::vector<std::string>& wanted,
   return {};
 }
 
-Json ResultJson(const domain::Checkin& checkin, const std::vector<domain::Response>& responses) {
+Json ResultJson(const std::string& checkin_id, const std::vector<domain::Response>& responses) {
   Json out;
-  out["checkin"] = checkin.id;
+  out["checkin"] = checkin_id;
   out["responses"] = Json::array();
   for (const domain::Response& response : responses) {
     out["responses"].push_back({{"id", response.id},
@@ -483,7 +483,7 @@ Response App::SubmitCheckinForm(const Request& request) {
     }
     submissions.push_back(std::move(submission));
   }
-  auto outcome = checkins_.Submit(*context, submissions, request.remote_address);
+  auto outcome = checkins_.Submit(std::move(*context), submissions, request.remote_address);
   if (!outcome.ok()) {
     if (outcome.status().code() == StatusCode::kInvalidArgument) {
       // Name the question in the respondent's words, not the item id.
@@ -579,10 +579,11 @@ Response App::SubmitCheckinJson(const Request& request) {
     }
     submissions.push_back(std::move(submission));
   }
-  auto outcome = checkins_.Submit(*context, submissions, request.remote_address);
+  const std::string checkin_id = context->checkin.id;
+  auto outcome = checkins_.Submit(std::move(*context), submissions, request.remote_address);
   if (!outcome.ok()) return ProblemResponse(outcome.status());
   return JsonResponse(outcome->created ? 201 : 200,
-                      ResultJson(context->checkin, outcome->responses).dump());
+                      ResultJson(checkin_id, outcome->responses).dump());
 }
 
 }  // namespace rapport::api

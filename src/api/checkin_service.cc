@@ -101,7 +101,7 @@ Result<CheckinContext> CheckinService::OpenWith(std::string_view token, bool sig
   return context;
 }
 
-Result<SubmitOutcome> CheckinService::Submit(const CheckinContext& context,
+Result<SubmitOutcome> CheckinService::Submit(CheckinContext context,
                                              const std::vector<Submission>& submissions,
                                              std::string_view address) {
   // Every instrument of the check-in exactly once, nothing else.
@@ -189,7 +189,7 @@ Result<SubmitOutcome> CheckinService::Submit(const CheckinContext& context,
       std::counting_semaphore<1024>& semaphore;
       ~Release() { semaphore.release(); }
     } release{evaluating_};
-    std::optional<alerts::SharedSignalInputs> inputs = context.signal_inputs;
+    std::optional<alerts::SignalInputs> inputs = std::move(context.signal_inputs);
     const Status read =
         inputs ? Status::Ok() : store_.Read([&](storage::ReadTransaction& txn) -> Status {
           RAPPORT_ASSIGN_OR_RETURN(
@@ -199,7 +199,7 @@ Result<SubmitOutcome> CheckinService::Submit(const CheckinContext& context,
           return Status::Ok();
         });
     if (read.ok()) {
-      prepared = alerts::PrepareEvaluation(inputs->Copy(), catalog_, responses, now, random_);
+      prepared = alerts::PrepareEvaluation(std::move(*inputs), catalog_, responses, now, random_);
     }
   }
 
@@ -255,7 +255,7 @@ Result<SubmitOutcome> CheckinService::Submit(const CheckinContext& context,
   if (revision_after) {
     prepared->inputs.episode_revision = *revision_after;
     prepared->inputs.alerts = std::move(alerts_after);
-    signal_cache_.Put(std::make_shared<const alerts::SignalInputs>(std::move(prepared->inputs)));
+    signal_cache_.Put(prepared->inputs);
   }
   return outcome;
 }

@@ -29,7 +29,7 @@ struct CheckinContext {
   std::vector<std::string> goals;
   // OpenToSubmit's: what the episode's signals read, from the snapshot the check-in was read
   // from (not for an answered check-in).
-  std::optional<alerts::SharedSignalInputs> signal_inputs;
+  std::optional<alerts::SignalInputs> signal_inputs;
 };
 
 struct Submission {
@@ -67,7 +67,8 @@ class CheckinService {
   Result<CheckinContext> OpenToSubmit(std::string_view token) const;
 
   // Validates, scores and stores answers to the check-in `opened` (as Open or OpenToSubmit
-  // returned it; the caller opens once and may use the context to read the request). Every
+  // returned it; the caller opens once and may use the context to read the request, then
+  // hands it over, since its signal inputs become the evaluation's). Every
   // instrument of the check-in must be answered exactly once. The check-in is read again inside the
   // write transaction, which alone decides whether it is still unanswered. In the same transaction
   // it appends the submission's audit event: actor "checkin:<id>", action "create" (or "read"
@@ -77,8 +78,7 @@ class CheckinService {
   // not stored either.
   // Errors: kInvalidArgument naming the instrument and item; kNotFound; kGone; kConflict when
   // the check-in was already answered differently; the store's.
-  Result<SubmitOutcome> Submit(const CheckinContext& opened,
-                               const std::vector<Submission>& submissions,
+  Result<SubmitOutcome> Submit(CheckinContext opened, const std::vector<Submission>& submissions,
                                std::string_view address);
 
  private:

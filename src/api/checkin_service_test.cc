@@ -205,7 +205,7 @@ TEST_F(CheckinServiceTest, KeepingEpisodesInMemoryLeavesTheSameAlerts) {
       RAPPORT_ASSIGN_OR_RETURN(const int64_t revision, txn.GetEpisodeRevision("org", "episode"));
       ++own_lookups;
       const auto kept = cached.service().signal_cache().Find("org", "episode", revision);
-      if (kept == nullptr) {
+      if (!kept) {
         // Only after the settings changed under the entry: the write evaluated again.
         EXPECT_EQ(number, 16);
         return Status::Ok();
@@ -215,8 +215,8 @@ TEST_F(CheckinServiceTest, KeepingEpisodesInMemoryLeavesTheSameAlerts) {
       EXPECT_EQ(kept->history.sessions, stored.history.sessions);
       EXPECT_EQ(kept->history.responses, stored.history.responses);
       EXPECT_EQ(kept->alerts, stored.alerts);
-      EXPECT_EQ(kept->settings_document, stored.settings_document);
-      EXPECT_EQ(kept->stored_models, stored.stored_models);
+      EXPECT_EQ(kept->org->settings_document, stored.org->settings_document);
+      EXPECT_EQ(kept->org->stored_models, stored.org->stored_models);
       return Status::Ok();
     }));
   };
