@@ -1,5 +1,7 @@
 #include "alerts/signal_cache.h"
 
+#include <algorithm>
+#include <array>
 #include <cstring>
 #include <limits>
 #include <utility>
@@ -18,8 +20,53 @@ static_assert(sizeof(domain::Score) == 184, "encode the new field of domain::Sco
 static_assert(sizeof(domain::ItemAnswer) == 48, "encode the new field of domain::ItemAnswer");
 static_assert(sizeof(domain::Alert) == 392, "encode the new field of domain::Alert");
 
+// Where a text stands in an entry. A text equal to one of the last few of its kind is written as
+// a reference to it: an episode's records repeat a few texts (its organisation, sessions,
+// people, instruments and items) many times, in runs.
+enum class Slot : uint8_t {
+  kOrg,
+  kEpisode,
+  kSession,
+  kPerson,
+  kOwnId,  // a record's own id: never repeated, but cheap to try
+  kCheckin,
+  kInstrument,
+  kVersion,
+  kBand,
+  kKind,
+  kKey,
+  kEvidence,
+  kUser,
+  kResolution,
+  kItem,                   // then one per answer position, up to kPositions
+  kSubscale = kItem + 16,  // then one per subscale position
+  kFlag = kSubscale + 8,   // then one per flag position
+  kCount = kFlag + 8,
+};
+constexpr size_t kSlots = static_cast<size_t>(Slot::kCount);
+// The n-th of a run of slots (answers, subscales, flags); later positions share the last.
+Slot At(Slot first, size_t n, size_t positions) {
+  return static_cast<Slot>(static_cast<size_t>(first) + std::min(n, positions - 1));
+}
+Slot Item(size_t n) { return At(Slot::kItem, n, 16); }
+Slot Subscale(size_t n) { return At(Slot::kSubscale, n, 8); }
+Slot Flag(size_t n) { return At(Slot::kFlag, n, 8); }
+
+// The last kRecent texts of each slot, replaced in turn; the encoder's and decoder's stay alike.
+constexpr size_t kRecent = 4;
+struct Recent {
+  std::array<std::array<std::string_view, kRecent>, kSlots> texts{};
+  std::array<uint8_t, kSlots> next{};
+  void Add(Slot slot, std::string_view text) {
+    const auto s = static_cast<size_t>(slot);
+    texts[s][next[s]] = text;
+    next[s] = static_cast<uint8_t>((next[s] + 1) % kRecent);
+  }
+};
+
 // Writes an entry: integers as LEB128 varints (signed ones zigzagged), doubles as their eight
-// bytes, and each text once; a later equal text is written as the number of the first.
+// bytes, and texts as a reference to a recent equal one of their slot (0 to kRecent - 1) or as
+// kRecent plus their length, then their bytes.
 class Encoder {
  public:
   void Unsigned(uint64_t value) {
@@ -54,21 +101,24 @@ class Encoder {
     Unsigned(value ? static_cast<uint64_t>(*value) + 1 : 0);
   }
   // REQUIRES: `text` outlives the encoder (it is remembered by view).
-  void Text(std::string_view text) {
-    const auto [it, first] = texts_.try_emplace(text, texts_.size());
-    if (!first) {
-      Unsigned(it->second << 1 | 1);
-      return;
+  void Text(Slot slot, std::string_view text) {
+    const auto& recent = recent_.texts[static_cast<size_t>(slot)];
+    for (size_t i = 0; i < kRecent; ++i) {
+      if (recent[i].data() != nullptr && recent[i] == text) {
+        Unsigned(i);
+        return;
+      }
     }
-    Unsigned(static_cast<uint64_t>(text.size()) << 1);
+    Unsigned(kRecent + text.size());
     out_.append(text);
+    recent_.Add(slot, text);
   }
 
   std::string Take() && { return std::move(out_); }
 
  private:
   std::string out_;
-  std::unordered_map<std::string_view, uint64_t> texts_;  // text → its number
+  Recent recent_;
 };
 
 // Reads what Encoder wrote. Any malformation (a read past the end, an unknown text number or
@@ -132,18 +182,19 @@ class Decoder {
     }
     return static_cast<int>(value);
   }
-  std::string Text() {
+  std::string Text(Slot slot) {
     const uint64_t tag = Unsigned();
     if (!ok_) return {};
-    if ((tag & 1) != 0) {
-      if ((tag >> 1) >= texts_.size()) return Fail(), std::string();
-      return std::string(texts_[tag >> 1]);
+    if (tag < kRecent) {
+      const std::string_view text = recent_.texts[static_cast<size_t>(slot)][tag];
+      if (text.data() == nullptr) return Fail(), std::string();
+      return std::string(text);
     }
-    const uint64_t size = tag >> 1;
+    const uint64_t size = tag - kRecent;
     if (size > in_.size() - pos_) return Fail(), std::string();
     const std::string_view text = in_.substr(pos_, size);
     pos_ += size;
-    texts_.push_back(text);
+    recent_.Add(slot, text);
     return std::string(text);
   }
   // A number of elements to follow; each takes at least a byte, so no more than remain.
@@ -163,141 +214,143 @@ class Decoder {
   std::string_view in_;
   size_t pos_ = 0;
   bool ok_ = true;
-  std::vector<std::string_view> texts_;  // by number
+  Recent recent_;
 };
 
 void EncodeSession(Encoder& out, const domain::Session& session) {
-  out.Text(session.id);
-  out.Text(session.org_id);
-  out.Text(session.episode_id);
+  out.Text(Slot::kSession, session.id);
+  out.Text(Slot::kOrg, session.org_id);
+  out.Text(Slot::kEpisode, session.episode_id);
   out.Signed(session.number);
   out.Time(session.scheduled_at);
   out.Enum(session.attendance);
   out.Unsigned(session.participants.size());
   for (const domain::Participant& participant : session.participants) {
-    out.Text(participant.person_id);
+    out.Text(Slot::kPerson, participant.person_id);
     out.Enum(participant.role);
   }
 }
 
 domain::Session DecodeSession(Decoder& in) {
   domain::Session session;
-  session.id = in.Text();
-  session.org_id = in.Text();
-  session.episode_id = in.Text();
+  session.id = in.Text(Slot::kSession);
+  session.org_id = in.Text(Slot::kOrg);
+  session.episode_id = in.Text(Slot::kEpisode);
   session.number = in.Int();
   session.scheduled_at = in.Time();
   session.attendance = in.Enum(domain::Attendance::kCancelled);
   session.participants.resize(in.Count());
   for (domain::Participant& participant : session.participants) {
-    participant.person_id = in.Text();
+    participant.person_id = in.Text(Slot::kPerson);
     participant.role = in.Enum(domain::ParticipantRole::kClinician);
   }
   return session;
 }
 
 void EncodeResponse(Encoder& out, const domain::Response& response) {
-  out.Text(response.id);
-  out.Text(response.org_id);
-  out.Text(response.checkin_id);
-  out.Text(response.session_id);
-  out.Text(response.respondent_id);
+  out.Text(Slot::kOwnId, response.id);
+  out.Text(Slot::kOrg, response.org_id);
+  out.Text(Slot::kCheckin, response.checkin_id);
+  out.Text(Slot::kSession, response.session_id);
+  out.Text(Slot::kPerson, response.respondent_id);
   out.Enum(response.perspective);
   out.OptionalEnum(response.target);
-  out.Text(response.instrument_id);
+  out.Text(Slot::kInstrument, response.instrument_id);
   out.Unsigned(response.answers.size());
-  for (const domain::ItemAnswer& answer : response.answers) {
-    out.Text(answer.item_id);
-    out.OptionalDouble(answer.value);
+  for (size_t n = 0; n < response.answers.size(); ++n) {
+    out.Text(Item(n), response.answers[n].item_id);
+    out.OptionalDouble(response.answers[n].value);
   }
   const domain::Score& score = response.score;
-  out.Text(score.instrument_id);
-  out.Text(score.instrument_version);
+  out.Text(Slot::kInstrument, score.instrument_id);
+  out.Text(Slot::kVersion, score.instrument_version);
   out.OptionalDouble(score.total);
   out.Unsigned(score.subscales.size());
+  size_t position = 0;
   for (const auto& [name, value] : score.subscales) {
-    out.Text(name);
+    out.Text(Subscale(position++), name);
     out.OptionalDouble(value);
   }
-  out.Text(score.band);
+  out.Text(Slot::kBand, score.band);
   out.Unsigned(score.flags.size());
-  for (const std::string& flag : score.flags) out.Text(flag);
+  for (size_t n = 0; n < score.flags.size(); ++n) out.Text(Flag(n), score.flags[n]);
   out.Time(response.submitted_at);
 }
 
 domain::Response DecodeResponse(Decoder& in) {
   domain::Response response;
-  response.id = in.Text();
-  response.org_id = in.Text();
-  response.checkin_id = in.Text();
-  response.session_id = in.Text();
-  response.respondent_id = in.Text();
+  response.id = in.Text(Slot::kOwnId);
+  response.org_id = in.Text(Slot::kOrg);
+  response.checkin_id = in.Text(Slot::kCheckin);
+  response.session_id = in.Text(Slot::kSession);
+  response.respondent_id = in.Text(Slot::kPerson);
   response.perspective = in.Enum(domain::Perspective::kObserver);
   response.target = in.OptionalEnum(domain::Target::kGroup);
-  response.instrument_id = in.Text();
+  response.instrument_id = in.Text(Slot::kInstrument);
   response.answers.resize(in.Count());
-  for (domain::ItemAnswer& answer : response.answers) {
-    answer.item_id = in.Text();
-    answer.value = in.OptionalDouble();
+  for (size_t n = 0; n < response.answers.size(); ++n) {
+    response.answers[n].item_id = in.Text(Item(n));
+    response.answers[n].value = in.OptionalDouble();
   }
   domain::Score& score = response.score;
-  score.instrument_id = in.Text();
-  score.instrument_version = in.Text();
+  score.instrument_id = in.Text(Slot::kInstrument);
+  score.instrument_version = in.Text(Slot::kVersion);
   score.total = in.OptionalDouble();
-  for (size_t n = in.Count(); n > 0 && in.ok(); --n) {
-    std::string name = in.Text();
+  const size_t subscales = in.Count();
+  for (size_t n = 0; n < subscales && in.ok(); ++n) {
+    std::string name = in.Text(Subscale(n));
     score.subscales.insert_or_assign(std::move(name), in.OptionalDouble());
   }
-  score.band = in.Text();
+  score.band = in.Text(Slot::kBand);
   score.flags.resize(in.Count());
-  for (std::string& flag : score.flags) flag = in.Text();
+  for (size_t n = 0; n < score.flags.size(); ++n) score.flags[n] = in.Text(Flag(n));
   response.submitted_at = in.Time();
   return response;
 }
 
 void EncodeAlert(Encoder& out, const domain::Alert& alert) {
-  out.Text(alert.id);
-  out.Text(alert.org_id);
-  out.Text(alert.episode_id);
-  out.Text(alert.client_id);
-  out.Text(alert.kind);
-  out.Text(alert.dedupe_key);
+  out.Text(Slot::kOwnId, alert.id);
+  out.Text(Slot::kOrg, alert.org_id);
+  out.Text(Slot::kEpisode, alert.episode_id);
+  out.Text(Slot::kPerson, alert.client_id);
+  out.Text(Slot::kKind, alert.kind);
+  out.Text(Slot::kKey, alert.dedupe_key);
   out.Enum(alert.severity);
   out.Enum(alert.status);
   out.Signed(alert.session_number);
   out.Signed(alert.last_session_number);
   out.Signed(alert.occurrences);
-  out.Text(alert.evidence_json);
+  out.Text(Slot::kEvidence, alert.evidence_json);
   out.Time(alert.created_at);
   out.Time(alert.updated_at);
-  out.Text(alert.acknowledged_by);
+  out.Text(Slot::kUser, alert.acknowledged_by);
   out.OptionalTime(alert.acknowledged_at);
-  out.Text(alert.resolved_by);
+  out.Text(Slot::kUser, alert.resolved_by);
   out.OptionalTime(alert.resolved_at);
-  out.Text(alert.resolution);
+  out.Text(Slot::kResolution, alert.resolution);
 }
 
 domain::Alert DecodeAlert(Decoder& in) {
   domain::Alert alert;
-  alert.id = in.Text();
-  alert.org_id = in.Text();
-  alert.episode_id = in.Text();
-  alert.client_id = in.Text();
-  alert.kind = in.Text();
-  alert.dedupe_key = in.Text();
+  alert.id = in.Text(Slot::kOwnId);
+  alert.org_id = in.Text(Slot::kOrg);
+  alert.episode_id = in.Text(Slot::kEpisode);
+  alert.client_id = in.Text(Slot::kPerson);
+  alert.kind = in.Text(Slot::kKind);
+  alert.dedupe_key = in.Text(Slot::kKey);
   alert.severity = in.Enum(domain::AlertSeverity::kPrompt);
   alert.status = in.Enum(domain::AlertStatus::kResolved);
   alert.session_number = in.Int();
   alert.last_session_number = in.Int();
   alert.occurrences = in.Int();
-  alert.evidence_json = in.Text();
+  alert.evidence_json = in.Text(Slot::kEvidence);
   alert.created_at = in.Time();
   alert.updated_at = in.Time();
-  alert.acknowledged_by = in.Text();
+  alert.acknowledged_by = in.Text(Slot::kUser);
   alert.acknowledged_at = in.OptionalTime();
-  alert.resolved_by = in.Text();
+  alert.resolved_by = in.Text(Slot::kUser);
   alert.resolved_at = in.OptionalTime();
-  alert.resolution = in.Text();
+  alert.resolution = in.Text(Slot::kResolution);
   return alert;
 }
 
@@ -328,7 +381,7 @@ bool SameOrgPart(const OrgSignalInputs& a, const OrgSignalInputs& b) {
 
 std::string EncodeEpisode(const SignalInputs& inputs) {
   Encoder out;
-  out.Text(inputs.org_id);
+  out.Text(Slot::kOrg, inputs.org_id);
   out.Unsigned(inputs.history.sessions.size());
   for (const domain::Session& session : inputs.history.sessions) EncodeSession(out, session);
   out.Unsigned(inputs.history.responses.size());
@@ -344,7 +397,7 @@ std::optional<SignalInputs> DecodeEpisode(std::string_view encoded,
                                           std::shared_ptr<const OrgSignalInputs> org) {
   Decoder in(encoded);
   SignalInputs inputs;
-  inputs.org_id = in.Text();
+  inputs.org_id = in.Text(Slot::kOrg);
   inputs.history.sessions.resize(in.Count());
   for (domain::Session& session : inputs.history.sessions) session = DecodeSession(in);
   inputs.history.responses.resize(in.Count());
