@@ -46,24 +46,41 @@ export async function startDemo(extraArgs = []) {
   return { base, accounts, links, stop };
 }
 
-// A persistent context on a fresh profile (the flags Debian's Chromium needs headless).
+// A persistent context on a fresh profile (the flags Debian's Chromium needs headless). The
+// profile is removed when the context closes.
 export async function launchBrowser() {
   const profile = mkdtempSync(join(tmpdir(), "rapport-chromium-"));
-  return chromium.launchPersistentContext(profile, {
-    executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
-    headless: true,
-    args: [
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-      "--no-first-run",
-    ],
-    viewport: phone,
-    hasTouch: true,
-    locale: "en-GB",
-  });
+  const removeProfile = () => rmSync(profile, { recursive: true, force: true });
+  let context;
+  try {
+    context = await chromium.launchPersistentContext(profile, {
+      executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+      headless: true,
+      args: [
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+      ],
+      viewport: phone,
+      hasTouch: true,
+      locale: "en-GB",
+    });
+  } catch (error) {
+    removeProfile();
+    throw error;
+  }
+  const close = context.close.bind(context);
+  context.close = async (...args) => {
+    try {
+      await close(...args);
+    } finally {
+      removeProfile();
+    }
+  };
+  return context;
 }
 
 export async function newPage(context, viewport = phone) {
