@@ -38,7 +38,7 @@ enum class Slot : uint8_t {
   kEvidence,
   kUser,
   kResolution,
-  kItem,                   // then one per answer position, up to kPositions
+  kItem,                   // then one per answer position, 16 in all
   kSubscale = kItem + 16,  // then one per subscale position
   kFlag = kSubscale + 8,   // then one per flag position
   kCount = kFlag + 8,

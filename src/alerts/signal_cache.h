@@ -32,11 +32,11 @@ namespace rapport::alerts {
 // episodes come back in a cycle (each after a week of every other episode's sessions), under
 // which evicting the least recently used would evict every entry just before its next use.
 //
-// An entry is compact: its sessions, responses and alerts are encoded (each text once, later
-// repeats by reference), a tenth of their size as objects, so that the episodes of a busy
-// week fit; and the organisation's settings and models are one object shared by every entry
-// that consulted the same ones. Find decodes an entry afresh, which costs about what copying
-// the objects would.
+// An entry is compact: its sessions, responses and alerts are encoded (a text that repeats a
+// recent one of its kind as a reference), a sixth of their size as objects, so that the
+// episodes of a busy week fit; and the organisation's settings and models are one object shared by
+// every entry that consulted the same ones. Find decodes an entry afresh, which costs about what
+// copying the objects would.
 class SignalCache {
  public:
   // 0 bytes: keeps nothing.
