@@ -249,6 +249,53 @@ Status ApplyEvaluation(storage::WriteTransaction& txn, const instruments::Catalo
                                now, random);
 }
 
+std::optional<std::vector<domain::Alert>> AlertsAfter(
+    std::span<const domain::Alert> before, std::span<const alliance::AlertChange> changes) {
+  // The store's order, but for the last tie-break (which was stored later).
+  using Key = std::pair<int, int64_t>;
+  const auto key_of = [](const domain::Alert& alert) {
+    return Key(static_cast<int>(alert.severity), -ToUnixMillis(alert.created_at));
+  };
+  // Each alert with the key it was listed under (none: new), in the order that a stable sort
+  // by key turns into the store's: the new ones, stored after every alert of `before`, latest
+  // first; then `before` as listed.
+  struct Entry {
+    domain::Alert alert;
+    std::optional<Key> listed;
+  };
+  std::vector<Entry> entries;
+  entries.reserve(before.size() + changes.size());
+  for (auto change = changes.rbegin(); change != changes.rend(); ++change) {
+    if (change->is_new) entries.push_back({change->alert, std::nullopt});
+  }
+  const size_t first_listed = entries.size();
+  for (const domain::Alert& alert : before) entries.push_back({alert, key_of(alert)});
+  for (const alliance::AlertChange& change : changes) {
+    if (change.is_new) continue;
+    const auto it =
+        std::find_if(entries.begin() + static_cast<ptrdiff_t>(first_listed), entries.end(),
+                     [&](const Entry& e) { return e.alert.id == change.alert.id; });
+    if (it == entries.end()) return std::nullopt;
+    it->alert = change.alert;
+  }
+  const auto key = [&](const Entry& e) { return key_of(e.alert); };
+  std::stable_sort(entries.begin(), entries.end(),
+                   [&](const Entry& a, const Entry& b) { return key(a) < key(b); });
+  // Two listed alerts that now tie kept the order they were listed in, which is the store's
+  // (latest stored first) only when they were listed under the same key.
+  for (size_t i = 0; i < entries.size(); ++i) {
+    for (size_t j = i + 1; j < entries.size() && key(entries[j]) == key(entries[i]); ++j) {
+      if (entries[i].listed && entries[j].listed && *entries[i].listed != *entries[j].listed) {
+        return std::nullopt;
+      }
+    }
+  }
+  std::vector<domain::Alert> out;
+  out.reserve(entries.size());
+  for (Entry& entry : entries) out.push_back(std::move(entry.alert));
+  return out;
+}
+
 Status AcknowledgeAlert(storage::WriteTransaction& txn, std::string_view org_id,
                         std::string_view alert_id, const std::string& user_id, Timestamp now) {
   RAPPORT_ASSIGN_OR_RETURN(domain::Alert alert, txn.GetAlert(org_id, alert_id));

@@ -108,6 +108,16 @@ Status ApplyEvaluation(storage::WriteTransaction& txn, const instruments::Catalo
                        const PreparedEvaluation& prepared, bool current, Timestamp now,
                        Random& random);
 
+// The episode's alerts as the store lists them (ListAlerts: most severe first, then newest
+// first, then latest stored first) once `changes` are written on top of `before`, which must be
+// the episode's alerts as the store listed them and `changes` those Reconcile made from them
+// (updates by id, then new alerts in the order they are stored). nullopt when what is in
+// memory does not settle the order (an update moved an alert to another severity, where it
+// meets one created in the same millisecond that was listed elsewhere: the store orders the two
+// by when each was stored), and when an update names no alert of `before`.
+std::optional<std::vector<domain::Alert>> AlertsAfter(
+    std::span<const domain::Alert> before, std::span<const alliance::AlertChange> changes);
+
 // The organisation's settings; a stored document that does not parse is an error naming the
 // field (kInvalidArgument).
 Result<alliance::OrgSettings> LoadOrgSettings(storage::ReadTransaction& txn,

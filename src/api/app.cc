@@ -82,15 +82,25 @@ std::string FirstOffered(const std::vector<std::string>& wanted,
   return {};
 }
 
-Json ResultJson(const std::string& checkin_id, const std::vector<domain::Response>& responses) {
+// A submission's result for the respondent (docs/api.md): the scores, and the signals their
+// session raised about them by kind, severity and status, without the evidence and guidance
+// that are for staff.
+Json ResultJson(const std::string& checkin_id, const SubmitOutcome& outcome) {
   Json out;
   out["checkin"] = checkin_id;
   out["responses"] = Json::array();
-  for (const domain::Response& response : responses) {
+  for (const domain::Response& response : outcome.responses) {
     out["responses"].push_back({{"id", response.id},
                                 {"instrument", response.instrument_id},
                                 {"submitted_at", FormatTimestamp(response.submitted_at)},
                                 {"score", instruments::ScoreToJson(response.score)}});
+  }
+  out["signals"] = Json::array();
+  for (const domain::Alert& alert : outcome.signals) {
+    out["signals"].push_back({{"kind", alert.kind},
+                              {"severity", domain::Name(alert.severity)},
+                              {"status", domain::Name(alert.status)},
+                              {"since_session", alert.session_number}});
   }
   return out;
 }
@@ -172,7 +182,8 @@ App::App(storage::Store& store, const instruments::Catalog& catalog, const Clock
   submit.tag = "checkins";
   submit.summary =
       "Answer a check-in with its token: every instrument once, answers in item order or by "
-      "item id; 201 with the scores, 200 when the same answers were stored before";
+      "item id; 201 with the scores and the signals the session raised about the respondent "
+      "(kind, severity, status), 200 when the same answers were stored before";
   submit.example_body =
       R"({"responses": [{"instrument": "rapport-alliance-client", "answers": [4, 4, 3, 4]}]})";
   submit.success_status = 201;
@@ -582,8 +593,7 @@ Response App::SubmitCheckinJson(const Request& request) {
   const std::string checkin_id = context->checkin.id;
   auto outcome = checkins_.Submit(std::move(*context), submissions, request.remote_address);
   if (!outcome.ok()) return ProblemResponse(outcome.status());
-  return JsonResponse(outcome->created ? 201 : 200,
-                      ResultJson(checkin_id, outcome->responses).dump());
+  return JsonResponse(outcome->created ? 201 : 200, ResultJson(checkin_id, *outcome).dump());
 }
 
 }  // namespace rapport::api

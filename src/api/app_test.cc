@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "alerts/alerts.h"
 #include "base/id.h"
 #include "instruments/catalog.h"
 #include "instruments/textpack.h"
@@ -68,15 +69,17 @@ class AppTest : public ::testing::Test {
   }
 
   // Opens another check-in for the fixture's session and returns its token.
-  std::string OpenCheckin(std::vector<std::string> instrument_ids, std::string language) {
+  std::string OpenCheckin(std::vector<std::string> instrument_ids, std::string language,
+                          std::string respondent_id = "client",
+                          std::string session_id = "session") {
     const std::string token = NewToken(DefaultRandom());
     const Timestamp now = clock_.Now();
     EXPECT_OK(store_->Write([&](storage::WriteTransaction& txn) -> Status {
       domain::Checkin checkin;
       checkin.id = NewId(DefaultRandom());
       checkin.org_id = "org";
-      checkin.session_id = "session";
-      checkin.respondent_id = "client";
+      checkin.session_id = std::move(session_id);
+      checkin.respondent_id = std::move(respondent_id);
       checkin.instrument_ids = std::move(instrument_ids);
       checkin.token_digest = Sha256Hex(token);
       checkin.language = std::move(language);
@@ -202,6 +205,72 @@ TEST_F(AppTest, JsonSubmissionAndItsErrors) {
            R"({"responses":[{"instrument":"rapport-alliance-client","answers":[0,0,0,0,0,0,0]}]})");
   EXPECT_EQ(different.status, 409);
   EXPECT_EQ(different.content_type, "application/problem+json");
+}
+
+// The result names the signals the respondent's session raised about them, by kind, severity
+// and status only (the evidence and guidance are for staff); the same submission again shows
+// them as they stand now; what was raised about another member of the episode is not shown.
+TEST_F(AppTest, SubmissionResultNamesTheSignalsItsSessionRaisedAboutTheRespondent) {
+  ASSERT_OK(store_->Write([&](storage::WriteTransaction& txn) {
+    return txn.PutClient({"partner", "org", "C-2", "en", false, clock_.Now()});
+  }));
+  const auto submit = [&](const std::string& token, const std::string& instrument,
+                          const std::string& answers) {
+    const Response response =
+        Send("POST", "/api/v1/checkins/" + token,
+             R"({"responses":[{"instrument":")" + instrument + R"(","answers":)" + answers + "}]}");
+    EXPECT_TRUE(response.status == 200 || response.status == 201) << response.body;
+    return std::pair(response.status, Json::parse(response.body, nullptr, false));
+  };
+  // A good alliance rating raises nothing.
+  const auto [calm_status, calm] = submit(token_, "rapport-alliance-client", "[4,4,4,4,4,4,4]");
+  EXPECT_EQ(calm_status, 201);
+  EXPECT_EQ(calm["signals"], Json::array());
+
+  // The partner answers the risk item.
+  const std::string partner_token = OpenCheckin({"phq-9"}, "en", "partner");
+  const auto [risk_status, risk] = submit(partner_token, "phq-9", "[1,1,1,1,1,1,1,1,2]");
+  EXPECT_EQ(risk_status, 201);
+  ASSERT_EQ(risk["signals"].size(), 1u) << risk.dump();
+  EXPECT_EQ(risk["signals"][0],
+            Json::parse(R"({"kind":"risk-item","severity":"urgent","status":"open",)"
+                        R"("since_session":1})"));
+
+  // The client's own outcome rating in the same session: the partner's alert is not theirs.
+  const auto [own_status, own] =
+      submit(OpenCheckin({"phq-9"}, "en"), "phq-9", "[1,1,1,1,1,1,1,1,0]");
+  EXPECT_EQ(own_status, 201);
+  EXPECT_EQ(own["signals"], Json::array());
+
+  // Staff acknowledge it; the partner's link, sent again, shows that.
+  ASSERT_OK(store_->Write([&](storage::WriteTransaction& txn) -> Status {
+    RAPPORT_ASSIGN_OR_RETURN(const auto all, txn.ListAlerts("org", {}));
+    for (const domain::Alert& alert : all) {
+      if (alert.kind != "risk-item") continue;
+      RAPPORT_RETURN_IF_ERROR(
+          alerts::AcknowledgeAlert(txn, "org", alert.id, "clinician", clock_.Now()));
+    }
+    return Status::Ok();
+  }));
+  const auto [again_status, again] = submit(partner_token, "phq-9", "[1,1,1,1,1,1,1,1,2]");
+  EXPECT_EQ(again_status, 200);
+  ASSERT_EQ(again["signals"].size(), 1u);
+  EXPECT_EQ(again["signals"][0]["status"], "acknowledged");
+
+  // At the next session the alert is still active, but that session did not raise it.
+  ASSERT_OK(store_->Write([&](storage::WriteTransaction& txn) {
+    domain::Session session;
+    session.id = "session-2";
+    session.org_id = "org";
+    session.episode_id = "episode";
+    session.number = 2;
+    session.scheduled_at = clock_.Now();
+    return txn.PutSession(session);
+  }));
+  const auto [next_status, next] =
+      submit(OpenCheckin({"phq-9"}, "en", "partner", "session-2"), "phq-9", "[0,0,0,0,0,0,0,0,0]");
+  EXPECT_EQ(next_status, 201);
+  EXPECT_EQ(next["signals"], Json::array());
 }
 
 // Every submission is audited in the transaction that stores it: "create" when stored, "read"

@@ -205,9 +205,23 @@ Result<SubmitOutcome> CheckinService::Submit(CheckinContext context,
 
   SubmitOutcome outcome;
   // What the episode's next submission will read, once this one is stored: the prepared inputs
-  // with the revision and alerts the write leaves (only when the prepared evaluation held).
+  // with the revision the write leaves (only when the prepared evaluation held).
   std::optional<int64_t> revision_after;
+  // The alerts the write leaves: the episode's, or after an evaluation again inside the write
+  // or an identical submission again only the respondent's; and the number of the session.
   std::vector<domain::Alert> alerts_after;
+  int session_number = 0;
+  const auto list_alerts = [&](storage::ReadTransaction& txn, const domain::Checkin& checkin,
+                               bool whole_episode) -> Status {
+    RAPPORT_ASSIGN_OR_RETURN(const domain::Session session,
+                             txn.GetSession(checkin.org_id, checkin.session_id));
+    session_number = session.number;
+    storage::AlertQuery query;
+    query.episode_id = session.episode_id;
+    if (!whole_episode) query.client_id = checkin.respondent_id;
+    RAPPORT_ASSIGN_OR_RETURN(alerts_after, txn.ListAlerts(checkin.org_id, query));
+    return Status::Ok();
+  };
   RAPPORT_RETURN_IF_ERROR(store_.Write([&](storage::WriteTransaction& txn) -> Status {
     // Re-read inside the serialised write: the authoritative state of the check-in.
     RAPPORT_ASSIGN_OR_RETURN(const domain::Checkin checkin,
@@ -219,6 +233,7 @@ Result<SubmitOutcome> CheckinService::Submit(CheckinContext context,
       outcome.created = false;
       RAPPORT_ASSIGN_OR_RETURN(outcome.responses,
                                txn.ListResponsesForCheckin(checkin.org_id, checkin.id));
+      RAPPORT_RETURN_IF_ERROR(list_alerts(txn, checkin, /*whole_episode=*/false));
       return txn.AppendAudit(SubmissionAudit(checkin, false, now, address)).status();
     }
     // Whether the prepared evaluation still holds: asked before the new responses are stored,
@@ -244,14 +259,26 @@ Result<SubmitOutcome> CheckinService::Submit(CheckinContext context,
       const alerts::SignalInputs& inputs = prepared->inputs;
       RAPPORT_ASSIGN_OR_RETURN(revision_after,
                                txn.GetEpisodeRevision(inputs.org_id, inputs.session.episode_id));
-      storage::AlertQuery query;
-      query.episode_id = inputs.session.episode_id;
-      RAPPORT_ASSIGN_OR_RETURN(alerts_after, txn.ListAlerts(inputs.org_id, query));
+      session_number = inputs.session.number;
+      // The alerts read with the changes written, as the store would list them.
+      if (auto after = alerts::AlertsAfter(inputs.alerts, prepared->changes)) {
+        alerts_after = std::move(*after);
+      } else {
+        RAPPORT_RETURN_IF_ERROR(list_alerts(txn, checkin, /*whole_episode=*/true));
+      }
+    } else {
+      RAPPORT_RETURN_IF_ERROR(list_alerts(txn, checkin, /*whole_episode=*/false));
     }
     outcome.created = true;
     outcome.responses = responses;
     return Status::Ok();
   }));
+  for (const domain::Alert& alert : alerts_after) {
+    if (alert.client_id == context.checkin.respondent_id &&
+        alert.last_session_number == session_number) {
+      outcome.signals.push_back(alert);
+    }
+  }
   if (revision_after) {
     prepared->inputs.episode_revision = *revision_after;
     prepared->inputs.alerts = std::move(alerts_after);

@@ -40,6 +40,12 @@ struct Submission {
 struct SubmitOutcome {
   bool created = false;  // false: an identical earlier submission was returned
   std::vector<domain::Response> responses;
+  // The signals this check-in's session raised or confirmed about the respondent: the
+  // episode's alerts about them whose latest session is this one, as they stand once the
+  // submission is stored (or, for an identical submission again, now), most severe first.
+  // Alerts about the episode as a whole (e.g. a couple's split alliance) or about another
+  // member are not the respondent's to see and are left out.
+  std::vector<domain::Alert> signals;
 };
 
 // Thread safety: safe to use from many threads at once.
