@@ -181,6 +181,26 @@ Result<SignalInputs> ReadSignalInputs(storage::ReadTransaction& txn,
                                       std::string_view session_id,
                                       std::span<const domain::Response> upcoming,
                                       const SignalCache& cache) {
+  // When the cache holds the session's episode, its revision is all there is to read: the
+  // session itself is in the entry, as the store has it at that revision.
+  if (const std::optional<std::string> episode_id = cache.EpisodeOfSession(org_id, session_id)) {
+    RAPPORT_ASSIGN_OR_RETURN(const int64_t revision, txn.GetEpisodeRevision(org_id, *episode_id));
+    std::optional<SignalInputs> kept = cache.Find(org_id, *episode_id, revision);
+    if (kept && CoversModels(*kept, catalog, upcoming)) {
+      const std::vector<domain::Session>& sessions = kept->history.sessions;
+      const auto session =
+          std::find_if(sessions.begin(), sessions.end(),
+                       [&](const domain::Session& s) { return s.id == session_id; });
+      if (session != sessions.end()) {
+        kept->session = *session;
+        return std::move(*kept);
+      }
+    }
+    // Not kept at this revision (Find counted the miss): read from the store.
+    RAPPORT_ASSIGN_OR_RETURN(SignalInputs inputs, ReadSessionAndRevision(txn, org_id, session_id));
+    RAPPORT_RETURN_IF_ERROR(ReadEpisodeInputs(txn, catalog, upcoming, inputs));
+    return inputs;
+  }
   RAPPORT_ASSIGN_OR_RETURN(SignalInputs inputs, ReadSessionAndRevision(txn, org_id, session_id));
   std::optional<SignalInputs> kept =
       cache.Find(org_id, inputs.session.episode_id, inputs.episode_revision);

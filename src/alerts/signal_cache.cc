@@ -434,15 +434,46 @@ std::string SignalCache::Key(std::string_view org_id, std::string_view episode_i
   return key;
 }
 
-size_t SignalCache::EntryBytes(const SignalInputs& inputs) {
-  return EntryBytes(Key(inputs.org_id, inputs.session.episode_id), EncodeEpisode(inputs));
+uint64_t SignalCache::SessionHash(std::string_view org_id, std::string_view session_id) {
+  return std::hash<std::string>{}(Key(org_id, session_id));
 }
 
-size_t SignalCache::EntryBytes(const std::string& key, const std::string& encoded) {
+std::vector<uint64_t> SignalCache::SessionHashes(const SignalInputs& inputs) {
+  std::vector<uint64_t> hashes;
+  hashes.reserve(inputs.history.sessions.size());
+  for (const domain::Session& session : inputs.history.sessions) {
+    hashes.push_back(SessionHash(inputs.org_id, session.id));
+  }
+  return hashes;
+}
+
+size_t SignalCache::EntryBytes(const SignalInputs& inputs) {
+  return EntryBytes(Key(inputs.org_id, inputs.session.episode_id), SessionHashes(inputs),
+                    EncodeEpisode(inputs));
+}
+
+size_t SignalCache::EntryBytes(const std::string& key, const std::vector<uint64_t>& sessions,
+                               const std::string& encoded) {
   // The entry, the index's node and copy of the key, and the encoding with the control block
-  // that shares it.
+  // that shares it; then each session's hash, in the entry and in its node of session_index_.
   return sizeof(Entry) + HeapBytes(key) + kNodeBytes + sizeof(std::string) + sizeof(size_t) +
-         HeapBytes(key) + sizeof(std::string) + encoded.capacity() + 32;
+         HeapBytes(key) + sizeof(std::string) + encoded.capacity() + 32 +
+         sessions.capacity() * sizeof(uint64_t) +
+         sessions.size() * (kNodeBytes + sizeof(uint64_t) + sizeof(size_t));
+}
+
+std::optional<std::string> SignalCache::EpisodeOfSession(std::string_view org_id,
+                                                         std::string_view session_id) const {
+  const uint64_t hash = SessionHash(org_id, session_id);
+  std::lock_guard lock(mutex_);
+  const auto it = session_index_.find(hash);
+  if (it == session_index_.end()) return std::nullopt;
+  const std::string& key = entries_[it->second].key;
+  // Key(org, episode): the organisation's, then the episode's id.
+  if (!key.starts_with(org_id) || key.size() <= org_id.size() || key[org_id.size()] != '\0') {
+    return std::nullopt;
+  }
+  return key.substr(org_id.size() + 1);
 }
 
 std::optional<SignalInputs> SignalCache::Find(std::string_view org_id, std::string_view episode_id,
@@ -486,8 +517,9 @@ std::shared_ptr<const OrgSignalInputs> SignalCache::ShareOrg(
 void SignalCache::Put(const SignalInputs& inputs) {
   if (capacity_bytes_ == 0 || inputs.org == nullptr) return;
   std::string key = Key(inputs.org_id, inputs.session.episode_id);
+  std::vector<uint64_t> sessions = SessionHashes(inputs);
   auto encoded = std::make_shared<const std::string>(EncodeEpisode(inputs));
-  const size_t bytes = EntryBytes(key, *encoded);
+  const size_t bytes = EntryBytes(key, sessions, *encoded);
   // Freed outside the lock.
   std::vector<Entry> released;
   {
@@ -504,8 +536,10 @@ void SignalCache::Put(const SignalInputs& inputs) {
       RemoveAt(victim, released);
     }
     index_.emplace(key, entries_.size());
-    entries_.push_back(
-        {std::move(key), inputs.episode_revision, std::move(encoded), std::move(org), bytes});
+    for (const uint64_t session : sessions)
+      session_index_.insert_or_assign(session, entries_.size());
+    entries_.push_back({std::move(key), std::move(sessions), inputs.episode_revision,
+                        std::move(encoded), std::move(org), bytes});
     bytes_ += bytes;
   }
 }
@@ -513,10 +547,24 @@ void SignalCache::Put(const SignalInputs& inputs) {
 void SignalCache::RemoveAt(size_t index, std::vector<Entry>& released) {
   bytes_ -= entries_[index].bytes;
   index_.erase(entries_[index].key);
+  // A session's hash may point to another entry (a collision): only those pointing here go.
+  for (const uint64_t session : entries_[index].sessions) {
+    if (const auto it = session_index_.find(session);
+        it != session_index_.end() && it->second == index) {
+      session_index_.erase(it);
+    }
+  }
   released.push_back(std::move(entries_[index]));
-  if (index + 1 != entries_.size()) {
+  const size_t last = entries_.size() - 1;
+  if (index != last) {
     entries_[index] = std::move(entries_.back());
     index_[entries_[index].key] = index;
+    for (const uint64_t session : entries_[index].sessions) {
+      if (const auto it = session_index_.find(session);
+          it != session_index_.end() && it->second == last) {
+        it->second = index;
+      }
+    }
   }
   entries_.pop_back();
 }

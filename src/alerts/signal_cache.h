@@ -53,6 +53,12 @@ class SignalCache {
   // REQUIRES: inputs.org.
   void Put(const SignalInputs& inputs);
 
+  // The episode of `session_id` when an entry holds that session (a session never moves to
+  // another episode), so that a reader can ask Find without reading the session first. Says
+  // nothing about whether the entry is at the reader's revision.
+  std::optional<std::string> EpisodeOfSession(std::string_view org_id,
+                                              std::string_view session_id) const;
+
   struct Counters {
     size_t entries = 0;
     size_t bytes = 0;
@@ -68,6 +74,7 @@ class SignalCache {
  private:
   struct Entry {
     std::string key;
+    std::vector<uint64_t> sessions;  // SessionHash of each of its sessions
     int64_t revision = 0;
     std::shared_ptr<const std::string> encoded;  // EncodeEpisode's
     std::shared_ptr<const OrgSignalInputs> org;
@@ -78,7 +85,10 @@ class SignalCache {
     size_t bytes = 0;
   };
   static std::string Key(std::string_view org_id, std::string_view episode_id);
-  static size_t EntryBytes(const std::string& key, const std::string& encoded);
+  static size_t EntryBytes(const std::string& key, const std::vector<uint64_t>& sessions,
+                           const std::string& encoded);
+  static uint64_t SessionHash(std::string_view org_id, std::string_view session_id);
+  static std::vector<uint64_t> SessionHashes(const SignalInputs& inputs);
   // The organisation's part to keep for `org`: an equal one already kept, else `org` itself.
   // REQUIRES: mutex_ held.
   std::shared_ptr<const OrgSignalInputs> ShareOrg(
@@ -90,6 +100,9 @@ class SignalCache {
   mutable std::mutex mutex_;
   std::vector<Entry> entries_;                     // in no order: evicting is a swap and pop
   std::unordered_map<std::string, size_t> index_;  // key → position in entries_
+  // SessionHash → position in entries_ of the entry holding that session. Only a hint: two
+  // sessions may share a hash, so a reader checks that the entry has its session.
+  std::unordered_map<uint64_t, size_t> session_index_;
   // The organisations' parts entries hold, by organisation and the instruments whose models
   // they consulted; one of each.
   std::unordered_map<std::string, SharedOrg> orgs_;

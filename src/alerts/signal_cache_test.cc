@@ -115,7 +115,8 @@ TEST(SignalCacheEncoding, IsCompact) {
   // response, where the objects take well over a kilobyte.
   const SignalInputs inputs = Episode("episode", 4, 12);
   EXPECT_LT(EncodeEpisode(inputs).size(), size_t{24 * 230 + 12 * 60 + 4 * 250});
-  EXPECT_LT(SignalCache::EntryBytes(inputs), size_t{8 << 10});
+  // With the entry's bookkeeping and its sessions in the index by session (56 bytes each).
+  EXPECT_LT(SignalCache::EntryBytes(inputs), size_t{(8 << 10) + 12 * 56});
 }
 
 TEST(SignalCacheEncoding, RefusesWhatIsNotAnEncoding) {
@@ -213,6 +214,37 @@ TEST(SignalCache, StaysWithinItsBytes) {
     kept += cache.Find(org_id, "episode-" + std::to_string(i), 1).has_value();
   }
   EXPECT_EQ(kept, 10);
+}
+
+// A session's episode is known while an entry holds the session; through evictions, which move
+// entries about, it names the episode that holds it, and nothing once that is evicted.
+TEST(SignalCache, KnowsTheEpisodeOfEachSessionItHolds) {
+  const auto org = Org();
+  const auto episode = [&](int i) {
+    SignalInputs inputs = Episode("episode-" + std::to_string(i), 1, 3, org);
+    for (domain::Session& session : inputs.history.sessions) {
+      session.id = inputs.session.episode_id + "/" + session.id;
+    }
+    return inputs;
+  };
+  SignalCache cache(10 * SignalCache::EntryBytes(episode(100)) + ApproximateBytes(*org));
+  const std::string org_id = episode(100).org_id;
+  for (int i = 100; i < 200; ++i) {
+    cache.Put(episode(i));
+    for (int j = 100; j <= i; ++j) {
+      const SignalInputs earlier = episode(j);
+      const std::string& id = earlier.session.episode_id;
+      const bool kept = cache.Find(org_id, id, 1).has_value();
+      for (const domain::Session& session : earlier.history.sessions) {
+        EXPECT_EQ(cache.EpisodeOfSession(org_id, session.id),
+                  kept ? std::optional(id) : std::nullopt)
+            << "after episode " << i << ", " << session.id;
+      }
+    }
+  }
+  EXPECT_LT(cache.counters().entries, 100u);
+  EXPECT_FALSE(cache.EpisodeOfSession("other-org", episode(199).history.sessions[0].id));
+  EXPECT_FALSE(cache.EpisodeOfSession(org_id, "no-such-session"));
 }
 
 TEST(SignalCache, KeepsNothingLargerThanItself) {

@@ -41,6 +41,7 @@ class World {
         session.number = number;
         session.scheduled_at = now - std::chrono::hours(24 * 7 * (kSessions - number));
         session.attendance = domain::Attendance::kAttended;
+        session.participants = {{"client", domain::ParticipantRole::kClient}};
         RAPPORT_RETURN_IF_ERROR(txn.PutSession(session));
         domain::Checkin checkin;
         checkin.id = "checkin-" + std::to_string(number);
@@ -217,6 +218,15 @@ TEST_F(CheckinServiceTest, KeepingEpisodesInMemoryLeavesTheSameAlerts) {
       EXPECT_EQ(kept->alerts, stored.alerts);
       EXPECT_EQ(kept->org->settings_document, stored.org->settings_document);
       EXPECT_EQ(kept->org->stored_models, stored.org->stored_models);
+      // The next submission's session, found through the entry, is the store's.
+      const std::string next = "session-" + std::to_string(std::min(number + 1, kSessions));
+      RAPPORT_ASSIGN_OR_RETURN(const alerts::SignalInputs through_cache,
+                               alerts::ReadSignalInputs(txn, catalog_, "org", next, {},
+                                                        cached.service().signal_cache()));
+      ++own_lookups;
+      RAPPORT_ASSIGN_OR_RETURN(const domain::Session session, txn.GetSession("org", next));
+      EXPECT_EQ(through_cache.session, session);
+      EXPECT_FALSE(session.participants.empty());
       return Status::Ok();
     }));
   };

@@ -476,6 +476,30 @@ TEST_P(StoreConformance, AnEpisodesRevisionMovesWithItsSessionsResponsesAndAlert
   alert.acknowledged_at = clock_.Now();
   EXPECT_TRUE(
       moves("an acknowledgement", [&](WriteTransaction& txn) { return txn.UpdateAlert(alert); }));
+  alert.occurrences += 1;
+  alert.last_session_number = 2;
+  alert.evidence_json = R"({"drop": 2})";
+  EXPECT_TRUE(
+      moves("an alert carried on", [&](WriteTransaction& txn) { return txn.UpdateAlert(alert); }));
+  alert.severity = domain::AlertSeverity::kUrgent;
+  EXPECT_TRUE(
+      moves("another severity", [&](WriteTransaction& txn) { return txn.UpdateAlert(alert); }));
+  // An alert moved to another episode moves the revisions of both.
+  ASSERT_OK(store_->Write([&](WriteTransaction& txn) -> Status {
+    RAPPORT_ASSIGN_OR_RETURN(domain::Episode episode, txn.GetEpisode("org-a", "episode-org-a"));
+    episode.id = "episode-2-org-a";
+    return txn.PutEpisode(episode);
+  }));
+  const int64_t second_before = revision("org-a", "episode-2-org-a");
+  alert.episode_id = "episode-2-org-a";
+  EXPECT_TRUE(
+      moves("an alert moved", [&](WriteTransaction& txn) { return txn.UpdateAlert(alert); }));
+  EXPECT_NE(revision("org-a", "episode-2-org-a"), second_before);
+  // And one left in its episode moves no other.
+  const int64_t first_before = revision("org-a", "episode-org-a");
+  alert.occurrences += 1;
+  ASSERT_OK(store_->Write([&](WriteTransaction& txn) { return txn.UpdateAlert(alert); }));
+  EXPECT_EQ(revision("org-a", "episode-org-a"), first_before);
   EXPECT_FALSE(moves("settings", [&](WriteTransaction& txn) {
     return txn.PutOrgSettings("org-a", "{}", clock_.Now());
   }));

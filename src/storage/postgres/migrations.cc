@@ -411,7 +411,25 @@ ALTER TABLE responses ADD PRIMARY KEY (org_id, session_id, id);
 DROP INDEX responses_session;
 )sql";
 
-constexpr std::array<Migration, 9> kMigrations{{
+// The counterpart of SQLite's migration 10: an update that leaves a row in its episode moves
+// that episode's revision once, not twice (old and new).
+constexpr std::string_view kRevisionTriggersWithoutOr = R"sql(
+CREATE OR REPLACE FUNCTION episode_revision_by_episode() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF TG_OP = 'DELETE' OR (TG_OP = 'UPDATE' AND
+      (OLD.org_id IS DISTINCT FROM NEW.org_id OR OLD.episode_id IS DISTINCT FROM NEW.episode_id))
+  THEN
+    UPDATE episodes SET revision = revision + 1 WHERE org_id = OLD.org_id AND id = OLD.episode_id;
+  END IF;
+  IF TG_OP <> 'DELETE' THEN
+    UPDATE episodes SET revision = revision + 1 WHERE org_id = NEW.org_id AND id = NEW.episode_id;
+  END IF;
+  RETURN NULL;
+END;
+$$;
+)sql";
+
+constexpr std::array<Migration, 10> kMigrations{{
     {1, "initial schema", kInitial},
     {2, "alerts, repair notes and organisation settings", kAlerts},
     {3, "fitted models and responses by instrument", kFittedModels},
@@ -422,6 +440,7 @@ constexpr std::array<Migration, 9> kMigrations{{
     {8, "responses found by check-in through their session", kNoResponsesByCheckin},
     {9, "responses with their answers and score, keyed within their session",
      kResponsesWithAnswers},
+    {10, "revision triggers without an OR", kRevisionTriggersWithoutOr},
 }};
 
 // Serialises migrations of one database between processes (pg_advisory_xact_lock's key; any

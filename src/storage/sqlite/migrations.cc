@@ -456,7 +456,30 @@ CREATE TRIGGER episode_revision_response_delete AFTER DELETE ON responses BEGIN
 END;
 )sql";
 
-constexpr std::array<Migration, 9> kMigrations{{
+// The revision triggers on updates of sessions and alerts, without an OR: SQLite answered
+// "WHERE (old episode) OR (new episode)" with a temporary table of row ids, built at every
+// update of an alert, which nearly every stored check-in makes. The old episode's revision
+// moves in a trigger of its own, only when an update moves the row to another episode.
+constexpr std::string_view kRevisionTriggersWithoutOr = R"sql(
+DROP TRIGGER episode_revision_session_update;
+DROP TRIGGER episode_revision_alert_update;
+CREATE TRIGGER episode_revision_session_update AFTER UPDATE ON sessions BEGIN
+  UPDATE episodes SET revision = revision + 1 WHERE org_id = NEW.org_id AND id = NEW.episode_id;
+END;
+CREATE TRIGGER episode_revision_session_move AFTER UPDATE OF org_id, episode_id ON sessions
+WHEN OLD.org_id IS NOT NEW.org_id OR OLD.episode_id IS NOT NEW.episode_id BEGIN
+  UPDATE episodes SET revision = revision + 1 WHERE org_id = OLD.org_id AND id = OLD.episode_id;
+END;
+CREATE TRIGGER episode_revision_alert_update AFTER UPDATE ON alerts BEGIN
+  UPDATE episodes SET revision = revision + 1 WHERE org_id = NEW.org_id AND id = NEW.episode_id;
+END;
+CREATE TRIGGER episode_revision_alert_move AFTER UPDATE OF org_id, episode_id ON alerts
+WHEN OLD.org_id IS NOT NEW.org_id OR OLD.episode_id IS NOT NEW.episode_id BEGIN
+  UPDATE episodes SET revision = revision + 1 WHERE org_id = OLD.org_id AND id = OLD.episode_id;
+END;
+)sql";
+
+constexpr std::array<Migration, 10> kMigrations{{
     {1, "initial schema", kInitial},
     {2, "alerts, repair notes and organisation settings", kAlerts},
     {3, "fitted models and responses by instrument", kFittedModels},
@@ -467,6 +490,7 @@ constexpr std::array<Migration, 9> kMigrations{{
     {8, "responses found by check-in through their session", kNoResponsesByCheckin},
     {9, "responses with their answers and score, keyed within their session",
      kResponsesWithAnswers},
+    {10, "revision triggers without an OR", kRevisionTriggersWithoutOr},
 }};
 
 }  // namespace

@@ -878,14 +878,17 @@ class SqliteTransaction final : public WriteTransaction {
     // Most updates carry an alert on (another session, more occurrences, new evidence) and
     // leave the indexed columns as they were. SQLite rewrites an index whenever a column of it
     // is assigned, changed or not, so such an update sets only the other columns: one changed
-    // page instead of four. A change of status, episode or key takes the full statement.
+    // page instead of four. Nor does it assign the severity, whose CHECK constraint SQLite
+    // evaluates (building a temporary table for its IN list) whenever it is assigned. A change
+    // of status, severity, episode or key takes the full statement.
     RAPPORT_ASSIGN_OR_RETURN(
         Statement * same_keys,
-        db_.Cached("UPDATE alerts SET client_id = ?4, kind = ?5, severity = ?7, session_number "
-                   "= ?9, last_session_number = ?10, occurrences = ?11, evidence = ?12, "
-                   "created_at = ?13, updated_at = ?14, acknowledged_by = ?15, acknowledged_at "
-                   "= ?16, resolved_by = ?17, resolved_at = ?18, resolution = ?19 WHERE org_id = "
-                   "?1 AND id = ?2 AND episode_id = ?3 AND dedupe_key = ?6 AND status = ?8"));
+        db_.Cached("UPDATE alerts SET client_id = ?4, kind = ?5, session_number = ?9, "
+                   "last_session_number = ?10, occurrences = ?11, evidence = ?12, created_at = "
+                   "?13, updated_at = ?14, acknowledged_by = ?15, acknowledged_at = ?16, "
+                   "resolved_by = ?17, resolved_at = ?18, resolution = ?19 WHERE org_id = ?1 AND "
+                   "id = ?2 AND episode_id = ?3 AND dedupe_key = ?6 AND severity = ?7 AND status "
+                   "= ?8"));
     RAPPORT_RETURN_IF_ERROR(BindAlert(*same_keys, v));
     if (sqlite3_changes(db_.get()) == 1) return Status::Ok();
     RAPPORT_ASSIGN_OR_RETURN(
