@@ -223,19 +223,24 @@ Result<SubmitOutcome> CheckinService::Submit(CheckinContext context,
     return Status::Ok();
   };
   RAPPORT_RETURN_IF_ERROR(store_.Write([&](storage::WriteTransaction& txn) -> Status {
-    // Re-read inside the serialised write: the authoritative state of the check-in.
-    RAPPORT_ASSIGN_OR_RETURN(const domain::Checkin checkin,
-                             LookUp(txn, context.checkin.token_digest));
-    if (checkin.submitted_at) {
-      if (checkin.submission_digest != digest) {
+    // Inside the serialised write, the check-in is answered now unless it already was: its
+    // answer is the only change a check-in ever sees, so it is marked at once (the rest of the
+    // row is as the context read it), and read again only when that finds it answered.
+    const domain::Checkin& checkin = context.checkin;
+    const Status marked = txn.MarkCheckinSubmitted(checkin.org_id, checkin.id, now, digest);
+    if (marked.code() == StatusCode::kConflict) {
+      RAPPORT_ASSIGN_OR_RETURN(const domain::Checkin stored, LookUp(txn, checkin.token_digest));
+      if (!stored.submitted_at) return Internal("a check-in could not be marked as answered");
+      if (stored.submission_digest != digest) {
         return Conflict("this check-in has already been answered with different answers");
       }
       outcome.created = false;
       RAPPORT_ASSIGN_OR_RETURN(outcome.responses,
-                               txn.ListResponsesForCheckin(checkin.org_id, checkin.id));
-      RAPPORT_RETURN_IF_ERROR(list_alerts(txn, checkin, /*whole_episode=*/false));
-      return txn.AppendAudit(SubmissionAudit(checkin, false, now, address)).status();
+                               txn.ListResponsesForCheckin(stored.org_id, stored.id));
+      RAPPORT_RETURN_IF_ERROR(list_alerts(txn, stored, /*whole_episode=*/false));
+      return txn.AppendAudit(SubmissionAudit(stored, false, now, address)).status();
     }
+    RAPPORT_RETURN_IF_ERROR(marked);
     // Whether the prepared evaluation still holds: asked before the new responses are stored,
     // since they change what it compares (the episode's response ids).
     bool current = false;
@@ -245,7 +250,6 @@ Result<SubmitOutcome> CheckinService::Submit(CheckinContext context,
     for (const domain::Response& response : responses) {
       RAPPORT_RETURN_IF_ERROR(txn.PutResponse(response));
     }
-    RAPPORT_RETURN_IF_ERROR(txn.MarkCheckinSubmitted(checkin.org_id, checkin.id, now, digest));
     // Signals and alerts in the same transaction, so they are visible at once (issue 4).
     if (prepared) {
       RAPPORT_RETURN_IF_ERROR(

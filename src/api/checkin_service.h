@@ -75,8 +75,9 @@ class CheckinService {
   // Validates, scores and stores answers to the check-in `opened` (as Open or OpenToSubmit
   // returned it; the caller opens once and may use the context to read the request, then
   // hands it over, since its signal inputs become the evaluation's). Every
-  // instrument of the check-in must be answered exactly once. The check-in is read again inside the
-  // write transaction, which alone decides whether it is still unanswered. In the same transaction
+  // instrument of the check-in must be answered exactly once. The write transaction alone decides
+  // whether the check-in is still unanswered (it marks it answered only if it was not, and
+  // reads it again when it was). In the same transaction
   // it appends the submission's audit event: actor "checkin:<id>", action "create" (or "read"
   // when identical answers were stored before), resource "session/<session id>/checkin/<id>",
   // from `address` (the respondent's remote address); so an acknowledged submission and its
