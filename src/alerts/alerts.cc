@@ -196,7 +196,9 @@ Result<SignalInputs> ReadSignalInputs(storage::ReadTransaction& txn,
         return std::move(*kept);
       }
     }
-    // Not kept at this revision (Find counted the miss): read from the store.
+    // Not kept at this revision (Find counted the miss): read from the store, the revision
+    // again with the session, whose episode the hint may not be (two sessions can share a
+    // hash).
     RAPPORT_ASSIGN_OR_RETURN(SignalInputs inputs, ReadSessionAndRevision(txn, org_id, session_id));
     RAPPORT_RETURN_IF_ERROR(ReadEpisodeInputs(txn, catalog, upcoming, inputs));
     return inputs;
