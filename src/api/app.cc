@@ -187,7 +187,13 @@ App::App(storage::Store& store, const instruments::Catalog& catalog, const Clock
   submit.example_body =
       R"({"responses": [{"instrument": "rapport-alliance-client", "answers": [4, 4, 3, 4]}]})";
   submit.success_status = 201;
-  router_.Add(submit, [this](Request& r) { return SubmitCheckinJson(r); });
+  // Opening the check-in reads the store: on the I/O thread only when that is local.
+  router_.AddAsync(
+      submit,
+      [this](Request& r, const Post& post, Respond respond) {
+        SubmitCheckinJson(r, post, std::move(respond));
+      },
+      /*blocks=*/!store.ReadsAreLocal());
 
   StaffApiOptions staff;
   staff.public_url = options_.public_url;
@@ -535,7 +541,22 @@ std::variant<Json, Response> App::ReadJsonBody(const Request& request) const {
   return body;
 }
 
-Response App::SubmitCheckinJson(const Request& request) {
+void App::SubmitCheckinJson(const Request& request, const Post& post, Respond respond) {
+  // Checked, scored and evaluated here; answered once the write is durable.
+  auto checked = ReadCheckinSubmission(request);
+  if (auto* problem = std::get_if<Response>(&checked)) return respond(std::move(*problem));
+  auto& [context, submissions] = std::get<CheckedSubmission>(checked);
+  const std::string checkin_id = context.checkin.id;
+  checkins_.SubmitAsync(std::move(context), submissions, request.remote_address, post,
+                        [checkin_id, respond](Result<SubmitOutcome> outcome) {
+                          if (!outcome.ok()) return respond(ProblemResponse(outcome.status()));
+                          respond(JsonResponse(outcome->created ? 201 : 200,
+                                               ResultJson(checkin_id, *outcome).dump()));
+                        });
+}
+
+std::variant<App::CheckedSubmission, Response> App::ReadCheckinSubmission(
+    const Request& request) const {
   auto read = ReadJsonBody(request);
   if (auto* problem = std::get_if<Response>(&read)) return std::move(*problem);
   Json& body = std::get<Json>(read);
@@ -590,10 +611,7 @@ Response App::SubmitCheckinJson(const Request& request) {
     }
     submissions.push_back(std::move(submission));
   }
-  const std::string checkin_id = context->checkin.id;
-  auto outcome = checkins_.Submit(std::move(*context), submissions, request.remote_address);
-  if (!outcome.ok()) return ProblemResponse(outcome.status());
-  return JsonResponse(outcome->created ? 201 : 200, ResultJson(checkin_id, *outcome).dump());
+  return CheckedSubmission{std::move(context).value(), std::move(submissions)};
 }
 
 }  // namespace rapport::api

@@ -64,7 +64,15 @@ class App {
   Response Start(const Request& request) const;
   Response ShowCheckin(const Request& request) const;
   Response SubmitCheckinForm(const Request& request);
-  Response SubmitCheckinJson(const Request& request);
+  // POST /api/v1/checkins/{token}, asynchronous (router.h): answered once the write is durable.
+  void SubmitCheckinJson(const Request& request, const Post& post, Respond respond);
+  // A JSON submission's check-in, opened to submit, and its answers as the request gives them;
+  // or the problem to answer with.
+  struct CheckedSubmission {
+    CheckinContext context;
+    std::vector<Submission> submissions;
+  };
+  std::variant<CheckedSubmission, Response> ReadCheckinSubmission(const Request& request) const;
 
   // The JSON body of a request to a JSON route, or the problem to answer with: 415 unless the
   // content type is application/json; 400 naming "body" for malformed JSON or JSON beyond the

@@ -101,9 +101,54 @@ Result<CheckinContext> CheckinService::OpenWith(std::string_view token, bool sig
   return context;
 }
 
+// A submission between its checks and its write, and then what the write left.
+struct CheckinService::Pending {
+  CheckinContext context;
+  std::vector<domain::Response> responses;
+  std::string digest;  // of the canonical answers
+  Timestamp now;
+  std::string address;
+  std::optional<alerts::PreparedEvaluation> prepared;
+
+  // Set by the write.
+  SubmitOutcome outcome;
+  // What the episode's next submission will read, once this one is stored: the prepared inputs
+  // with the revision the write leaves (only when the prepared evaluation held).
+  std::optional<int64_t> revision_after;
+  // The alerts the write leaves: the episode's, or after an evaluation again inside the write
+  // or an identical submission again only the respondent's; and the number of the session.
+  std::vector<domain::Alert> alerts_after;
+  int session_number = 0;
+};
+
 Result<SubmitOutcome> CheckinService::Submit(CheckinContext context,
                                              const std::vector<Submission>& submissions,
                                              std::string_view address) {
+  RAPPORT_ASSIGN_OR_RETURN(std::unique_ptr<Pending> pending,
+                           Prepare(std::move(context), submissions, address));
+  RAPPORT_RETURN_IF_ERROR(
+      store_.Write([&](storage::WriteTransaction& txn) { return Write(*pending, txn); }));
+  return Finish(*pending);
+}
+
+void CheckinService::SubmitAsync(CheckinContext context, const std::vector<Submission>& submissions,
+                                 std::string_view address, Post post,
+                                 std::function<void(Result<SubmitOutcome>)> done) {
+  auto checked = Prepare(std::move(context), submissions, address);
+  if (!checked.ok()) return done(checked.status());
+  std::shared_ptr<Pending> pending = std::move(checked).value();
+  store_.WriteAsync(
+      [this, pending](storage::WriteTransaction& txn) { return Write(*pending, txn); },
+      [this, pending, post = std::move(post), done = std::move(done)](Status stored) {
+        post([this, pending, stored = std::move(stored), done]() {
+          if (!stored.ok()) return done(stored);
+          done(Finish(*pending));
+        });
+      });
+}
+
+Result<std::unique_ptr<CheckinService::Pending>> CheckinService::Prepare(
+    CheckinContext context, const std::vector<Submission>& submissions, std::string_view address) {
   // Every instrument of the check-in exactly once, nothing else.
   std::vector<const Submission*> ordered(context.instruments.size(), nullptr);
   for (size_t s = 0; s < submissions.size(); ++s) {
@@ -203,90 +248,99 @@ Result<SubmitOutcome> CheckinService::Submit(CheckinContext context,
     }
   }
 
-  SubmitOutcome outcome;
-  // What the episode's next submission will read, once this one is stored: the prepared inputs
-  // with the revision the write leaves (only when the prepared evaluation held).
-  std::optional<int64_t> revision_after;
-  // The alerts the write leaves: the episode's, or after an evaluation again inside the write
-  // or an identical submission again only the respondent's; and the number of the session.
-  std::vector<domain::Alert> alerts_after;
-  int session_number = 0;
-  const auto list_alerts = [&](storage::ReadTransaction& txn, const domain::Checkin& checkin,
-                               bool whole_episode) -> Status {
+  auto pending = std::make_unique<Pending>();
+  pending->context = std::move(context);
+  pending->responses = std::move(responses);
+  pending->digest = digest;
+  pending->now = now;
+  pending->address = std::string(address);
+  pending->prepared = std::move(prepared);
+  return pending;
+}
+
+Status CheckinService::Write(Pending& pending, storage::WriteTransaction& txn) {
+  const domain::Checkin& checkin = pending.context.checkin;
+  const Timestamp now = pending.now;
+  const std::optional<alerts::PreparedEvaluation>& prepared = pending.prepared;
+  SubmitOutcome& outcome = pending.outcome;
+  const auto list_alerts = [&](const domain::Checkin& answered, bool whole_episode) -> Status {
     RAPPORT_ASSIGN_OR_RETURN(const domain::Session session,
-                             txn.GetSession(checkin.org_id, checkin.session_id));
-    session_number = session.number;
+                             txn.GetSession(answered.org_id, answered.session_id));
+    pending.session_number = session.number;
     storage::AlertQuery query;
     query.episode_id = session.episode_id;
-    if (!whole_episode) query.client_id = checkin.respondent_id;
-    RAPPORT_ASSIGN_OR_RETURN(alerts_after, txn.ListAlerts(checkin.org_id, query));
+    if (!whole_episode) query.client_id = answered.respondent_id;
+    RAPPORT_ASSIGN_OR_RETURN(pending.alerts_after, txn.ListAlerts(answered.org_id, query));
     return Status::Ok();
   };
-  RAPPORT_RETURN_IF_ERROR(store_.Write([&](storage::WriteTransaction& txn) -> Status {
-    // Inside the serialised write, the check-in is answered now unless it already was: its
-    // answer is the only change a check-in ever sees, so it is marked at once (the rest of the
-    // row is as the context read it), and read again only when that finds it answered.
-    const domain::Checkin& checkin = context.checkin;
-    const Status marked = txn.MarkCheckinSubmitted(checkin.org_id, checkin.id, now, digest);
-    if (marked.code() == StatusCode::kConflict) {
-      RAPPORT_ASSIGN_OR_RETURN(const domain::Checkin stored, LookUp(txn, checkin.token_digest));
-      if (!stored.submitted_at) return Internal("a check-in could not be marked as answered");
-      if (stored.submission_digest != digest) {
-        return Conflict("this check-in has already been answered with different answers");
-      }
-      outcome.created = false;
-      RAPPORT_ASSIGN_OR_RETURN(outcome.responses,
-                               txn.ListResponsesForCheckin(stored.org_id, stored.id));
-      RAPPORT_RETURN_IF_ERROR(list_alerts(txn, stored, /*whole_episode=*/false));
-      return txn.AppendAudit(SubmissionAudit(stored, false, now, address)).status();
+  // Inside the serialised write, the check-in is answered now unless it already was: its
+  // answer is the only change a check-in ever sees, so it is marked at once (the rest of the
+  // row is as the context read it), and read again only when that finds it answered.
+  const Status marked = txn.MarkCheckinSubmitted(checkin.org_id, checkin.id, now, pending.digest);
+  if (marked.code() == StatusCode::kConflict) {
+    RAPPORT_ASSIGN_OR_RETURN(const domain::Checkin stored, LookUp(txn, checkin.token_digest));
+    if (!stored.submitted_at) return Internal("a check-in could not be marked as answered");
+    if (stored.submission_digest != pending.digest) {
+      return Conflict("this check-in has already been answered with different answers");
     }
-    RAPPORT_RETURN_IF_ERROR(marked);
-    // Whether the prepared evaluation still holds: asked before the new responses are stored,
-    // since they change what it compares (the episode's response ids).
-    bool current = false;
-    if (prepared) {
-      RAPPORT_ASSIGN_OR_RETURN(current, alerts::IsCurrent(txn, *prepared));
-    }
-    for (const domain::Response& response : responses) {
-      RAPPORT_RETURN_IF_ERROR(txn.PutResponse(response));
-    }
-    // Signals and alerts in the same transaction, so they are visible at once (issue 4).
-    if (prepared) {
-      RAPPORT_RETURN_IF_ERROR(
-          alerts::ApplyEvaluation(txn, catalog_, *prepared, current, now, random_));
+    outcome.created = false;
+    RAPPORT_ASSIGN_OR_RETURN(outcome.responses,
+                             txn.ListResponsesForCheckin(stored.org_id, stored.id));
+    RAPPORT_RETURN_IF_ERROR(list_alerts(stored, /*whole_episode=*/false));
+    return txn.AppendAudit(SubmissionAudit(stored, false, now, pending.address)).status();
+  }
+  RAPPORT_RETURN_IF_ERROR(marked);
+  // Whether the prepared evaluation still holds: asked before the new responses are stored,
+  // since they change what it compares (the episode's response ids).
+  bool current = false;
+  if (prepared) {
+    RAPPORT_ASSIGN_OR_RETURN(current, alerts::IsCurrent(txn, *prepared));
+  }
+  for (const domain::Response& response : pending.responses) {
+    RAPPORT_RETURN_IF_ERROR(txn.PutResponse(response));
+  }
+  // Signals and alerts in the same transaction, so they are visible at once (issue 4).
+  if (prepared) {
+    RAPPORT_RETURN_IF_ERROR(
+        alerts::ApplyEvaluation(txn, catalog_, *prepared, current, now, random_));
+  } else {
+    RAPPORT_RETURN_IF_ERROR(alerts::EvaluateAfterResponse(txn, catalog_, checkin.org_id,
+                                                          checkin.session_id, now, random_));
+  }
+  RAPPORT_RETURN_IF_ERROR(
+      txn.AppendAudit(SubmissionAudit(checkin, true, now, pending.address)).status());
+  if (prepared && current) {
+    const alerts::SignalInputs& inputs = prepared->inputs;
+    RAPPORT_ASSIGN_OR_RETURN(pending.revision_after,
+                             txn.GetEpisodeRevision(inputs.org_id, inputs.session.episode_id));
+    pending.session_number = inputs.session.number;
+    // The alerts read with the changes written, as the store would list them.
+    if (auto after = alerts::AlertsAfter(inputs.alerts, prepared->changes)) {
+      pending.alerts_after = std::move(*after);
     } else {
-      RAPPORT_RETURN_IF_ERROR(alerts::EvaluateAfterResponse(txn, catalog_, checkin.org_id,
-                                                            checkin.session_id, now, random_));
+      RAPPORT_RETURN_IF_ERROR(list_alerts(checkin, /*whole_episode=*/true));
     }
-    RAPPORT_RETURN_IF_ERROR(txn.AppendAudit(SubmissionAudit(checkin, true, now, address)).status());
-    if (prepared && current) {
-      const alerts::SignalInputs& inputs = prepared->inputs;
-      RAPPORT_ASSIGN_OR_RETURN(revision_after,
-                               txn.GetEpisodeRevision(inputs.org_id, inputs.session.episode_id));
-      session_number = inputs.session.number;
-      // The alerts read with the changes written, as the store would list them.
-      if (auto after = alerts::AlertsAfter(inputs.alerts, prepared->changes)) {
-        alerts_after = std::move(*after);
-      } else {
-        RAPPORT_RETURN_IF_ERROR(list_alerts(txn, checkin, /*whole_episode=*/true));
-      }
-    } else {
-      RAPPORT_RETURN_IF_ERROR(list_alerts(txn, checkin, /*whole_episode=*/false));
-    }
-    outcome.created = true;
-    outcome.responses = responses;
-    return Status::Ok();
-  }));
-  for (const domain::Alert& alert : alerts_after) {
-    if (alert.client_id == context.checkin.respondent_id &&
-        alert.last_session_number == session_number) {
+  } else {
+    RAPPORT_RETURN_IF_ERROR(list_alerts(checkin, /*whole_episode=*/false));
+  }
+  outcome.created = true;
+  outcome.responses = pending.responses;
+  return Status::Ok();
+}
+
+SubmitOutcome CheckinService::Finish(Pending& pending) {
+  SubmitOutcome outcome = std::move(pending.outcome);
+  for (const domain::Alert& alert : pending.alerts_after) {
+    if (alert.client_id == pending.context.checkin.respondent_id &&
+        alert.last_session_number == pending.session_number) {
       outcome.signals.push_back(alert);
     }
   }
-  if (revision_after) {
-    prepared->inputs.episode_revision = *revision_after;
-    prepared->inputs.alerts = std::move(alerts_after);
-    signal_cache_.Put(prepared->inputs);
+  if (pending.revision_after) {
+    alerts::SignalInputs& inputs = pending.prepared->inputs;
+    inputs.episode_revision = *pending.revision_after;
+    inputs.alerts = std::move(pending.alerts_after);
+    signal_cache_.Put(inputs);
   }
   return outcome;
 }

@@ -4,6 +4,8 @@
 // result; different answers to a used check-in are refused with kConflict (DESIGN.md §3).
 #pragma once
 
+#include <functional>
+#include <memory>
 #include <semaphore>
 #include <string>
 #include <string_view>
@@ -88,7 +90,29 @@ class CheckinService {
   Result<SubmitOutcome> Submit(CheckinContext opened, const std::vector<Submission>& submissions,
                                std::string_view address);
 
+  // Runs a function soon on a thread of the caller's choosing (e.g. the server's I/O
+  // threads), never the store's writer.
+  using Post = std::function<void(std::function<void()>)>;
+  // As Submit, without holding the calling thread while the write waits for its batch to be
+  // durable: checks, scores and evaluates on the calling thread, queues the write, and
+  // returns. `done` gets what Submit would have returned: on the calling thread before
+  // SubmitAsync returns when the submission is refused before writing, otherwise through
+  // `post` once the write is durable (or failed).
+  void SubmitAsync(CheckinContext opened, const std::vector<Submission>& submissions,
+                   std::string_view address, Post post,
+                   std::function<void(Result<SubmitOutcome>)> done);
+
  private:
+  struct Pending;
+  // Submit in three steps: checked, scored and evaluated on the caller's thread; stored in a
+  // write transaction; and the outcome, with the episode's inputs kept for its next
+  // submission, once the write is durable.
+  Result<std::unique_ptr<Pending>> Prepare(CheckinContext opened,
+                                           const std::vector<Submission>& submissions,
+                                           std::string_view address);
+  Status Write(Pending& pending, storage::WriteTransaction& txn);
+  SubmitOutcome Finish(Pending& pending);
+
   storage::Store& store_;
   const instruments::Catalog& catalog_;
   const Clock& clock_;

@@ -1,7 +1,11 @@
 #include "api/router.h"
 
 #include <algorithm>
+#include <exception>
+#include <future>
 #include <map>
+
+#include "base/log.h"
 
 namespace rapport::api {
 namespace {
@@ -54,10 +58,19 @@ void Router::Add(std::string method, std::string pattern, Handler handler) {
   Add(std::move(spec), std::move(handler));
 }
 
-Response Router::Handle(Request& request) const {
+void Router::AddAsync(RouteSpec spec, AsyncHandler handler, bool blocks) {
+  Route route;
+  route.spec = std::move(spec);
+  route.async_handler = std::move(handler);
+  route.async_blocks = blocks;
+  routes_.push_back(std::move(route));
+}
+
+const Router::Route* Router::Find(Request& request, Response& unmatched) const {
   if (request.path.empty() || request.path.front() != '/') {
     unmatched_->fetch_add(1, std::memory_order_relaxed);
-    return ProblemResponse(400, "request target must be an absolute path");
+    unmatched = ProblemResponse(400, "request target must be an absolute path");
+    return nullptr;
   }
   bool path_known = false;
   std::string allowed;
@@ -73,18 +86,120 @@ Response Router::Handle(Request& request) const {
       continue;
     }
     request.params = std::move(params);
-    Response response = route.handler(request);
-    const size_t status_class = static_cast<size_t>(std::clamp(response.status / 100, 1, 5));
-    (*route.counts)[status_class].fetch_add(1, std::memory_order_relaxed);
-    return response;
+    return &route;
   }
   unmatched_->fetch_add(1, std::memory_order_relaxed);
   if (path_known) {
-    Response response = ProblemResponse(405, "method " + request.method + " is not allowed here");
-    response.headers.emplace_back("Allow", allowed);
-    return response;
+    unmatched = ProblemResponse(405, "method " + request.method + " is not allowed here");
+    unmatched.headers.emplace_back("Allow", allowed);
+  } else {
+    unmatched = ProblemResponse(404, "no such resource: " + request.path);
   }
-  return ProblemResponse(404, "no such resource: " + request.path);
+  return nullptr;
+}
+
+void Router::Count(const Route& route, const Request& request, const Response& response) {
+  const size_t status_class = static_cast<size_t>(std::clamp(response.status / 100, 1, 5));
+  (*route.counts)[status_class].fetch_add(1, std::memory_order_relaxed);
+  if (response.status >= 500) {
+    log::Error("request failed",
+               {{"method", request.method}, {"path", request.path}, {"status", response.status}});
+  }
+}
+
+namespace {
+
+Response Failed(const Request& request, const std::exception& e) {
+  log::Error("handler threw", {{"path", request.path}, {"error", e.what()}});
+  return ProblemResponse(500, "an internal error occurred; it has been logged");
+}
+
+}  // namespace
+
+Response Router::Run(const Route& route, Request& request) {
+  Response response;
+  try {
+    response = route.handler(request);
+  } catch (const std::exception& e) {
+    response = Failed(request, e);
+  }
+  Count(route, request, response);
+  return response;
+}
+
+// One asynchronous request until it is answered: answers it once, counted, whichever thread
+// gets there first.
+class Router::Exchange {
+ public:
+  Exchange(const Route& route, const Request& request, Respond respond)
+      : route_(route), respond_(std::move(respond)) {
+    request_.method = request.method;
+    request_.path = request.path;
+  }
+
+  void Answer(Response response) {
+    if (answered_.exchange(true)) return;
+    Count(route_, request_, response);
+    respond_(std::move(response));
+  }
+  void Fail(const std::exception& e) { Answer(Failed(request_, e)); }
+
+ private:
+  const Route& route_;
+  Request request_;  // its method and path, for the log
+  Respond respond_;
+  std::atomic<bool> answered_{false};
+};
+
+void Router::RunAsync(const Route& route, Request& request, const Post& post, Respond respond) {
+  auto exchange = std::make_shared<Exchange>(route, request, std::move(respond));
+  const Post guarded = [exchange, post](std::function<void()> work) {
+    post([exchange, work = std::move(work)] {
+      try {
+        work();
+      } catch (const std::exception& e) {
+        exchange->Fail(e);
+      }
+    });
+  };
+  try {
+    route.async_handler(request, guarded,
+                        [exchange](Response response) { exchange->Answer(std::move(response)); });
+  } catch (const std::exception& e) {
+    exchange->Fail(e);
+  }
+}
+
+Response Router::Handle(Request& request) const {
+  Response unmatched;
+  const Route* route = Find(request, unmatched);
+  if (route == nullptr) return unmatched;
+  if (route->handler) return Run(*route, request);
+  std::promise<Response> answered;
+  std::future<Response> answer = answered.get_future();
+  RunAsync(
+      *route, request, [](const std::function<void()>& work) { work(); },
+      [&answered](Response response) { answered.set_value(std::move(response)); });
+  return answer.get();
+}
+
+void Router::Dispatch(Request request, const Post& blocking, const Post& post,
+                      Respond respond) const {
+  Response unmatched;
+  const Route* route = Find(request, unmatched);
+  if (route == nullptr) return respond(std::move(unmatched));
+  if (route->async_handler && !route->async_blocks) {
+    return RunAsync(*route, request, post, std::move(respond));
+  }
+  if (route->async_handler) {
+    blocking([route, request = std::move(request), post, respond = std::move(respond)]() mutable {
+      RunAsync(*route, request, post, std::move(respond));
+    });
+    return;
+  }
+  blocking([route, request = std::move(request), respond = std::move(respond)]() mutable {
+    respond(Run(*route, request));
+  });
 }
 
 }  // namespace rapport::api

@@ -10,7 +10,7 @@
 #include <array>
 #include <atomic>
 #include <chrono>
-#include <exception>
+#include <functional>
 #include <list>
 #include <mutex>
 #include <optional>
@@ -142,25 +142,20 @@ class Session : public std::enable_shared_from_this<Session> {
     head_ = request.method == "HEAD";
     secure_ = request.secure;
     busy_ = true;
-    // The work guard keeps the I/O loop alive while the handler runs on the other pool.
-    net::post(server_.handlers, [self = shared_from_this(), request = std::move(request),
-                                 work = net::make_work_guard(server_.ioc)]() mutable {
-      Response response;
-      try {
-        response = self->server_.router.Handle(request);
-      } catch (const std::exception& e) {
-        log::Error("handler threw", {{"path", request.path}, {"error", e.what()}});
-        response = ProblemResponse(500, "an internal error occurred; it has been logged");
-      }
-      if (response.status >= 500) {
-        log::Error(
-            "request failed",
-            {{"method", request.method}, {"path", request.path}, {"status", response.status}});
-      }
-      net::post(self->stream_.get_executor(), [self, response = std::move(response)]() mutable {
-        self->WriteResponse(std::move(response), /*refused=*/false);
-      });
-    });
+    // Handlers run on the handler pool, asynchronous ones here; either way the answer comes
+    // back to this connection's strand. The work guard keeps the I/O loop alive until then,
+    // while nothing of this connection is waiting on a socket.
+    server_.router.Dispatch(
+        std::move(request),
+        /*blocking=*/
+        [this](std::function<void()> work) { net::post(server_.handlers, std::move(work)); },
+        /*post=*/[this](std::function<void()> work) { net::post(server_.ioc, std::move(work)); },
+        /*respond=*/
+        [self = shared_from_this(), work = net::make_work_guard(server_.ioc)](Response response) {
+          net::post(self->stream_.get_executor(), [self, response = std::move(response)]() mutable {
+            self->WriteResponse(std::move(response), /*refused=*/false);
+          });
+        });
   }
 
   void WriteResponse(Response response, bool refused) {

@@ -14,15 +14,25 @@ GroupCommit::GroupCommit(BatchStatements& statements, size_t max_batch)
 GroupCommit::~GroupCommit() { Stop(); }
 
 Status GroupCommit::Write(const std::function<Status(WriteTransaction&)>& work) {
-  Pending pending{&work, {}};
-  std::future<Status> done = pending.done.get_future();
+  std::promise<Status> promise;
+  std::future<Status> done = promise.get_future();
+  WriteAsync([&work](WriteTransaction& txn) { return work(txn); },
+             [&promise](Status status) { promise.set_value(std::move(status)); });
+  return done.get();
+}
+
+void GroupCommit::WriteAsync(std::function<Status(WriteTransaction&)> work,
+                             std::function<void(Status)> done) {
+  bool queued = false;
   {
     std::lock_guard lock(mutex_);
-    if (closing_) return Unavailable("the store is closed");
-    queue_.push_back(&pending);
+    if (!closing_) {
+      queue_.push_back({std::move(work), std::move(done)});
+      queued = true;
+    }
   }
+  if (!queued) return done(Unavailable("the store is closed"));
   wake_.notify_one();
-  return done.get();
 }
 
 void GroupCommit::Stop() {
@@ -36,7 +46,7 @@ void GroupCommit::Stop() {
 }
 
 void GroupCommit::Loop() {
-  std::vector<Pending*> batch;
+  std::vector<Pending> batch;
   std::vector<Status> results;
   while (true) {
     batch.clear();
@@ -45,20 +55,20 @@ void GroupCommit::Loop() {
       wake_.wait(lock, [&] { return !queue_.empty() || closing_; });
       if (queue_.empty()) break;  // closing, and everything queued is done
       while (!queue_.empty() && batch.size() < max_batch_) {
-        batch.push_back(queue_.front());
+        batch.push_back(std::move(queue_.front()));
         queue_.pop_front();
       }
     }
     results.assign(batch.size(), Status::Ok());
     const Status begin = statements_.Begin();
     if (!begin.ok()) {
-      for (Pending* pending : batch) pending->done.set_value(begin);
+      for (Pending& pending : batch) pending.done(begin);
       continue;
     }
     for (size_t i = 0; i < batch.size(); ++i) {
       Status status = statements_.Savepoint();
       if (status.ok()) {
-        status = RunCatching([&] { return (*batch[i]->work)(statements_.Transaction()); });
+        status = RunCatching([&] { return batch[i].work(statements_.Transaction()); });
       }
       if (status.ok()) {
         status = statements_.ReleaseSavepoint();
@@ -75,7 +85,7 @@ void GroupCommit::Loop() {
         if (status.ok()) status = commit;
       }
     }
-    for (size_t i = 0; i < batch.size(); ++i) batch[i]->done.set_value(results[i]);
+    for (size_t i = 0; i < batch.size(); ++i) batch[i].done(results[i]);
   }
 }
 

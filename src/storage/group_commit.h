@@ -54,13 +54,17 @@ class GroupCommit {
   // Queues `work` and waits until its batch has committed (ok) or it failed; kUnavailable after
   // Stop().
   Status Write(const std::function<Status(WriteTransaction&)>& work);
+  // Queues `work` and returns at once; `done` is called with what Write would have returned,
+  // on the writer thread once the batch has committed (or at once with kUnavailable after
+  // Stop()). `done` must be brief and must not write: hand anything longer to another thread.
+  void WriteAsync(std::function<Status(WriteTransaction&)> work, std::function<void(Status)> done);
   // Runs everything already queued, then ends the writer thread. Idempotent.
   void Stop();
 
  private:
   struct Pending {
-    const std::function<Status(WriteTransaction&)>* work;
-    std::promise<Status> done;
+    std::function<Status(WriteTransaction&)> work;
+    std::function<void(Status)> done;
   };
   void Loop();
 
@@ -68,7 +72,7 @@ class GroupCommit {
   const size_t max_batch_;
   std::mutex mutex_;
   std::condition_variable wake_;
-  std::deque<Pending*> queue_;
+  std::deque<Pending> queue_;
   bool closing_ = false;
   std::thread thread_;
 };

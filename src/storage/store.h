@@ -286,11 +286,20 @@ class Store {
 
   // Runs `work` in a read-only snapshot and returns its status.
   virtual Status Read(const std::function<Status(ReadTransaction&)>& work) = 0;
+  // Whether reads are served from files on this machine (SQLite) rather than by a server over
+  // the network (PostgreSQL): a thread that must not wait long may read only then.
+  virtual bool ReadsAreLocal() const = 0;
 
   // Runs `work` in a write transaction. When `work` returns ok, its changes are committed and
   // durable before Write returns ok. When `work` fails, its changes are rolled back and its
   // status returned. Errors from the database → kInternal or kUnavailable.
   virtual Status Write(const std::function<Status(WriteTransaction&)>& work) = 0;
+  // As Write, without waiting: returns at once, and calls `done` with what Write would have
+  // returned once that is known (on the store's writer thread, or on the caller's when the
+  // store is closed). `done` must be brief and must not call the store: a caller with more to
+  // do hands it to a thread of its own.
+  virtual void WriteAsync(std::function<Status(WriteTransaction&)> work,
+                          std::function<void(Status)> done) = 0;
 
   // Finishes queued writes and refuses new ones (kUnavailable). Idempotent.
   virtual void Close() = 0;

@@ -1,7 +1,9 @@
 // One storage conformance suite, parameterised over the backends (STYLE.md rule 11).
 #include <atomic>
+#include <condition_variable>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include "base/id.h"
@@ -325,6 +327,63 @@ TEST_P(StoreConformance, ExceptionsInsideWorkBecomeInternalErrors) {
       store_->Write([](WriteTransaction&) -> Status { throw std::runtime_error("boom"); });
   EXPECT_EQ(status.code(), StatusCode::kInternal);
   EXPECT_OK(store_->Write([](WriteTransaction&) { return Status::Ok(); }));
+}
+
+TEST_P(StoreConformance, AsynchronousWritesReportEachOutcomeOnceDurable) {
+  MakeWorld("org-a");
+  constexpr int kWrites = 40;
+  std::mutex mutex;
+  std::condition_variable reported_cv;
+  int reported = 0;
+  std::vector<std::optional<Status>> outcomes(kWrites);
+  const auto client_id = [](int i) { return "async-" + std::to_string(i); };
+  const auto refused = [](int i) { return i % 7 == 3; };
+  for (int i = 0; i < kWrites; ++i) {
+    store_->WriteAsync(
+        [&, i](WriteTransaction& txn) -> Status {
+          RAPPORT_RETURN_IF_ERROR(
+              txn.PutClient({client_id(i), "org-a", "A-" + std::to_string(i), "en", true, {}}));
+          if (refused(i)) return InvalidArgument("refused after writing");
+          return Status::Ok();
+        },
+        [&, i](Status status) {
+          std::lock_guard lock(mutex);
+          outcomes[i] = std::move(status);
+          ++reported;
+          reported_cv.notify_all();
+        });
+  }
+  {
+    std::unique_lock lock(mutex);
+    ASSERT_TRUE(
+        reported_cv.wait_for(lock, std::chrono::seconds(60), [&] { return reported == kWrites; }));
+  }
+  for (int i = 0; i < kWrites; ++i) {
+    ASSERT_TRUE(outcomes[i].has_value()) << i;
+    EXPECT_EQ(outcomes[i]->code(), refused(i) ? StatusCode::kInvalidArgument : StatusCode::kOk)
+        << i;
+  }
+  // What was acknowledged is stored, and a refused write is rolled back alone, also after the
+  // database is opened again.
+  store_->Close();
+  bool closed_reported = false;
+  store_->WriteAsync([](WriteTransaction&) { return Status::Ok(); },
+                     [&](Status status) {
+                       EXPECT_EQ(status.code(), StatusCode::kUnavailable);
+                       closed_reported = true;
+                     });
+  EXPECT_TRUE(closed_reported) << "a closed store reports at once, on the caller's thread";
+  store_.reset();
+  auto reopened = OpenStore(url_, /*migrate=*/false);
+  ASSERT_OK(reopened);
+  ASSERT_OK((*reopened)->Read([&](ReadTransaction& txn) -> Status {
+    for (int i = 0; i < kWrites; ++i) {
+      EXPECT_EQ(txn.GetClient("org-a", client_id(i)).status().code(),
+                refused(i) ? StatusCode::kNotFound : StatusCode::kOk)
+          << i;
+    }
+    return Status::Ok();
+  }));
 }
 
 domain::Alert MakeAlert(const domain::Session& session, const std::string& id,

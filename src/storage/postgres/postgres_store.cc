@@ -1282,8 +1282,15 @@ class PostgresStore final : public Store {
     }
   }
 
+  bool ReadsAreLocal() const override { return false; }
+
   Status Write(const std::function<Status(WriteTransaction&)>& work) override {
     return commit_->Write(work);
+  }
+
+  void WriteAsync(std::function<Status(WriteTransaction&)> work,
+                  std::function<void(Status)> done) override {
+    commit_->WriteAsync(std::move(work), std::move(done));
   }
 
   void Close() override {

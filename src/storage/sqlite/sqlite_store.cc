@@ -1410,8 +1410,15 @@ class SqliteStore final : public Store {
     return status;
   }
 
+  bool ReadsAreLocal() const override { return true; }
+
   Status Write(const std::function<Status(WriteTransaction&)>& work) override {
     return commit_->Write(work);
+  }
+
+  void WriteAsync(std::function<Status(WriteTransaction&)> work,
+                  std::function<void(Status)> done) override {
+    commit_->WriteAsync(std::move(work), std::move(done));
   }
 
   void Close() override {
