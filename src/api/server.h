@@ -21,7 +21,9 @@ namespace rapport::api {
 struct ServerOptions {
   std::string address = "127.0.0.1";
   uint16_t port = 8080;  // 0: pick a free port
+  // Sockets, parsing, and asynchronous handlers (router.h), which must not block for long.
   int io_threads = 2;
+  // Handlers, which may block (a database read or write, a password hash).
   int handler_threads = 64;
   // Body (413), header (431) size and header count limits.
   RequestLimits limits;

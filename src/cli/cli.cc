@@ -358,7 +358,9 @@ void AddCoreCommands(CLI::App& app, Commands& commands) {
   const auto add_server_options = [](CLI::App* command, ServeArgs& a) {
     command->add_option("--port", a.port, "TCP port (0 picks a free one)");
     command->add_option("--address", a.address, "Listen address (default 127.0.0.1)");
-    command->add_option("--threads", a.threads, "Handler threads (default 64)");
+    command->add_option(
+        "--threads", a.threads,
+        "Threads for handlers that may block (default 64; JSON check-in submissions need none)");
     command->add_option("--config", a.config_file, "JSON configuration file");
     command->add_option("--site-dir", a.site_dir,
                         "The site's folder of its own instruments/ and textpacks/");
