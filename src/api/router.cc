@@ -186,7 +186,12 @@ Response Router::Handle(Request& request) const {
 void Router::Dispatch(Request request, const Post& blocking, const Post& post,
                       Respond respond) const {
   Response unmatched;
-  const Route* route = Find(request, unmatched);
+  const Route* route = nullptr;
+  try {
+    route = Find(request, unmatched);
+  } catch (const std::exception& e) {
+    return respond(Failed(request, e));
+  }
   if (route == nullptr) return respond(std::move(unmatched));
   if (route->async_handler && !route->async_blocks) {
     return RunAsync(*route, request, post, std::move(respond));
