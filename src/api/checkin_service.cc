@@ -139,8 +139,8 @@ void CheckinService::SubmitAsync(CheckinContext context, const std::vector<Submi
   std::shared_ptr<Pending> pending = std::move(checked).value();
   store_.WriteAsync(
       [this, pending](storage::WriteTransaction& txn) { return Write(*pending, txn); },
-      [this, pending, post = std::move(post), done = std::move(done)](Status stored) {
-        post([this, pending, stored = std::move(stored), done]() {
+      [this, pending, post = std::move(post), done = std::move(done)](Status stored) mutable {
+        post([this, pending, stored = std::move(stored), done = std::move(done)]() {
           if (!stored.ok()) return done(stored);
           done(Finish(*pending));
         });
@@ -222,7 +222,7 @@ Result<std::unique_ptr<CheckinService::Pending>> CheckinService::Prepare(
     canonical.push_back({{"instrument", definition.id}, {"answers", std::move(values)}});
     responses.push_back(std::move(response));
   }
-  const std::string digest = Sha256Hex(canonical.dump());
+  std::string digest = Sha256Hex(canonical.dump());
 
   // The signals are evaluated here, on the request's thread from a snapshot, and only checked
   // and written on the single writer (alerts.h). When the snapshot cannot be read, the write
@@ -251,7 +251,7 @@ Result<std::unique_ptr<CheckinService::Pending>> CheckinService::Prepare(
   auto pending = std::make_unique<Pending>();
   pending->context = std::move(context);
   pending->responses = std::move(responses);
-  pending->digest = digest;
+  pending->digest = std::move(digest);
   pending->now = now;
   pending->address = std::string(address);
   pending->prepared = std::move(prepared);
@@ -323,13 +323,13 @@ Status CheckinService::Write(Pending& pending, storage::WriteTransaction& txn) {
   } else {
     RAPPORT_RETURN_IF_ERROR(list_alerts(checkin, /*whole_episode=*/false));
   }
-  outcome.created = true;
-  outcome.responses = pending.responses;
+  outcome.created = true;  // with the responses as prepared, which Finish hands over
   return Status::Ok();
 }
 
 SubmitOutcome CheckinService::Finish(Pending& pending) {
   SubmitOutcome outcome = std::move(pending.outcome);
+  if (outcome.created) outcome.responses = std::move(pending.responses);
   for (const domain::Alert& alert : pending.alerts_after) {
     if (alert.client_id == pending.context.checkin.respondent_id &&
         alert.last_session_number == pending.session_number) {
